@@ -1,0 +1,54 @@
+"""How long the demo API takes to render a 5 s 1280x720 30 fps video (goal: at most 5 s wall)."""
+
+import io
+import os
+import statistics
+import tempfile
+import time
+
+from PIL import Image
+
+from demo_api.render import render_video
+from demo_api.validation import JobSpec
+
+GOAL_SECONDS = 5.0
+RUNS = 3
+
+
+def spec(**overrides):
+    values = dict(prompt="An astronaut stands up and walks away across a red desert", model="kling-v1",
+                  duration=5.0, width=1280, height=720, fps=30, n=1, seed=42, response_format="url",
+                  user=None, metadata={})
+    values.update(overrides)
+    return JobSpec(**values)
+
+
+def photo():
+    buf = io.BytesIO()
+    Image.radial_gradient("L").resize((1600, 1200)).convert("RGB").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def time_render(job_spec, image=None):
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            render_video(job_spec, 42, 0, os.path.join(tmp, "v.mp4"), os.path.join(tmp, "v.jpg"),
+                         image_bytes=image)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def main():
+    lines = [f"demo_api render, 5 s 1280x720 30 fps (150 frames), {RUNS} runs each, {os.cpu_count()} cores"]
+    for label, image in (("colour field + prompt", None), ("pan and zoom over an image", photo())):
+        times = time_render(spec(), image)
+        verdict = "OK" if max(times) <= GOAL_SECONDS else "OVER GOAL"
+        lines.append(f"  {label:28s} median {statistics.median(times):5.2f} s  worst {max(times):5.2f} s  "
+                     f"({150 / statistics.median(times):5.1f} frames/s)  goal <= {GOAL_SECONDS:.0f} s: {verdict}")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))

@@ -1,0 +1,158 @@
+"""Draw placeholder frames with Pillow and encode them as H.264 MP4 with PyAV.
+
+The same JobSpec and seed always give the same frames: colours come from a seeded
+random generator and every drawing step depends only on the frame index.
+"""
+
+import io
+import os
+import random
+import textwrap
+import urllib.request
+from fractions import Fraction
+
+import av
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+IMAGE_FETCH_TIMEOUT = 5
+IMAGE_FETCH_LIMIT = 10 * 1024 * 1024
+
+
+class Cancelled(Exception):
+    """The job was deleted while it rendered."""
+
+
+def font(size):
+    """A scalable font: a system one when present, else Pillow's built-in one."""
+    for path in FONT_CANDIDATES:
+        if os.path.exists(path):
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+def fetch_image(url):
+    """The bytes behind an image URL, or None when it cannot be had (offline demo)."""
+    try:
+        with urllib.request.urlopen(url, timeout=IMAGE_FETCH_TIMEOUT) as resp:  # noqa: S310 (http/https checked)
+            data = resp.read(IMAGE_FETCH_LIMIT + 1)
+        if len(data) > IMAGE_FETCH_LIMIT:
+            return None
+        Image.open(io.BytesIO(data)).verify()
+        return data
+    except Exception:  # any failure means: draw without the picture
+        return None
+
+
+class FramePainter:
+    """Paints frame i of one variant of a job."""
+
+    def __init__(self, spec, seed, variant, image_bytes=None):
+        self.w, self.h = spec.width, spec.height
+        self.total = spec.frame_count
+        self.fps = spec.fps
+        rng = random.Random(f"{seed}:{variant}")
+        colours = [tuple(rng.randrange(40, 230) for _ in range(3)) for _ in range(3)]
+        self.background = self._gradient(colours)
+        self.picture = self._cover(image_bytes) if image_bytes else None
+        self.overlay = self._overlay(spec, seed, variant)
+        self.small = font(max(12, self.h // 28))
+
+    def _gradient(self, colours):
+        """A horizontal gradient twice the frame width that wraps around, shaded top to bottom."""
+        wide = self.w * 2
+        line = Image.new("RGB", (wide, 1))
+        stops = colours + colours[:1]
+        seg = wide / (len(stops) - 1)
+        pixels = []
+        for x in range(wide):
+            k = min(int(x // seg), len(stops) - 2)
+            t = (x - k * seg) / seg
+            a, b = stops[k], stops[k + 1]
+            pixels.append(tuple(round(a[c] + (b[c] - a[c]) * t) for c in range(3)))
+        line.putdata(pixels)
+        grad = line.resize((wide, self.h), Image.NEAREST)
+        shade = Image.linear_gradient("L").resize((wide, self.h)).point(lambda v: v * 0.45)
+        return Image.composite(Image.new("RGB", grad.size, (0, 0, 0)), grad, shade)
+
+    def _cover(self, data):
+        """The picture scaled to cover 125% of the frame, for a slow pan and zoom."""
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img).convert("RGB")
+            return ImageOps.fit(img, (round(self.w * 1.25), round(self.h * 1.25)), Image.BILINEAR)
+
+    def _overlay(self, spec, seed, variant):
+        """Everything that does not move: the prompt band and the label, drawn once."""
+        layer = Image.new("RGBA", (self.w, self.h), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        big = font(max(14, self.h // 18))
+        small = font(max(12, self.h // 30))
+        pad = max(8, self.h // 30)
+        chars = max(12, int(self.w / (big.size * 0.55)))
+        lines = textwrap.wrap(" ".join(spec.prompt.split()), chars)[:4]
+        if len(textwrap.wrap(" ".join(spec.prompt.split()), chars)) > 4:
+            lines[-1] = lines[-1][: chars - 1] + "…"
+        line_h = int(big.size * 1.25)
+        band_h = pad * 2 + line_h * len(lines)
+        draw.rectangle((0, self.h - band_h, self.w, self.h), fill=(0, 0, 0, 120))
+        for i, text in enumerate(lines):
+            draw.text((pad, self.h - band_h + pad + i * line_h), text, font=big, fill=(255, 255, 255, 255))
+        label = f"DEMO  {spec.model}  {spec.size}  {spec.fps} fps  seed {seed}"
+        if spec.n > 1:
+            label += f"  variant {variant + 1}/{spec.n}"
+        draw.text((pad, pad), label, font=small, fill=(255, 255, 255, 230))
+        self.band_h = band_h
+        self.pad = pad
+        return layer
+
+    def frame(self, i):
+        t = i / max(1, self.total - 1)
+        if self.picture is not None:
+            pw, ph = self.picture.size
+            zoom = 1.0 - 0.2 * t                     # 125% -> 100% of the frame: a slow zoom out
+            cw, ch = pw * zoom, ph * zoom
+            left, top = (pw - cw) * t, (ph - ch) * 0.5
+            img = self.picture.resize((self.w, self.h), Image.BILINEAR,
+                                      box=(left, top, left + cw, top + ch))
+        else:
+            offset = round(t * self.w)
+            img = self.background.crop((offset, 0, offset + self.w, self.h))
+        img.paste(self.overlay, (0, 0), self.overlay)
+        draw = ImageDraw.Draw(img)
+        bar_y = self.h - self.band_h - max(4, self.h // 120)
+        draw.rectangle((0, bar_y, round(self.w * (i + 1) / self.total), bar_y + max(3, self.h // 160)),
+                       fill=(255, 255, 255))
+        stamp = f"{i / self.fps:5.2f}s"
+        draw.text((self.w - self.pad - self.small.getlength(stamp), self.pad), stamp,
+                  font=self.small, fill=(255, 255, 255))
+        return img
+
+
+def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image_bytes=None):
+    """Write one variant as an MP4 (and a JPEG thumbnail); on_frame(i) may raise Cancelled."""
+    painter = FramePainter(spec, seed, variant, image_bytes)
+    tmp = f"{mp4_path}.part"
+    thumb_at = painter.total // 2
+    with av.open(tmp, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=Fraction(spec.fps))
+        stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "23"}
+        stream.codec_context.time_base = Fraction(1, spec.fps)
+        for i in range(painter.total):
+            img = painter.frame(i)
+            if i == thumb_at:
+                img.save(thumb_path, "JPEG", quality=85)
+            frame = av.VideoFrame.from_image(img)
+            frame.pts = i
+            frame.time_base = Fraction(1, spec.fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+            if on_frame:
+                on_frame(i + 1)
+        for packet in stream.encode():
+            out.mux(packet)
+    os.replace(tmp, mp4_path)

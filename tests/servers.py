@@ -1,0 +1,61 @@
+"""Start real HTTP servers on loopback for the tests: the demo API as its own process."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url, proc=None, timeout=20.0, log_path=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = open(log_path, encoding="utf-8", errors="replace").read()[-2000:] if log_path else ""
+            raise RuntimeError(f"server exited with code {proc.returncode}: {tail}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server at {url} did not answer within {timeout}s")
+
+
+class DemoAPIProcess:
+    """`python -m demo_api` on a free loopback port."""
+
+    def __init__(self, data_dir, key="demo", workers=2, min_render_seconds=0.0, port=None):
+        self.data_dir, self.key = str(data_dir), key
+        self.workers, self.min_render_seconds = workers, min_render_seconds
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        cmd = [sys.executable, "-m", "demo_api", "--port", str(self.port), "--key", self.key,
+               "--data-dir", self.data_dir, "--workers", str(self.workers),
+               "--min-render-seconds", str(self.min_render_seconds)]
+        self.log_path = os.path.join(self.data_dir, "demo_api.log")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(self.base_url + "/", self.proc, log_path=self.log_path)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
