@@ -18,6 +18,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+run: $(VENV)/.runtime
+	$(BIN)/python scripts/serve.py
+
 demo-api: $(VENV)/.runtime
 	$(BIN)/python -m demo_api --port $${DEMO_API_PORT:-8001} --data-dir $${DATA_DIR:-data}/demo_api
 

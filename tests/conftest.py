@@ -29,3 +29,65 @@ def demo_api(tmp_path_factory):
     server = DemoAPIProcess(tmp_path_factory.mktemp("demo_api")).start()
     yield server
     server.stop()
+
+
+# --- the app ---------------------------------------------------------------------------------------
+
+import re  # noqa: E402
+import secrets  # noqa: E402
+
+from upstreams import ScriptedUpstream  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import Settings  # noqa: E402
+
+# Made at run time, so no key-shaped string is committed; the tests look for it in pages and logs.
+TEST_KEY = "sk-test" + secrets.token_hex(16)
+
+
+@pytest.fixture
+def upstream():
+    """A recording, scriptable upstream on loopback."""
+    server = ScriptedUpstream()
+    yield server
+    server.stop()
+
+
+def make_settings(base_url, data_dir, **overrides):
+    values = dict(video_api_base_url=base_url, video_api_key=TEST_KEY, secret_key="test-secret",
+                  data_dir=str(data_dir), video_api_timeout=5.0, video_api_connect_timeout=2.0)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build the app against an upstream URL, with a real SQLite file under tmp_path."""
+    def build(base_url, **overrides):
+        app = create_app(make_settings(base_url, tmp_path / "data", **overrides))
+        app.config["TESTING"] = True
+        return app
+    return build
+
+
+@pytest.fixture
+def app(make_app, upstream):
+    return make_app(upstream.url)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path="/"):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def submit(client, data, files=None):
+    """POST the form the way a browser does, with a valid CSRF token."""
+    payload = {"csrf_token": csrf_token(client), **data}
+    if files:
+        payload.update(files)
+    return client.post("/jobs", data=payload, content_type="multipart/form-data")

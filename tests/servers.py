@@ -46,6 +46,7 @@ class DemoAPIProcess:
                "--data-dir", self.data_dir, "--workers", str(self.workers),
                "--min-render-seconds", str(self.min_render_seconds)]
         self.log_path = os.path.join(self.data_dir, "demo_api.log")
+        os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(self.base_url + "/", self.proc, log_path=self.log_path)
@@ -59,3 +60,31 @@ class DemoAPIProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class AppProcess:
+    """The app under gunicorn, configured by environment variables, on a free loopback port."""
+
+    def __init__(self, data_dir, env, port=None):
+        self.data_dir, self.env = str(data_dir), env
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
+        env.update({"DATA_DIR": self.data_dir, "SECRET_KEY": "e2e-secret", "BIND": f"127.0.0.1:{self.port}",
+                    "WEB_WORKERS": "2", **self.env})
+        self.log_path = os.path.join(self.data_dir, "app.log")
+        os.makedirs(self.data_dir, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(self.base_url + "/healthz", self.proc, log_path=self.log_path)
+        return self
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+
+    stop = DemoAPIProcess.stop

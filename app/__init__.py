@@ -1,0 +1,102 @@
+"""The video job studio: a Flask app that submits video jobs to an OpenAI-compatible API."""
+
+import logging
+import os
+import sys
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from app.catalogue import ModelCatalogue
+from app.config import Settings
+from app.filters import register_filters
+from app.images import UploadStore
+from app.jobs import JobStore
+from app.video_api import VideoAPI
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+csrf = CSRFProtect()
+
+
+def create_app(settings: Settings | None = None):
+    """Build the app from settings (by default read from the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        # The image plus the form's text; a larger body gets the friendly 413 page.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still submits
+        SESSION_COOKIE_SAMESITE="Lax",
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    configure_logging(app, settings)
+    register_extensions(app, settings)
+    register_filters(app)
+    from app.views import bp
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions})
+    register_errorhandlers(app)
+    app.logger.info("video job studio ready: %s", settings.describe())
+    return app
+
+
+def configure_logging(app, settings):
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    app.logger.setLevel(settings.log_level)
+
+
+def register_extensions(app, settings):
+    csrf.init_app(app)
+    api = VideoAPI(settings.video_api_base_url, settings.video_api_key,
+                   connect_timeout=settings.video_api_connect_timeout, read_timeout=settings.video_api_timeout,
+                   send_aliases=settings.send_compat_aliases)
+    app.extensions["video_api"] = api
+    app.extensions["catalogue"] = ModelCatalogue(api, settings.models_cache_seconds)
+    app.extensions["jobs"] = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
+    app.extensions["uploads"] = UploadStore(os.path.join(settings.data_dir, "uploads"))
+
+
+def register_errorhandlers(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        from app.forms import VideoJobForm
+        from app.views import render_form
+        if request.endpoint == "studio.create_job":
+            form = VideoJobForm(meta={"csrf": False})
+            return render_form(form, status=400, notice=(
+                "The form had expired or came from another page, so nothing was sent. Your values are below: "
+                "check them (choose the image again if you had picked one) and submit again."))
+        return render_error(400, "The form had expired", "Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        titles = {404: "Page not found", 405: "Not allowed here", 413: "That upload is too large"}
+        detail = err.description
+        if err.code == 413:
+            limit = app.config["SETTINGS"].max_upload_mb
+            detail = (f"Images may be at most {limit:g} MB. Go back, choose a smaller image (or give its address "
+                      "instead) and submit again: the rest of the form is still filled in.")
+        return render_error(err.code, titles.get(err.code, err.name), detail)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(err):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return render_error(500, "Something went wrong on our side",
+                            "The error was logged. Try again; if it keeps happening, tell the people who run this app.")
+
+
+def render_error(status, title, detail):
+    try:
+        return render_template("error.html", status=status, title=title, detail=detail), status
+    except Exception:  # the error page itself failed: plain text rather than nothing
+        logging.getLogger("app").exception("error page failed")
+        return f"{title}\n\n{detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}

@@ -1,0 +1,147 @@
+"""Settings read once from the environment (and an optional .env file); a bad value stops start-up."""
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and fits on one line."""
+
+
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the app. Build with Settings.from_env() or Settings(**overrides) in tests."""
+
+    video_api_base_url: str
+    video_api_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+    video_api_timeout: float = 60.0
+    video_api_connect_timeout: float = 5.0
+    max_upload_mb: float = 10.0
+    image_base64_format: str = "raw"       # raw | data-url
+    data_dir: str = "data"
+    send_compat_aliases: bool = True       # also send seconds= and size= (what relays read)
+    models_cache_seconds: float = 300.0
+    log_level: str = "INFO"
+
+    def __post_init__(self):
+        _check_base_url(self.video_api_base_url)
+        if self.image_base64_format not in ("raw", "data-url"):
+            raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
+        for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name.upper()} must be a positive number of "
+                                  f"{'MB' if name == 'max_upload_mb' else 'seconds'}")
+
+    @property
+    def max_upload_bytes(self):
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, environ=None, env_file=".env"):
+        """Settings from os.environ, with values from env_file for variables not set there."""
+        env = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
+        env.update(os.environ if environ is None else environ)
+        get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+
+        base_url = get("VIDEO_API_BASE_URL")
+        if not base_url:
+            raise ConfigError("VIDEO_API_BASE_URL is not set: point it at your video API "
+                              "(e.g. https://api.example.com), or use `make run`, which starts the demo API")
+        data_dir = get("DATA_DIR") or "data"
+        values = dict(
+            video_api_base_url=base_url,
+            video_api_key=_read_key(get("VIDEO_API_KEY"), get("VIDEO_API_KEY_FILE")),
+            data_dir=data_dir,
+            image_base64_format=get("IMAGE_BASE64_FORMAT").lower() or "raw",
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        )
+        for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),
+                          ("VIDEO_API_CONNECT_TIMEOUT", "video_api_connect_timeout"),
+                          ("MAX_UPLOAD_MB", "max_upload_mb"),
+                          ("MODELS_CACHE_SECONDS", "models_cache_seconds")):
+            if get(var):
+                values[attr] = _number(var, get(var))
+        if get("VIDEO_API_COMPAT_ALIASES"):
+            values["send_compat_aliases"] = _boolean("VIDEO_API_COMPAT_ALIASES", get("VIDEO_API_COMPAT_ALIASES"))
+        values["secret_key"] = get("SECRET_KEY") or _stored_secret(data_dir)
+        return cls(**values)
+
+    def describe(self):
+        """The settings for a start-up log line, the secrets left out."""
+        hidden = {"video_api_key", "secret_key"}
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+        shown["video_api_key"] = "set" if self.video_api_key else "not set"
+        return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def _check_base_url(url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"VIDEO_API_BASE_URL must be an http(s) address like https://api.example.com, not {url!r}")
+    if parts.path.rstrip("/").endswith("/v1/videos"):
+        raise ConfigError("VIDEO_API_BASE_URL must be the server's address without /v1/videos "
+                          "(the app adds /v1/...)")
+
+
+def _read_key(key, key_file):
+    if key and key_file:
+        raise ConfigError("VIDEO_API_KEY and VIDEO_API_KEY_FILE are both set: keep one")
+    if key_file:
+        try:
+            with open(key_file, encoding="utf-8") as fh:
+                key = fh.read().strip()
+        except OSError as exc:
+            raise ConfigError(f"VIDEO_API_KEY_FILE cannot be read: {exc.strerror} ({key_file})") from None
+        if not key:
+            raise ConfigError(f"VIDEO_API_KEY_FILE is empty ({key_file})")
+    if any(c.isspace() for c in key):
+        raise ConfigError("VIDEO_API_KEY contains white space; check how it was pasted")
+    return key
+
+
+def _number(var, text):
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number, not {text!r}") from None
+
+
+def _boolean(var, text):
+    if text.lower() in TRUE:
+        return True
+    if text.lower() in FALSE:
+        return False
+    raise ConfigError(f"{var} must be true or false, not {text!r}")
+
+
+def _stored_secret(data_dir):
+    """A SECRET_KEY made once and kept in DATA_DIR, shared by every worker of this deployment."""
+    path = os.path.join(data_dir, "secret_key")
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+        if not os.path.exists(path):
+            # Written aside, then linked into place: two workers starting at once agree on one key.
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+                fh.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.remove(tmp)
+        with open(path, encoding="utf-8") as fh:
+            secret = fh.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR is not writable ({exc.strerror}): {data_dir}") from None
+    if not secret:
+        raise ConfigError(f"SECRET_KEY is not set and {path} is empty: delete that file or set SECRET_KEY")
+    return secret

@@ -1,0 +1,186 @@
+"""VideoJobForm: one input per API field, named as the API names them; cross-field rules in validate()."""
+
+import json
+import math
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectChoice, BooleanField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from app.images import ImageError, check_image, check_image_url
+from app.video_api import VideoRequest
+
+PROMPT_LIMIT = 2500
+MAX_SEED = 2**32 - 1
+METADATA_KEYS = ("negative_prompt", "style", "quality_level")
+SIZE_PRESETS = ((1280, 720, "Landscape 16:9"), (720, 1280, "Portrait 9:16"), (1920, 1080, "Full HD 16:9"),
+                (1080, 1920, "Full HD 9:16"), (1024, 1024, "Square 1:1"))
+FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width", "height", "fps", "seed", "n",
+               "response_format", "user", "negative_prompt", "style", "quality_level", "metadata")
+
+
+class WholeNumberField(IntegerField):
+    """An integer input whose complaint a person understands."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        text = valuelist[0].strip()
+        try:
+            self.data = int(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"Enter a whole number, like {self.render_kw.get('placeholder', '30')}, not “{text[:20]}”.")
+
+
+class SecondsField(FloatField):
+    """A number of seconds; accepts 5, 5.5 or 5,5."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        text = valuelist[0].strip().replace(",", ".")
+        try:
+            self.data = float(text)
+            if not math.isfinite(self.data):
+                raise ValueError
+        except ValueError:
+            self.data = None
+            raise ValueError(f"Enter a number of seconds, like 5, not “{valuelist[0].strip()[:20]}”.")
+
+
+def _range(low, high, what):
+    return NumberRange(low, high, message=f"{what} must be between {low:,} and {high:,}.")
+
+
+class VideoJobForm(FlaskForm):
+    """The create-video form. Hints are the contract's field descriptions."""
+
+    model = StringField("Model", validators=[Optional(), Length(max=100)],
+                        description="Model / style ID (模型/风格 ID), e.g. kling-v1.")
+    prompt = TextAreaField("Prompt", validators=[DataRequired("Describe the video you want."),
+                                                 Length(max=PROMPT_LIMIT, message=f"The prompt must be at most {PROMPT_LIMIT:,} characters.")],
+                           description="Text description of the video (文本描述提示词).")
+    image_file = FileField("Upload an image", description="PNG, JPEG or WebP; sent as base64 (图片输入).")
+    image_url = StringField("…or an image address", validators=[Optional(), Length(max=2000)],
+                            description="An http(s) URL, passed to the API unchanged (图片输入 URL).")
+    image_token = HiddenField()
+    image_remove = BooleanField("Don't use this image")
+    duration = SecondsField("Duration (seconds)", validators=[Optional(), _range(0.5, 60, "Duration")],
+                            description="Video length in seconds (视频时长). Kling: 5 or 10.")
+    width = WholeNumberField("Width (px)", validators=[Optional(), _range(64, 4096, "Width")],
+                             description="Video width (视频宽度).", render_kw={"placeholder": "1280"})
+    height = WholeNumberField("Height (px)", validators=[Optional(), _range(64, 4096, "Height")],
+                              description="Video height (视频高度).", render_kw={"placeholder": "720"})
+    fps = WholeNumberField("Frames per second", validators=[Optional(), _range(1, 120, "Frames per second")],
+                           description="Video frame rate (视频帧率), e.g. 24 or 30.", render_kw={"placeholder": "30"})
+    seed = WholeNumberField("Seed", validators=[Optional(), _range(0, MAX_SEED, "Seed")],
+                            description="Random seed (随机种子): the same seed repeats a result. Empty: random.",
+                            render_kw={"placeholder": "20231234"})
+    n = WholeNumberField("Number of videos", validators=[Optional(), _range(1, 10, "Number of videos")],
+                         description="How many videos to generate (生成视频数量).", render_kw={"placeholder": "1"})
+    response_format = SelectField("Response format", choices=[SelectChoice("", "API default"), SelectChoice("url"),
+                                                              SelectChoice("b64_json")],
+                                  validators=[Optional()], description="Response format (响应格式).")
+    user = StringField("User", validators=[Optional(), Length(max=256)],
+                       description="An id for the person asking (用户标识), e.g. user-1234.")
+    negative_prompt = TextAreaField("Negative prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)],
+                                    description="What the video should avoid (metadata.negative_prompt).")
+    style = StringField("Style", validators=[Optional(), Length(max=200)], description="metadata.style")
+    quality_level = StringField("Quality level", validators=[Optional(), Length(max=100)],
+                                description="metadata.quality_level")
+    metadata = TextAreaField("More metadata (JSON)", validators=[Optional()],
+                             description="Extra parameters as a JSON object (扩展参数), e.g. "
+                                         '{"cfg_scale": 0.5, "mode": "pro"}. The three boxes above win over '
+                                         "the same keys here.")
+
+    checked_image = None  # set by validate(): the CheckedImage to send
+
+    def validate_metadata(self, field):
+        try:
+            value = json.loads(field.data)
+        except ValueError as exc:
+            raise ValidationError(f"This is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                                  f"column {exc.colno}.") from None
+        if not isinstance(value, dict):
+            raise ValidationError('Metadata must be a JSON object in braces, like {"mode": "pro"}.')
+
+    def validate_image_url(self, field):
+        try:
+            field.data = check_image_url(field.data)
+        except ImageError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        ok = self._resolve_image() and ok
+        if (self.width.data is None) != (self.height.data is None) and not (self.width.errors or self.height.errors):
+            missing = self.height if self.width.data is not None else self.width
+            missing.errors.append("Give both width and height, or neither.")
+            ok = False
+        return ok
+
+    def _resolve_image(self):
+        """Check a new upload (and keep it), or reload the one kept from an earlier try."""
+        uploads = current_app.extensions["uploads"]
+        limit = current_app.config["SETTINGS"].max_upload_bytes
+        upload = self.image_file.data
+        if self.image_remove.data:
+            self.image_token.data = ""
+        if upload is not None and getattr(upload, "filename", ""):
+            try:
+                self.checked_image = check_image(upload.read(limit + 1), limit)
+            except ImageError as exc:
+                self.image_file.errors.append(str(exc))
+                return False
+            self.image_token.data = uploads.save(self.checked_image)
+        elif self.image_token.data:
+            try:
+                self.checked_image = uploads.load(self.image_token.data, limit)
+            except ImageError:
+                self.checked_image = None
+            if self.checked_image is None:
+                self.image_token.data = ""
+                self.image_file.errors.append("The image chosen earlier is no longer available; choose it again.")
+                return False
+        if self.checked_image is not None and self.image_url.data:
+            self.image_url.errors.append("Use an uploaded image or an image address, not both.")
+            return False
+        return True
+
+    def metadata_object(self):
+        merged = json.loads(self.metadata.data) if self.metadata.data and self.metadata.data.strip() else {}
+        for key in METADATA_KEYS:
+            value = getattr(self, key).data
+            if value and value.strip():
+                merged[key] = value.strip()
+        return merged
+
+    def to_video_request(self, image_value):
+        """The API request this form describes; image_value is the encoded upload or the URL."""
+        text = lambda f: (f.data or "").strip() or None  # noqa: E731
+        return VideoRequest(
+            prompt=self.prompt.data.strip(), model=text(self.model), image=image_value,
+            duration=self.duration.data, width=self.width.data, height=self.height.data,
+            fps=self.fps.data, seed=self.seed.data, n=self.n.data,
+            response_format=self.response_format.data or None, user=text(self.user),
+            metadata=self.metadata_object())
+
+    def values(self):
+        """The form's values as they can be stored and put back into the form later."""
+        values = {name: self[name].data for name in FIELD_ORDER
+                  if name != "image_file" and self[name].data not in (None, "")}
+        if isinstance(values.get("duration"), float) and values["duration"].is_integer():
+            values["duration"] = int(values["duration"])
+        if self.image_token.data:
+            values["image_token"] = self.image_token.data
+        if self.checked_image is not None and self.checked_image.warnings:
+            values["image_warnings"] = self.checked_image.warnings
+        return values
+
+    def error_fields(self):
+        return [(name, self[name]) for name in FIELD_ORDER if self[name].errors]

@@ -1,0 +1,417 @@
+"""The client of the upstream video API, and the only module that knows its field names, error
+shapes, status spellings and timestamp units (see RELAY-NOTES)."""
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from html import unescape
+
+import requests
+
+log = logging.getLogger("app.upstream")
+
+STATUS_SPELLINGS = {
+    "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
+    "not_started": "queued", "waiting": "queued", "created": "queued",
+    "in_progress": "in_progress", "processing": "in_progress", "running": "in_progress",
+    "generating": "in_progress", "started": "in_progress",
+    "completed": "completed", "succeeded": "completed", "success": "completed", "succeed": "completed",
+    "done": "completed", "finished": "completed",
+    "failed": "failed", "failure": "failed", "error": "failed", "cancelled": "failed",
+    "canceled": "failed", "expired": "failed",
+}
+FINISHED = ("completed", "failed")
+
+# Upstream field names (and their aliases) -> the form field a person sees.
+PARAM_TO_FIELD = {
+    "model": "model", "prompt": "prompt", "image": "image", "input_reference": "image",
+    "images": "image", "duration": "duration", "seconds": "duration", "width": "width",
+    "height": "height", "size": "width", "fps": "fps", "seed": "seed", "n": "n",
+    "response_format": "response_format", "user": "user", "metadata": "metadata",
+    "negative_prompt": "negative_prompt", "style": "style", "quality_level": "quality_level",
+}
+
+
+@dataclass
+class VideoRequest:
+    """A create request in the contract's terms; None means: leave the field out."""
+
+    prompt: str
+    model: str | None = None
+    image: str | None = None            # an http(s) URL, or base64 (raw or data: URL)
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: int | None = None
+    seed: int | None = None
+    n: int | None = None
+    response_format: str | None = None
+    user: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def form_parts(self, send_aliases=True):
+        """(name, text) pairs for multipart/form-data, in the contract's order."""
+        parts = []
+        for name in ("model", "prompt", "image", "duration", "width", "height", "fps", "seed", "n",
+                     "response_format", "user"):
+            value = getattr(self, name)
+            if value is not None and value != "":
+                parts.append((name, _text(value)))
+        if self.metadata:
+            parts.append(("metadata", json.dumps(self.metadata, ensure_ascii=False)))
+        if send_aliases:
+            if self.duration is not None:
+                parts.append(("seconds", _text(self.duration)))
+            if self.width and self.height:
+                parts.append(("size", f"{self.width}x{self.height}"))
+        return parts
+
+
+@dataclass
+class Job:
+    """A video job as the app shows it, whatever the upstream's spelling."""
+
+    id: str
+    status: str                      # queued | in_progress | completed | failed | unknown
+    raw_status: str = ""
+    object: str = "video"
+    model: str | None = None
+    progress: int = 0
+    created_at: int | None = None    # Unix seconds
+    completed_at: int | None = None
+    expires_at: int | None = None
+    seconds: str | None = None
+    size: str | None = None
+    error: dict | None = None        # {"message", "code"}
+    metadata: dict = field(default_factory=dict)
+    video_url: str | None = None     # a direct address of the MP4, when the upstream gives one
+    variant_count: int = 1
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def is_finished(self):
+        return self.status in FINISHED
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_upstream(cls, data):
+        """Normalise an upstream job object (OpenAI, the contract, or a relay's variant)."""
+        if not isinstance(data, dict):
+            raise ValueError("the job is not a JSON object")
+        inner = data.get("data") if isinstance(data.get("data"), dict) and "id" not in data else data
+        job_id = inner.get("id") or inner.get("task_id")
+        if not job_id or not isinstance(job_id, (str, int)):
+            raise ValueError("the answer has no job id")
+        raw_status = str(inner.get("status") or "").strip()
+        status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
+        metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
+        error = inner.get("error")
+        if isinstance(error, str):
+            error = {"message": error, "code": None}
+        elif isinstance(error, dict):
+            error = {"message": str(error.get("message") or error.get("msg") or ""),
+                     "code": error.get("code")}
+            if not error["message"] and not error["code"]:
+                error = None
+        else:
+            error = None
+        if status == "failed" and error is None and inner.get("fail_reason"):
+            error = {"message": str(inner["fail_reason"]), "code": None}
+        variants = inner.get("variants") if isinstance(inner.get("variants"), list) else []
+        return cls(
+            id=str(job_id), status=status, raw_status=raw_status,
+            object=str(inner.get("object") or "video"),
+            model=_str_or_none(inner.get("model")),
+            progress=_progress(inner.get("progress"), status),
+            created_at=unix_seconds(inner.get("created_at")),
+            completed_at=unix_seconds(inner.get("completed_at")),
+            expires_at=unix_seconds(inner.get("expires_at")),
+            seconds=_str_or_none(inner.get("seconds")),
+            size=_str_or_none(inner.get("size")),
+            error=error, metadata=metadata,
+            video_url=_video_url(inner, metadata),
+            variant_count=max(1, len(variants)),
+            raw=data,
+        )
+
+
+class UpstreamError(Exception):
+    """The upstream could not be reached or refused; carries what a person needs to see."""
+
+    def __init__(self, kind, message, *, status=None, type_=None, param=None, code=None,
+                 retry_after=None, detail=None):
+        super().__init__(message)
+        self.kind = kind            # timeout | connect | http | invalid_response
+        self.message = message
+        self.status = status
+        self.type = type_
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+        self.detail = detail        # a short excerpt of a non-JSON body
+
+    @property
+    def field(self):
+        """The form field the error concerns, when it names one."""
+        if not self.param:
+            return None
+        key = str(self.param).split(".")[0].split("[")[0].strip().lower()
+        return PARAM_TO_FIELD.get(key, "metadata" if str(self.param).startswith("metadata") else None)
+
+    @property
+    def http_status(self):
+        """What the app answers the browser with."""
+        if self.kind == "timeout":
+            return 504
+        if self.kind == "http" and self.status in (400, 404, 409, 413, 422, 429):
+            return 429 if self.status == 429 else (413 if self.status == 413 else 400)
+        return 502
+
+
+class VideoAPI:
+    """One requests.Session to the upstream, the bearer key set once, a timeout on every call."""
+
+    def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
+                 send_aliases=True, session=None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.send_aliases = send_aliases
+        self._key = key
+        self.session = session or requests.Session()
+        if key:
+            self.session.headers["Authorization"] = f"Bearer {key}"
+        self.session.headers["Accept"] = "application/json"
+
+    def create_video(self, request: VideoRequest) -> Job:
+        """POST /v1/videos as multipart/form-data; returns the new job."""
+        parts = [(name, (None, value)) for name, value in request.form_parts(self.send_aliases)]
+        resp = self._call("POST", "/v1/videos", files=parts)
+        return self._job(resp)
+
+    def get_video(self, video_id) -> Job:
+        """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms']."""
+        resp = self._call("GET", f"/v1/videos/{video_id}")
+        job = self._job(resp)
+        hint = resp.headers.get("openai-poll-after-ms")
+        if hint and hint.isdigit():
+            job.raw = {**job.raw, "_poll_after_ms": int(hint)}
+        return job
+
+    def delete_video(self, video_id):
+        """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
+        self._call("DELETE", f"/v1/videos/{video_id}")
+
+    def open_content(self, video_id, variant="video", index=None, url=None):
+        """A streaming response with the MP4 (or thumbnail); the caller closes it."""
+        params = {"variant": variant} if variant != "video" else {}
+        if index:
+            params["index"] = index
+        if url:
+            return self._call("GET", url, stream=True, absolute=True)
+        return self._call("GET", f"/v1/videos/{video_id}/content", params=params, stream=True)
+
+    def list_models(self, timeout=3.0):
+        """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
+        resp = self._call("GET", "/v1/models", timeout=(min(self.timeout[0], timeout), timeout))
+        body = self._json(resp)
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise UpstreamError("invalid_response", "The model list is not in a known shape.")
+        ids = [str(m.get("id")) if isinstance(m, dict) else str(m) for m in items]
+        return [i for i in ids if i and i != "None"]
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _call(self, method, path, *, timeout=None, stream=False, absolute=False, **kwargs):
+        url = path if absolute else f"{self.base_url}{path}"
+        started = time.monotonic()
+        try:
+            resp = self.session.request(method, url, timeout=timeout or self.timeout, stream=stream,
+                                        headers=None if not absolute or url.startswith(self.base_url)
+                                        else {"Authorization": None}, **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            self._log(method, path, "connect-timeout", started)
+            raise UpstreamError("timeout", f"The video API at {self.base_url} did not accept a connection "
+                                           f"within {self.timeout[0]:g} s.") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            self._log(method, path, "read-timeout", started)
+            raise UpstreamError("timeout", f"The video API did not answer within {self.timeout[1]:g} s. "
+                                           "It may still be working on it; try again in a moment.") from exc
+        except requests.exceptions.ConnectionError as exc:
+            self._log(method, path, "connection-error", started)
+            raise UpstreamError("connect", _connection_message(exc, self.base_url)) from exc
+        except requests.exceptions.RequestException as exc:
+            self._log(method, path, "error", started)
+            raise UpstreamError("connect", f"The request to the video API failed: {type(exc).__name__}.") from exc
+        self._log(method, path, resp.status_code, started)
+        if resp.status_code >= 400:
+            try:
+                raise self._error(resp)
+            finally:
+                resp.close()
+        return resp
+
+    def _log(self, method, path, outcome, started):
+        log.info("upstream %s %s -> %s in %.0f ms", method, path.split("?")[0], outcome,
+                 (time.monotonic() - started) * 1000)
+
+    def _job(self, resp):
+        body = self._json(resp)
+        try:
+            return Job.from_upstream(body)
+        except ValueError as exc:
+            raise UpstreamError("invalid_response", f"The video API answered HTTP {resp.status_code} but {exc}.",
+                                status=resp.status_code, detail=self._scrub(_excerpt(resp.text))) from None
+
+    def _json(self, resp):
+        try:
+            return resp.json()
+        except ValueError:
+            kind = "an HTML page" if _looks_like_html(resp.text) else "a body that is not JSON"
+            raise UpstreamError("invalid_response",
+                                f"The video API answered HTTP {resp.status_code} with {kind} instead of JSON.",
+                                status=resp.status_code, detail=self._scrub(_excerpt(resp.text))) from None
+        except requests.exceptions.RequestException as exc:  # the connection dropped mid-body
+            raise UpstreamError("connect", "The connection to the video API broke while it was answering.") from exc
+
+    def _error(self, resp):
+        status = resp.status_code
+        retry_after = resp.headers.get("Retry-After")
+        try:
+            text = resp.text
+        except requests.exceptions.RequestException:
+            text = ""
+        try:
+            body = json.loads(text) if text.strip() else None
+        except ValueError:
+            body = None
+        message = type_ = param = code = None
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict):                      # the contract's and OpenAI's shape
+                message, type_ = err.get("message"), err.get("type")
+                param, code = err.get("param"), err.get("code")
+            elif isinstance(err, str):
+                message = err
+            if not message and isinstance(body.get("message"), str):   # relay task errors
+                message, code = body["message"], body.get("code")
+                param = body.get("param")
+            if not message and body.get("detail"):
+                message = str(body["detail"])
+        if message and not param:
+            param = _param_in_message(message)
+        detail = None
+        if not message:
+            detail = _excerpt(text)
+            if _looks_like_html(text):
+                title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+                title_text = f" ('{unescape(title.group(1)).strip()}')" if title else ""
+                message = f"The video API's gateway answered HTTP {status} with an HTML page{title_text}."
+            elif text.strip():
+                message = f"The video API answered HTTP {status}: {_excerpt(text, 200)}"
+            else:
+                message = f"The video API answered HTTP {status} with an empty body."
+        message = f"{_STATUS_HINTS.get(status, '')}{message}"
+        return UpstreamError("http", self._scrub(str(message)), status=status, type_=_str_or_none(type_),
+                             param=_str_or_none(param), code=_str_or_none(code),
+                             retry_after=retry_after, detail=self._scrub(detail) if detail else None)
+
+    def _scrub(self, text):
+        """Never let the key through, should an upstream echo it back."""
+        if text and self._key and self._key in text:
+            return text.replace(self._key, "[redacted]")
+        return text
+
+
+_STATUS_HINTS = {
+    401: "The video API refused the stored key (HTTP 401). ",
+    403: "The video API does not allow this key to do that (HTTP 403). ",
+    429: "The video API is busy or the quota is used up (HTTP 429). ",
+}
+
+
+def unix_seconds(value):
+    """Unix seconds from seconds, milliseconds, numeric strings or ISO text; None when absent."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        from datetime import datetime
+        try:
+            return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return None
+    if number > 1e14:       # microseconds
+        number /= 1e6
+    elif number > 1e11:     # milliseconds: 1e11 s is the year 5138
+        number /= 1e3
+    return int(number) if number > 0 else None
+
+
+def _progress(value, status):
+    try:
+        number = float(str(value).rstrip("%"))
+    except (TypeError, ValueError):
+        number = 0
+    if 0 < number <= 1 and isinstance(value, float):
+        number *= 100
+    if status == "completed":
+        number = 100
+    return max(0, min(100, int(number)))
+
+
+def _video_url(job, metadata):
+    for candidate in (metadata.get("url"), job.get("url"), job.get("video_url")):
+        if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
+            return candidate
+    return None
+
+
+def _str_or_none(value):
+    return None if value is None or value == "" else str(value)
+
+
+def _text(value):
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _excerpt(text, limit=300):
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text or "", flags=re.I | re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(unescape(text).split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _looks_like_html(text):
+    head = (text or "").lstrip()[:200].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head or "<title" in head
+
+
+def _param_in_message(message):
+    """Relay errors like 'prompt is required' name the field only in their text."""
+    match = re.match(r"^\W*([a-z_]+)\b", message.strip().lower())
+    if match and match.group(1) in PARAM_TO_FIELD and match.group(1) not in ("n", "user"):
+        return match.group(1)
+    return None
+
+
+def _connection_message(exc, base_url):
+    text = str(exc)
+    if "Name or service not known" in text or "getaddrinfo" in text or "NameResolution" in text:
+        return f"The video API's host name could not be resolved ({base_url}). Check VIDEO_API_BASE_URL."
+    if "Connection refused" in text or "ECONNREFUSED" in text or "Errno 111" in text:
+        return f"Nothing is listening at {base_url}: the video API refused the connection. Is it running?"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "The video API closed the connection without answering."
+    return f"The video API at {base_url} could not be reached."

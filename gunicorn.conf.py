@@ -1,0 +1,31 @@
+"""gunicorn settings: threaded workers, so a slow video API does not stall other people's pages."""
+
+import os
+import sys
+
+from app.config import ConfigError, Settings
+
+
+def _whole(name, default):
+    text = os.environ.get(name, "").strip() or str(default)
+    if not text.isdigit() or int(text) < 1:
+        sys.exit(f"configuration error: {name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+try:
+    _settings = Settings.from_env()   # checked here too, so a bad value stops start-up with one line
+except ConfigError as exc:
+    sys.exit(f"configuration error: {exc}")
+
+bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
+workers = _whole("WEB_WORKERS", 2)
+worker_class = "gthread"
+threads = _whole("WEB_THREADS", 8)
+# A request may wait for the upstream's connect and read timeouts; leave room on top.
+timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

@@ -1,0 +1,207 @@
+"""What a person sees when the input is wrong or the upstream fails: a readable error, values kept, no 500."""
+
+import io
+import logging
+import re
+import time
+
+import pytest
+from werkzeug.wrappers import Response
+
+from conftest import TEST_KEY, csrf_token, make_png, submit
+from servers import free_port
+from upstreams import json_response, slow
+
+FILLED = {"model": "kling-v1", "prompt": "a red fox in the snow", "duration": "5", "width": "1280",
+          "height": "720", "fps": "24", "seed": "42", "user": "ana", "metadata": '{"mode": "pro"}'}
+
+
+def assert_values_kept(page):
+    assert "a red fox in the snow</textarea>" in page
+    for name, value in (("model", "kling-v1"), ("duration", "5"), ("width", "1280"), ("fps", "24"),
+                        ("seed", "42"), ("user", "ana")):
+        assert re.search(rf'name="{name}"[^>]*value="{value}"', page) or \
+            re.search(rf'value="{value}"[^>]*name="{name}"', page), name
+    assert "{&#34;mode&#34;: &#34;pro&#34;}" in page or '{"mode": "pro"}' in page
+
+
+def field_error(page, field):
+    """The error message rendered next to a field, tied to it by aria-describedby."""
+    match = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', page, re.S)
+    assert match, f"no error next to {field}"
+    assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error', page) or \
+        re.search(rf'aria-describedby="[^"]*{field}-error[^"]*"[^>]*id="{field}"', page)
+    return re.sub(r"<[^>]+>", "", match.group(1)).replace("Error:", "").strip()
+
+
+UPSTREAM_FAILURES = [
+    ("spec-400-with-param",
+     lambda r: json_response({"error": {"message": "duration must be 5 or 10", "type": "invalid_request_error",
+                                        "param": "duration", "code": "invalid_duration"}}, 400),
+     400, ["duration must be 5 or 10", "invalid_request_error", "invalid_duration"], "duration"),
+    ("relay-task-error",
+     lambda r: json_response({"code": "invalid_request", "message": "prompt is required", "data": None}, 400),
+     400, ["prompt is required", "invalid_request"], "prompt"),
+    ("relay-size-param",
+     lambda r: json_response({"error": {"message": "size not supported", "type": "new_api_error",
+                                        "param": "size", "code": None}}, 400),
+     400, ["size not supported"], "width"),
+    ("auth-401",
+     lambda r: json_response({"error": {"message": "无效的令牌", "type": "new_api_error", "param": "",
+                                        "code": "invalid_api_key"}}, 401),
+     502, ["refused the stored key", "无效的令牌"], None),
+    ("busy-429",
+     lambda r: json_response({"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "new_api_error"}},
+                             429, {"Retry-After": "30"}),
+     429, ["busy or the quota is used up", "请稍后再试", "30 s"], None),
+    ("gateway-html-502",
+     lambda r: Response("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"
+                        "<hr>nginx</body></html>", 502, mimetype="text/html"),
+     502, ["HTML page", "502 Bad Gateway"], None),
+    ("plain-text-503",
+     lambda r: Response("upstream connect error or disconnect/reset before headers", 503, mimetype="text/plain"),
+     502, ["HTTP 503", "upstream connect error"], None),
+    ("200-not-json",
+     lambda r: Response("OK", 200, mimetype="text/plain"), 502, ["not JSON"], None),
+    ("200-without-id",
+     lambda r: json_response({"object": "video", "status": "queued"}), 502, ["no job id"], None),
+]
+
+
+@pytest.mark.parametrize("name,handler,status,texts,field", UPSTREAM_FAILURES, ids=[u[0] for u in UPSTREAM_FAILURES])
+def test_upstream_failures_are_readable_and_keep_the_values(client, upstream, name, handler, status, texts, field):
+    upstream.handler = handler
+    resp = submit(client, FILLED)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == status
+    assert "The video API could not create the job" in page
+    for text in texts:
+        assert text in page, text
+    assert_values_kept(page)
+    if field:
+        assert "The video API says" in field_error(page, field)
+    assert TEST_KEY not in page
+
+
+def test_a_read_timeout_is_answered_near_the_configured_limit(make_app, upstream):
+    upstream.handler = slow(5, Response("{}", mimetype="application/json"))
+    client = make_app(upstream.url, video_api_timeout=1.0).test_client()
+    token = csrf_token(client)
+    started = time.monotonic()
+    resp = client.post("/jobs", data={**FILLED, "csrf_token": token}, content_type="multipart/form-data")
+    elapsed = time.monotonic() - started
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 504
+    assert "did not answer within 1 s" in page
+    assert_values_kept(page)
+    assert elapsed < 4, f"the page took {elapsed:.1f} s for a 1 s limit"
+
+
+def test_connection_refused_is_explained(make_app):
+    client = make_app(f"http://127.0.0.1:{free_port()}").test_client()
+    resp = submit(client, FILLED)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 502
+    assert "refused the connection" in page
+    assert_values_kept(page)
+
+
+def test_a_post_without_csrf_token_is_refused_with_the_values_kept(client, upstream):
+    resp = client.post("/jobs", data=FILLED, content_type="multipart/form-data")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "nothing was sent" in page
+    assert_values_kept(page)
+    assert upstream.creates == []
+
+
+@pytest.mark.parametrize("fields,field,message", [
+    ({"prompt": ""}, "prompt", "Describe the video you want."),
+    ({"prompt": "x" * 2501}, "prompt", "at most 2,500 characters"),
+    ({"metadata": "{not json"}, "metadata", "not valid JSON"),
+    ({"metadata": "[1, 2]"}, "metadata", "must be a JSON object"),
+    ({"fps": "500"}, "fps", "between 1 and 120"),
+    ({"fps": "thirty"}, "fps", "whole number"),
+    ({"duration": "five"}, "duration", "number of seconds"),
+    ({"seed": "-5"}, "seed", "between 0 and"),
+    ({"width": "1280", "height": ""}, "height", "both width and height"),
+    ({"image_url": "ftp://example.com/a.png"}, "image_url", "http:// or https://"),
+    ({"response_format": "gif"}, "response_format", "Not a valid choice"),
+])
+def test_bad_input_is_shown_next_to_its_field_and_in_the_summary(client, upstream, fields, field, message):
+    resp = submit(client, {**FILLED, **fields})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert message in field_error(page, field)
+    assert f'<a href="#{field}">' in page                      # the summary links to the field
+    assert "<title>Error: " in page
+    assert upstream.creates == []
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"GIF89a" + b"\x00" * 40, "not a picture"),
+    (b"just text", "not a picture"),
+])
+def test_a_file_that_is_not_an_allowed_image_is_refused(client, upstream, data, message):
+    resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(data), "a.png")})
+    assert resp.status_code == 400
+    assert message in field_error(resp.get_data(as_text=True), "image_file")
+
+
+def test_a_gif_is_refused_by_format(client, upstream):
+    gif = make_png(400, 400, fmt="GIF")
+    resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(gif), "a.gif")})
+    assert "GIF images are not accepted" in field_error(resp.get_data(as_text=True), "image_file")
+
+
+def test_an_image_over_the_limit_is_refused(make_app, upstream):
+    client = make_app(upstream.url, max_upload_mb=0.05).test_client()
+    big = make_png(2000, 2000, fmt="BMP")[:200_000]
+    resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(big), "a.png")})
+    assert resp.status_code == 400
+    assert "at most 0.05 MB" in field_error(resp.get_data(as_text=True), "image_file")
+
+
+def test_a_body_beyond_the_limit_gets_the_friendly_413_page(make_app, upstream):
+    client = make_app(upstream.url, max_upload_mb=0.05).test_client()
+    resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(b"x" * 1_200_000), "a.png")})
+    assert resp.status_code == 413
+    assert "Images may be at most 0.05 MB" in resp.get_data(as_text=True)
+
+
+def test_the_chosen_image_is_kept_when_the_form_comes_back(client, upstream):
+    png = make_png(500, 400)
+    resp = submit(client, {**FILLED, "fps": "500"}, {"image_file": (io.BytesIO(png), "fox.png")})
+    page = resp.get_data(as_text=True)
+    token = re.search(r'name="image_token" type="hidden" value="([^"]+)"', page).group(1)
+    preview = re.search(r'<img src="(/uploads/[^"]+)"', page).group(1)
+    assert client.get(preview).data == png
+    again = submit(client, {**FILLED, "image_token": token})
+    assert again.status_code == 303
+    import base64
+    assert base64.b64decode(upstream.creates[0].field("image")) == png
+
+
+def test_both_an_upload_and_a_url_is_refused(client, upstream):
+    resp = submit(client, {"prompt": "p", "image_url": "https://example.com/a.png"},
+                  {"image_file": (io.BytesIO(make_png()), "a.png")})
+    assert "not both" in field_error(resp.get_data(as_text=True), "image_url")
+
+
+def test_small_or_stretched_images_get_a_warning_not_a_refusal(client, upstream):
+    resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(make_png(1000, 200)), "a.png")})
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "at least 300 px" in page and "at most 2.5:1" in page
+
+
+def test_the_key_never_appears_in_pages_or_logs(client, upstream, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    upstream.handler = lambda r: json_response({"error": {"message": f"bad key {TEST_KEY}", "type": "x"}}, 401)
+    page = submit(client, FILLED).get_data(as_text=True)
+    assert "[redacted]" in page
+    upstream.handler = lambda r: json_response({"id": "v1", "status": "queued"})
+    job_page = client.get(submit(client, FILLED).headers["Location"]).get_data(as_text=True)
+    out, err = capfd.readouterr()
+    for text in (page, job_page, caplog.text, out, err):
+        assert TEST_KEY not in text

@@ -1,0 +1,79 @@
+"""Submitting the form: every field reaches the upstream with its value, with the stored key."""
+
+import base64
+import io
+import json
+
+from conftest import TEST_KEY, make_png, submit
+from upstreams import json_response, job_body
+
+EVERY_FIELD = {
+    "model": "kling-v1-6", "prompt": "宇航员站起身走了 An astronaut stands up", "duration": "10",
+    "width": "720", "height": "1280", "fps": "30", "seed": "20231234", "n": "2",
+    "response_format": "url", "user": "user-1234", "negative_prompt": "blurry, text",
+    "style": "anime", "quality_level": "high", "metadata": '{"cfg_scale": 0.5, "mode": "pro", "style": "ignored"}',
+}
+
+
+def test_every_field_reaches_the_upstream_with_its_value(client, upstream):
+    png = make_png(640, 400)
+    resp = submit(client, EVERY_FIELD, {"image_file": (io.BytesIO(png), "astronaut.png")})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
+    assert resp.headers["Location"].endswith("/jobs/video_123")
+
+    [sent] = upstream.creates
+    assert sent.method == "POST" and sent.path == "/v1/videos"
+    assert sent.content_type.startswith("multipart/form-data")
+    assert sent.headers["Authorization"] == f"Bearer {TEST_KEY}"
+    expected = {"model": "kling-v1-6", "prompt": EVERY_FIELD["prompt"], "duration": "10", "width": "720",
+                "height": "1280", "fps": "30", "seed": "20231234", "n": "2", "response_format": "url",
+                "user": "user-1234", "seconds": "10", "size": "720x1280"}
+    for name, value in expected.items():
+        assert sent.field(name) == value, name
+    assert base64.b64decode(sent.field("image"), validate=True) == png
+    assert json.loads(sent.field("metadata")) == {"cfg_scale": 0.5, "mode": "pro", "style": "anime",
+                                                  "negative_prompt": "blurry, text", "quality_level": "high"}
+    assert sent.names.count("metadata") == 1
+
+
+def test_an_image_url_is_passed_through_unchanged(client, upstream):
+    url = "https://cdn.example.com/path/cat%20photo.jpg?sig=a+b&x=1"
+    assert submit(client, {"prompt": "a cat", "image_url": url}).status_code == 303
+    assert upstream.creates[0].field("image") == url
+
+
+def test_data_url_format_when_configured(make_app, upstream):
+    client = make_app(upstream.url, image_base64_format="data-url").test_client()
+    jpeg = make_png(400, 400, fmt="JPEG")
+    assert submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(jpeg), "a.jpg")}).status_code == 303
+    assert upstream.creates[0].field("image") == "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
+def test_empty_optional_fields_are_left_out_and_aliases_can_be_off(make_app, upstream):
+    client = make_app(upstream.url, send_compat_aliases=False).test_client()
+    resp = submit(client, {"prompt": "just a prompt", "model": "", "duration": "5", "width": "", "height": "",
+                           "fps": "", "seed": "", "n": "", "response_format": "", "user": "", "metadata": ""})
+    assert resp.status_code == 303
+    assert upstream.creates[0].names == ["prompt", "duration"]
+
+
+def test_the_job_card_shows_every_field_of_the_job(client, upstream):
+    upstream.handler = lambda req: json_response(job_body(
+        "task_abc", status="processing", progress=40, created_at=1764000000123, expires_at=1764086400,
+        metadata={"url": "https://x.example/v.mp4", "negative_prompt": "blur"}))
+    resp = submit(client, {"prompt": "an owl at night"})
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "task_abc" in page and "kling-v1" in page
+    assert 'class="badge badge--in_progress"' in page and "In progress" in page
+    assert 'value="40"' in page                                   # the progress bar
+    assert "24 Nov 2025, 16:00:00 UTC" in page                    # milliseconds read as such
+    assert "1764000000123" in page                                # the raw value stays available
+    assert "25 Nov 2025, 16:00:00 UTC" in page
+    assert "1280x720" in page and "5 s" in page
+    assert "negative_prompt" in page and "https://x.example/v.mp4" in page
+    assert "an owl at night" in page
+
+
+def test_unknown_job_is_a_friendly_404(client):
+    resp = client.get("/jobs/nope")
+    assert resp.status_code == 404 and "No job with id nope" in resp.get_data(as_text=True)

@@ -1,0 +1,88 @@
+"""A scripted upstream: a real HTTP server on loopback that records each request and answers as told."""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Recorded:
+    """One request as the upstream saw it."""
+
+    method: str
+    path: str
+    headers: dict
+    args: dict
+    form: list            # [(name, value)] in the order sent
+    files: dict           # name -> bytes
+    content_type: str = ""
+
+    def field(self, name):
+        values = [v for k, v in self.form if k == name]
+        return values[0] if values else None
+
+    @property
+    def names(self):
+        return [k for k, _ in self.form]
+
+
+def job_body(job_id="video_123", status="queued", **extra):
+    body = {"id": job_id, "object": "video", "model": "kling-v1", "status": status, "progress": 0,
+            "created_at": 1764000000, "seconds": "5", "size": "1280x720"}
+    body.update(extra)
+    return body
+
+
+def json_response(body, status=200, headers=None):
+    return Response(json.dumps(body), status=status, headers=headers or {}, mimetype="application/json")
+
+
+def default_handler(req):
+    """A well-behaved upstream: a model list, and a queued job for anything else."""
+    if req.path == "/v1/models":
+        return json_response({"object": "list", "data": [{"id": "kling-v1", "object": "model"}]})
+    return json_response(job_body())
+
+
+@dataclass
+class ScriptedUpstream:
+    """Answers with `handler(recorded) -> Response`; by default a queued job for creates."""
+
+    requests: list = field(default_factory=list)
+    handler: object = None
+
+    def __post_init__(self):
+        self.handler = self.handler or default_handler
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def _wsgi(self, environ, start_response):
+        request = Request(environ)
+        files = {name: storage.read() for name, storage in request.files.items()}
+        recorded = Recorded(request.method, request.path, dict(request.headers), dict(request.args),
+                            list(request.form.items(multi=True)), files, request.content_type or "")
+        self.requests.append(recorded)
+        return self.handler(recorded)(environ, start_response)
+
+    @property
+    def creates(self):
+        """The POST /v1/videos requests received."""
+        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/videos"]
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def slow(seconds, response):
+    """A handler that answers after a delay (for read timeouts)."""
+    def handler(_req):
+        time.sleep(seconds)
+        return response
+    return handler
