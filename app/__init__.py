@@ -8,11 +8,13 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from app.archive import VideoArchive
 from app.catalogue import ModelCatalogue
 from app.config import Settings
 from app.filters import register_filters
 from app.images import UploadStore
 from app.jobs import JobStore
+from app.tracker import JobTracker
 from app.video_api import VideoAPI
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +63,13 @@ def register_extensions(app, settings):
                    send_aliases=settings.send_compat_aliases)
     app.extensions["video_api"] = api
     app.extensions["catalogue"] = ModelCatalogue(api, settings.models_cache_seconds)
-    app.extensions["jobs"] = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
+    store = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
+    archive = VideoArchive(os.path.join(settings.data_dir, "archive"),
+                           max_bytes=int(settings.archive_max_mb * 1024 * 1024),
+                           max_age_seconds=settings.archive_max_days * 86400)
+    app.extensions["jobs"] = store
+    app.extensions["archive"] = archive
+    app.extensions["tracker"] = JobTracker(api, store, archive, status_interval=settings.status_cache_seconds)
     app.extensions["uploads"] = UploadStore(os.path.join(settings.data_dir, "uploads"))
 
 

@@ -29,16 +29,22 @@ class Settings:
     data_dir: str = "data"
     send_compat_aliases: bool = True       # also send seconds= and size= (what relays read)
     models_cache_seconds: float = 300.0
+    status_cache_seconds: float = 1.0      # a status read this recent is reused by every viewer
+    archive_max_mb: float = 5000.0         # archived videos beyond this, oldest first, are evicted
+    archive_max_days: float = 30.0
     log_level: str = "INFO"
 
     def __post_init__(self):
         _check_base_url(self.video_api_base_url)
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
-        for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb"):
+        for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
+                     "archive_max_days"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"{name.upper()} must be a positive number of "
-                                  f"{'MB' if name == 'max_upload_mb' else 'seconds'}")
+                unit = {"max_upload_mb": "MB", "archive_max_mb": "MB", "archive_max_days": "days"}.get(name, "seconds")
+                raise ConfigError(f"{name.upper()} must be a positive number of {unit}")
+        if self.status_cache_seconds < 0:
+            raise ConfigError("STATUS_CACHE_SECONDS must not be negative")
 
     @property
     def max_upload_bytes(self):
@@ -66,7 +72,10 @@ class Settings:
         for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),
                           ("VIDEO_API_CONNECT_TIMEOUT", "video_api_connect_timeout"),
                           ("MAX_UPLOAD_MB", "max_upload_mb"),
-                          ("MODELS_CACHE_SECONDS", "models_cache_seconds")):
+                          ("MODELS_CACHE_SECONDS", "models_cache_seconds"),
+                          ("STATUS_CACHE_SECONDS", "status_cache_seconds"),
+                          ("ARCHIVE_MAX_MB", "archive_max_mb"),
+                          ("ARCHIVE_MAX_DAYS", "archive_max_days")):
             if get(var):
                 values[attr] = _number(var, get(var))
         if get("VIDEO_API_COMPAT_ALIASES"):

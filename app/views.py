@@ -1,14 +1,21 @@
-"""Thin routes: show the form, submit a job, show its card."""
+"""Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+import math
 
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
+from werkzeug.utils import secure_filename
+
+from app.filters import status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
+from app.jobs import STATUS_FILTERS
 from app.submission import submit_job
 from app.video_api import UpstreamError
 
 bp = Blueprint("studio", __name__)
 
 FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}
+HISTORY_PAGE_SIZE = 20
 
 
 def ext(name):
@@ -31,10 +38,31 @@ def render_form(form, status=200, upstream_error=None, notice=None):
                            image_preview=image_preview), status
 
 
+def record_or_404(job_id):
+    record = ext("tracker").current(job_id)
+    if record is None:
+        abort(404, description=f"No job with id {job_id} was submitted through this app.")
+    return record
+
+
 @bp.get("/")
 def new_job():
-    """The empty form, with sensible defaults."""
-    return render_form(VideoJobForm(data=FORM_DEFAULTS))
+    """The form: empty with defaults, or refilled from an earlier job (?from=<id>)."""
+    notice = None
+    data = dict(FORM_DEFAULTS)
+    source = request.args.get("from")
+    if source:
+        record = ext("jobs").get(source)
+        if record is None:
+            notice = "That job is no longer in the history, so the form starts empty."
+        else:
+            data = {k: v for k, v in record.params.items() if k != "image_warnings"}
+            notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
+    form = VideoJobForm(data=data)
+    if form.image_token.data and not ext("uploads").path(form.image_token.data):
+        form.image_token.data = ""
+        notice = "The settings are back, but the earlier image is no longer stored: choose it again."
+    return render_form(form, notice=notice)
 
 
 @bp.post("/jobs")
@@ -44,7 +72,8 @@ def create_job():
     if not form.validate():
         return render_form(form, status=400)
     try:
-        job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"])
+        job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
+                         submitted_by=(form.user.data or "").strip() or None)
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=err.http_status, upstream_error=err)
@@ -53,11 +82,62 @@ def create_job():
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id):
-    """The job card: a permalink."""
-    record = ext("jobs").get(job_id)
-    if record is None:
-        abort(404, description=f"No job with id {job_id} was submitted through this app.")
+    """The job card: a permalink that shows the current state."""
+    record = record_or_404(job_id)
     return render_template("job.html", record=record, job=record.job)
+
+
+@bp.get("/jobs/<job_id>/status")
+def job_status(job_id):
+    """The job's state for the page's script: status, progress, the polling hint and the card's HTML."""
+    record = record_or_404(job_id)
+    job = record.job
+    return jsonify(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
+                   archive=record.archive, finished=record.is_settled, poll_after_ms=job.raw.get("_poll_after_ms"),
+                   card_html=render_template("_job_card.html", record=record, job=job))
+
+
+@bp.get("/jobs/<job_id>/video/<int:index>.mp4")
+def job_video(job_id, index):
+    """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
+    record = ext("jobs").get(job_id) or abort(404)
+    path = _archived_file(record, index, "video")
+    download = request.args.get("download") == "1"
+    return send_file(path, mimetype="video/mp4", conditional=True, max_age=86400, as_attachment=download,
+                     download_name=_download_name(record, index))
+
+
+@bp.get("/jobs/<job_id>/poster/<int:index>.jpg")
+def job_poster(job_id, index):
+    """The archived video's poster frame."""
+    record = ext("jobs").get(job_id) or abort(404)
+    return send_file(_archived_file(record, index, "poster"), mimetype="image/jpeg", max_age=86400)
+
+
+@bp.post("/jobs/<job_id>/delete")
+def delete_job(job_id):
+    """Remove a job from history and archive (and upstream where that is possible)."""
+    if ext("jobs").get(job_id) is None:
+        abort(404, description=f"No job with id {job_id} was submitted through this app.")
+    note = ext("tracker").delete(job_id)
+    flash(note or "The job was deleted.", "warning" if note else "success")
+    return redirect(url_for("studio.history"), code=303)
+
+
+@bp.get("/jobs")
+def history():
+    """Every job submitted through the app, newest first; search by prompt, filter by status."""
+    query = request.args.get("q", "").strip()[:200]
+    status = request.args.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    records, total = ext("jobs").search(query, status, page, HISTORY_PAGE_SIZE)
+    pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
+    return render_template("history.html", records=records, total=total, page=page, pages=pages,
+                           query=query, status=status, statuses=STATUS_FILTERS)
 
 
 @bp.get("/uploads/<token>")
@@ -73,3 +153,17 @@ def uploaded_image(token):
 def healthz():
     """The process answers."""
     return {"status": "ok"}
+
+
+def _archived_file(record, index, kind):
+    entry = next((f for f in record.files if f.get("index") == index), None)
+    path = ext("archive").path(entry[kind]) if entry and entry.get(kind) else None
+    if path is None:
+        abort(404, description="This video is not in the archive (yet, or any more).")
+    return path
+
+
+def _download_name(record, index):
+    words = secure_filename(" ".join((record.params.get("prompt") or "").split()[:8]))[:60].strip("_.-")
+    suffix = f"-{index + 1}" if len(record.files) > 1 else ""
+    return f"{words or 'video'}-{record.id[-8:]}{suffix}.mp4".lower()

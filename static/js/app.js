@@ -135,7 +135,70 @@
     });
   }
 
+  /* Follow a running job: ask our server (which asks the upstream at most about once a second),
+     update the card in place, honour the upstream's polling hint, back off while nothing changes,
+     and stop once the job has failed or its video is saved. */
+  function followJob() {
+    var card = $("[data-job-card]");
+    if (!card || card.getAttribute("data-settled") === "true") { return; }
+    var url = card.getAttribute("data-status-url");
+    var base = 1000, delay = base, lastProgress = null;
+
+    function apply(data) {
+      var current = $("[data-job-card]");
+      if (data.status !== current.getAttribute("data-status") ||
+          data.archive !== current.getAttribute("data-archive") || data.finished) {
+        var holder = document.createElement("div");
+        holder.innerHTML = data.card_html;
+        var fresh = holder.firstElementChild;
+        current.parentNode.replaceChild(fresh, current);
+        localTimes();
+        return;
+      }
+      var bar = $("[data-progress]", current);
+      if (bar) { bar.value = data.progress; }
+      $all("[data-progress-text], [data-progress-fact]", current).forEach(function (el) {
+        el.textContent = String(data.progress);
+      });
+    }
+
+    function schedule() { window.setTimeout(poll, delay); }
+
+    function poll() {
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json();
+        })
+        .then(function (data) {
+          apply(data);
+          if (data.finished) { return; }
+          // The upstream's hint sets the pace; while nothing moves, wait longer each time (up to 10 s).
+          var step = Math.max(500, data.poll_after_ms > 0 ? data.poll_after_ms : base);
+          delay = data.progress !== lastProgress ? step : Math.min(Math.max(delay, step) * 1.5, 10000);
+          lastProgress = data.progress;
+          schedule();
+        })
+        .catch(function () {
+          delay = Math.min(delay * 2, 30000);
+          schedule();
+        });
+    }
+    schedule();
+  }
+
+  /* Ask before deleting. */
+  function confirmForms() {
+    $all("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    followJob();
+    confirmForms();
     focusErrorSummary();
     promptCounter();
     sizePresets();
