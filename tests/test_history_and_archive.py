@@ -1,0 +1,195 @@
+"""History, shared status reads, eviction, delete and reuse, against a scripted upstream on loopback."""
+
+import io
+import re
+import threading
+import time
+
+import pytest
+from werkzeug.wrappers import Response
+
+from conftest import make_png, submit
+from demo_api.render import render_video
+from demo_api.validation import JobSpec
+from servers import AppProcess
+from upstreams import ScriptedUpstream, job_body, json_response
+
+
+@pytest.fixture(scope="module")
+def tiny_mp4(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mp4")
+    spec = JobSpec(prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1,
+                   response_format="url", user=None)
+    render_video(spec, 1, 0, str(folder / "v.mp4"), str(folder / "v.jpg"))
+    return (folder / "v.mp4").read_bytes()
+
+
+def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
+    """An upstream whose jobs are in `status`, and whose /content serves tiny_mp4 (or fails)."""
+    counter = {"n": 0}
+
+    def handler(req):
+        if req.path == "/v1/models":
+            return json_response({"data": [{"id": "kling-v1"}]})
+        if req.method == "POST":
+            counter["n"] += 1
+            return json_response(job_body(f"video_{counter['n']}", status="queued"))
+        if req.method == "DELETE":
+            return Response("", 405)
+        if req.path.endswith("/content"):
+            if content_status != 200:
+                return json_response({"code": "invalid_request", "message": "task is not completed"}, content_status)
+            if req.args.get("variant") == "thumbnail":
+                return Response("no thumbnails here", 404)
+            return Response(tiny_mp4, mimetype="video/mp4")
+        if req.path.startswith("/v1/videos/"):
+            return json_response(job_body(req.path.rsplit("/", 1)[1], status=status, progress=100, **job_extra))
+        return Response("", 404)
+    return handler
+
+
+def wait_settled(client, job_id, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/jobs/{job_id}/status").get_json()
+        if state["finished"]:
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"{job_id} never settled: {state}")
+
+
+def test_many_viewers_of_one_running_job_share_about_one_upstream_read_per_second(tmp_path):
+    upstream = ScriptedUpstream(handler=lambda req: json_response(job_body("video_live", status="in_progress",
+                                                                           progress=50))
+                                if req.method == "GET" and "/v1/videos/" in req.path
+                                else json_response(job_body("video_live")))
+    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
+                                        "WEB_WORKERS": "2"}).start()
+    try:
+        import requests
+        browser = requests.Session()
+        form = browser.get(app.base_url + "/", timeout=10).text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        job_url = browser.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": "p"}, timeout=10).url
+        reads_before = len([r for r in upstream.requests if r.method == "GET" and "/v1/videos/" in r.path])
+        answers, stop = [], time.monotonic() + 4.0
+
+        def viewer():
+            with requests.Session() as s:
+                while time.monotonic() < stop:
+                    answers.append(s.get(job_url + "/status", timeout=10).json()["progress"])
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=viewer) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        reads = len([r for r in upstream.requests if r.method == "GET" and "/v1/videos/" in r.path]) - reads_before
+        assert len(answers) > 200 and set(answers) <= {0, 50} and answers[-1] == 50
+        assert reads <= 4 / 1.0 + 2, f"{reads} upstream reads for {len(answers)} page polls in 4 s"
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+def test_milliseconds_and_relay_spellings_on_the_card(client, upstream, tiny_mp4):
+    upstream.handler = lifecycle(tiny_mp4, status="SUCCESS", completed_at=1764000060000)
+    job_id = submit(client, {"prompt": "ms"}).headers["Location"].rsplit("/", 1)[1]
+    wait_settled(client, job_id)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Completed" in page and "SUCCESS" in page
+    assert "24 Nov 2025, 16:01:00 UTC" in page and "1764000060000" in page
+
+
+def test_metadata_url_is_used_when_content_is_refused(client, upstream, tiny_mp4):
+    cdn = ScriptedUpstream(handler=lambda req: Response(tiny_mp4, mimetype="video/mp4"))   # another host
+    upstream.handler = lifecycle(tiny_mp4, content_status=400, metadata={"url": cdn.url + "/files/v.mp4"})
+    job_id = submit(client, {"prompt": "relay"}).headers["Location"].rsplit("/", 1)[1]
+    assert wait_settled(client, job_id)["archive"] == "archived"
+    cdn.stop()
+    assert client.get(f"/jobs/{job_id}/video/0.mp4").data == tiny_mp4
+    poster = client.get(f"/jobs/{job_id}/poster/0.jpg")       # extracted from the video by the app
+    assert poster.status_code == 200 and poster.data[:2] == b"\xff\xd8"
+    fetched = [r for r in cdn.requests if r.path == "/files/v.mp4"]
+    assert len(fetched) == 1 and "Authorization" not in fetched[0].headers   # the key stays home
+
+
+def test_the_oldest_videos_are_evicted_beyond_the_archive_limit(make_app, upstream, tiny_mp4):
+    app = make_app(upstream.url)
+    client = app.test_client()
+    upstream.handler = lifecycle(tiny_mp4)
+    ids = []
+    for i in range(3):
+        ids.append(submit(client, {"prompt": f"job {i}"}).headers["Location"].rsplit("/", 1)[1])
+        wait_settled(client, ids[-1])
+        if i == 0:   # room for two videos with their posters, not three
+            app.extensions["archive"].max_bytes = int(app.extensions["jobs"].get(ids[0]).archive_bytes * 2.5)
+        time.sleep(0.05)
+    assert client.get(f"/jobs/{ids[0]}/video/0.mp4").status_code == 404
+    assert client.get(f"/jobs/{ids[2]}/video/0.mp4").data == tiny_mp4
+    history = client.get("/jobs").get_data(as_text=True)
+    assert "job 0" in history and history.count(">video expired<") == 1
+    assert "expired from the archive" in client.get(f"/jobs/{ids[0]}").get_data(as_text=True)
+
+
+def test_videos_older_than_the_age_limit_are_evicted(make_app, upstream, tiny_mp4):
+    app = make_app(upstream.url, archive_max_days=1)
+    client = app.test_client()
+    upstream.handler = lifecycle(tiny_mp4)
+    job_id = submit(client, {"prompt": "old"}).headers["Location"].rsplit("/", 1)[1]
+    wait_settled(client, job_id)
+    evicted = app.extensions["archive"].evict(app.extensions["jobs"], now=time.time() + 2 * 86400)
+    assert evicted == [job_id]
+    assert client.get(f"/jobs/{job_id}/video/0.mp4").status_code == 404
+
+
+def test_delete_removes_job_and_archive_and_tells_the_upstream(app, client, upstream, tiny_mp4):
+    upstream.handler = lifecycle(tiny_mp4)
+    job_id = submit(client, {"prompt": "to be deleted"}).headers["Location"].rsplit("/", 1)[1]
+    wait_settled(client, job_id)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = client.post(f"/jobs/{job_id}/delete", data={"csrf_token": token})
+    assert resp.status_code == 303
+    history = client.get("/jobs").get_data(as_text=True)
+    assert "The job was deleted." in history and "to be deleted" not in history
+    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert client.get(f"/jobs/{job_id}/video/0.mp4").status_code == 404
+    assert any(r.method == "DELETE" and r.path == f"/v1/videos/{job_id}" for r in upstream.requests)
+
+
+def test_use_these_settings_again_refills_the_form_with_the_image(client, upstream):
+    png = make_png(500, 400)
+    resp = submit(client, {"prompt": "again please", "model": "kling-v2-master", "duration": "10", "fps": "30",
+                           "seed": "99", "metadata": '{"mode": "pro"}', "style": "noir"},
+                  {"image_file": (io.BytesIO(png), "a.png")})
+    job_id = resp.headers["Location"].rsplit("/", 1)[1]
+    form = client.get(f"/?from={job_id}").get_data(as_text=True)
+    assert "again please</textarea>" in form
+    for name, value in (("model", "kling-v2-master"), ("duration", "10"), ("fps", "30"), ("seed", "99"),
+                        ("style", "noir")):
+        assert re.search(rf'id="{name}"[^>]*value="{value}"|value="{value}"[^>]*id="{name}"', form), name
+    preview = re.search(r'<img src="(/uploads/[^"]+)"', form).group(1)
+    assert client.get(preview).data == png
+    resubmit = submit(client, {"prompt": "again please", "image_token": preview.rsplit("/", 1)[1]})
+    assert resubmit.status_code == 303
+
+
+def test_history_search_filter_and_paging(app, client, upstream):
+    store = app.extensions["jobs"]
+    from app.video_api import Job
+    for i in range(25):
+        store.add(Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
+                  {"prompt": f"{'astronaut' if i % 2 else 'lighthouse'} number {i}"}, submitted_by="ana")
+        time.sleep(0.002)
+    first = client.get("/jobs").get_data(as_text=True)
+    assert "25 jobs" in first and "page 1 of 2" in first
+    assert first.index("number 24") < first.index("number 23")           # newest first
+    assert "number 4<" not in first and "number 5<" in first
+    assert "number 4<" in client.get("/jobs?page=2").get_data(as_text=True)
+    found = client.get("/jobs?q=astronaut").get_data(as_text=True)
+    assert "12 jobs found" in found and "lighthouse" not in found
+    failed = client.get("/jobs?status=failed").get_data(as_text=True)
+    assert "5 jobs found" in failed
+    assert "0 jobs found" in client.get("/jobs?q=100%25").get_data(as_text=True)
