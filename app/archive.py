@@ -14,6 +14,7 @@ from app.video_api import UpstreamError
 
 log = logging.getLogger("app.archive")
 CHUNK = 256 * 1024
+HEARTBEAT_SECONDS = 5
 
 
 class ArchiveError(Exception):
@@ -39,8 +40,12 @@ class VideoArchive:
             return None
         return full
 
-    def fetch(self, api, job):
-        """Download every variant of a completed job (and a poster for each); returns (files, bytes)."""
+    def fetch(self, api, job, heartbeat=None):
+        """Download every variant of a completed job (and a poster for each); returns (files, bytes).
+
+        heartbeat() is called every few seconds while bytes arrive, so other workers know the fetch is alive.
+        """
+        self._heartbeat = heartbeat or (lambda: None)
         folder = self.job_dir(job.id)
         os.makedirs(folder, exist_ok=True)
         files, total = [], 0
@@ -70,7 +75,7 @@ class VideoArchive:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith(("application/json", "text/")):
                 raise ArchiveError(f"The video API sent {kind.split(';')[0]} instead of a video.")
-            return _stream_to(resp, target)
+            return _stream_to(resp, target, self._heartbeat)
 
     def _download_poster(self, api, job, index, target):
         try:
@@ -131,15 +136,18 @@ def extract_poster(video_path, poster_path, at_seconds=1.0):
         return False
 
 
-def _stream_to(resp, target):
+def _stream_to(resp, target, heartbeat=None):
     """Write the body to target through a temporary file, never holding it in memory; returns bytes written."""
     tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
-    written = 0
+    written, beat = 0, time.monotonic()
     try:
         with open(tmp, "wb") as fh:
             for chunk in resp.iter_content(CHUNK):
                 fh.write(chunk)
                 written += len(chunk)
+                if heartbeat and time.monotonic() - beat > HEARTBEAT_SECONDS:
+                    heartbeat()
+                    beat = time.monotonic()
         expected = resp.headers.get("Content-Length")
         if expected and expected.isdigit() and int(expected) != written:
             raise ArchiveError(f"The download stopped after {written} of {expected} bytes.")

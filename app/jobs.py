@@ -177,6 +177,10 @@ class JobStore:
             " WHERE id = ? AND (archive = 'none' OR (archive IN ('fetching', 'failed') AND archive_started <= ?))",
             (now, job_id, now - lease_seconds)) == 1
 
+    def archive_heartbeat(self, job_id):
+        """A fetch still in progress renews its lease."""
+        self._execute("UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = 'fetching'", (time.time(), job_id))
+
     def archive_done(self, job_id, files, total_bytes):
         self._execute("UPDATE jobs SET archive = 'archived', files = ?, archive_bytes = ?, archived_at = ?"
                       " WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))

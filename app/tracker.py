@@ -12,7 +12,7 @@ log = logging.getLogger("app.tracker")
 class JobTracker:
     """Knows when to ask the upstream again, and makes sure a finished video is fetched exactly once."""
 
-    def __init__(self, api, store, archive, status_interval=1.0, archive_lease=300.0):
+    def __init__(self, api, store, archive, status_interval=1.0, archive_lease=60.0):
         self.api, self.store, self.archive = api, store, archive
         self.status_interval, self.archive_lease = status_interval, archive_lease
 
@@ -40,7 +40,7 @@ class JobTracker:
     def archive_now(self, job):
         """Fetch a completed job's video into the archive (runs in a background thread)."""
         try:
-            files, total = self.archive.fetch(self.api, job)
+            files, total = self.archive.fetch(self.api, job, heartbeat=lambda: self.store.archive_heartbeat(job.id))
         except (ArchiveError, UpstreamError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             log.warning("archiving %s failed: %s", job.id, message)

@@ -193,3 +193,17 @@ def test_history_search_filter_and_paging(app, client, upstream):
     failed = client.get("/jobs?status=failed").get_data(as_text=True)
     assert "5 jobs found" in failed
     assert "0 jobs found" in client.get("/jobs?q=100%25").get_data(as_text=True)
+
+
+def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(app, client, upstream, tiny_mp4):
+    upstream.handler = lifecycle(tiny_mp4)
+    store, tracker = app.extensions["jobs"], app.extensions["tracker"]
+    job_id = submit(client, {"prompt": "orphaned"}).headers["Location"].rsplit("/", 1)[1]
+    assert store.claim_archive(job_id, tracker.archive_lease)          # a worker claims the fetch, then dies
+    assert client.get(f"/jobs/{job_id}/status").get_json()["archive"] == "fetching"
+    time.sleep(0.3)
+    assert store.get(job_id).archive == "fetching"                      # nobody steals a live lease
+    store._execute("UPDATE jobs SET archive_started = archive_started - ? WHERE id = ?",
+                   (tracker.archive_lease + 1, job_id))                 # ...its lease runs out
+    assert wait_settled(client, job_id)["archive"] == "archived"
+    assert client.get(f"/jobs/{job_id}/video/0.mp4").data == tiny_mp4
