@@ -1,5 +1,7 @@
 """The video job studio: a Flask app that submits video jobs to an OpenAI-compatible API."""
 
+import functools
+import hashlib
 import logging
 import os
 import sys
@@ -33,14 +35,16 @@ def create_app(settings: Settings | None = None):
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still submits
         SESSION_COOKIE_SAMESITE="Lax",
-        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        # Static files are linked with a content hash (asset_url), so browsers may keep them for a year.
+        SEND_FILE_MAX_AGE_DEFAULT=365 * 86400,
     )
     configure_logging(app, settings)
     register_extensions(app, settings)
     register_filters(app)
     from app.views import bp
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions})
+    app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions,
+                                   "asset_url": asset_url})
     register_errorhandlers(app)
     app.logger.info("video job studio ready: %s", settings.describe())
     return app
@@ -100,6 +104,20 @@ def register_errorhandlers(app):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         return render_error(500, "Something went wrong on our side",
                             "The error was logged. Try again; if it keeps happening, tell the people who run this app.")
+
+
+@functools.lru_cache(maxsize=64)
+def _asset_version(path, mtime):
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:10]
+
+
+def asset_url(filename):
+    """The URL of a static file with its content hash, so a changed file is fetched anew."""
+    from flask import current_app, url_for
+    path = os.path.join(current_app.static_folder, filename)
+    version = _asset_version(path, os.path.getmtime(path)) if os.path.exists(path) else "0"
+    return url_for("static", filename=filename, v=version)
 
 
 def render_error(status, title, detail):

@@ -1,0 +1,48 @@
+"""Helpers for the browser tests: Debian's Chromium driven by Playwright, axe-core, screenshots."""
+
+import os
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts", "screenshots")
+
+
+def require_browser():
+    """Skip with a reason when no browser can run here; in CI (REQUIRE_BROWSER=1) fail instead."""
+    reason = None
+    if not os.path.exists(CHROMIUM):
+        reason = f"Debian's chromium is not installed ({CHROMIUM}); `make test` installs it where it can"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "playwright is not installed (requirements-dev.txt)"
+    if reason:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests cannot run: {reason}, and REQUIRE_BROWSER=1 forbids skipping them",
+                        pytrace=False)
+        pytest.skip(reason)
+
+
+def screenshot(page, name):
+    """Save a full-page screenshot as a test artifact; returns its path."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def assert_accessible(page, label):
+    """axe-core finds no violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"axe on {label}:\n{results.generate_report()}"
+
+
+def assert_no_sideways_scroll(page, label):
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"{label} scrolls sideways: {widths[0]} px of content in {widths[1]} px"

@@ -1,0 +1,266 @@
+"""The product as people use it: a real Chromium against the app under gunicorn and the demo API."""
+
+import os
+import re
+import time
+
+import pytest
+
+from browser import (CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_no_sideways_scroll, require_browser,
+                     screenshot)
+from conftest import make_png
+from servers import AppProcess, DemoAPIProcess
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    require_browser()
+    root = tmp_path_factory.mktemp("browser-stack")
+    demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
+    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key}).start()
+    yield app
+    app.stop()
+    demo.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+                                  base_url=stack.base_url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def picture(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pictures") / "harbour.png"
+    path.write_bytes(make_png(800, 450, colour=(30, 110, 160)))
+    return str(path)
+
+
+def fill_every_field(page, picture, prompt):
+    page.fill("#model", "kling-v1")
+    page.fill("#prompt", prompt)
+    page.set_input_files("#image_file", picture)
+    page.click("[data-preset-width='1280'][data-preset-height='720']")
+    page.fill("#width", "640")
+    page.fill("#height", "360")
+    page.fill("#duration", "2")
+    page.fill("#fps", "12")
+    page.click("[data-random-seed]")
+    page.fill("#n", "1")
+    page.select_option("#response_format", "url")
+    page.fill("#user", "ana")
+    page.fill("#negative_prompt", "blur")
+    page.fill("#style", "watercolour")
+    page.fill("#quality_level", "high")
+    page.fill("#metadata", '{"cfg_scale": 0.5}')
+
+
+def test_submit_follow_play_download_history_and_reuse(page, picture, tmp_path):
+    page.goto("/")
+    assert_accessible(page, "the empty form")
+    prompt = "A small harbour at dawn, boats rocking gently"
+    fill_every_field(page, picture, prompt)
+    assert page.get_attribute("[data-preview-img]", "src").startswith("blob:")
+    assert page.is_visible("[data-preview]")
+    assert re.fullmatch(r"\d+", page.input_value("#seed"))
+    assert page.text_content("[data-count]") == str(len(prompt))
+    screenshot(page, "form-filled-1440")
+
+    page.click("[data-submit]")
+    page.wait_for_url(re.compile(r"/jobs/video_[0-9a-f]+$"))
+    page.evaluate("window.__sameDocument = true")
+    seen, running_checked = [], False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        card = page.locator("[data-job-card]")
+        status, settled = card.get_attribute("data-status"), card.get_attribute("data-settled")
+        seen.append((status, int(page.get_attribute("[data-progress]", "value"))))
+        if status == "in_progress" and 0 < seen[-1][1] < 100 and not running_checked:
+            assert_accessible(page, "a running job")
+            screenshot(page, "job-running-1440")
+            running_checked = True
+        if settled == "true":
+            break
+        time.sleep(0.2)
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    assert seen[-1] == ("completed", 100), seen[-5:]
+    moving = sorted({p for s, p in seen if s == "in_progress"})
+    assert len(moving) >= 2 and running_checked, f"the progress bar did not move: {seen}"
+
+    video = page.locator("video[data-video]")
+    video.wait_for()
+    page.evaluate("v => { v.muted = true; return v.play(); }", video.element_handle())
+    page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0.3", arg=video.element_handle(), timeout=10000)
+    assert_accessible(page, "a finished job")
+    screenshot(page, "job-finished-1440")
+
+    with page.expect_download() as download_info:
+        page.click("text=Download MP4")
+    download = download_info.value
+    assert download.suggested_filename.startswith("a_small_harbour_at_dawn") and download.suggested_filename.endswith(".mp4")
+    saved = tmp_path / "video.mp4"
+    download.save_as(saved)
+    assert saved.read_bytes()[4:8] == b"ftyp"
+
+    page.click("nav >> text=History")
+    assert page.locator(".history-item", has_text=prompt).count() == 1
+    assert page.locator(".history-item", has_text=prompt).locator("img").count() == 1
+    assert_accessible(page, "the history page")
+    screenshot(page, "history-1440")
+
+    page.locator(".history-prompt a", has_text=prompt).click()
+    page.click("text=Use these settings again")
+    assert page.input_value("#prompt") == prompt
+    assert (page.input_value("#width"), page.input_value("#height"), page.input_value("#fps")) == ("640", "360", "12")
+    assert page.input_value("#style") == "watercolour" and page.input_value("#user") == "ana"
+    assert page.is_visible("[data-kept-image]") and page.is_visible("[data-preview-img]")
+    assert_accessible(page, "the form refilled from a job")
+
+
+def assert_error_by_field(page, field, text):
+    error = page.locator(f"#{field}-error")
+    assert text in error.inner_text()
+    assert f"{field}-error" in page.get_attribute(f"#{field}", "aria-describedby")
+    assert page.locator(f".error-summary a[href='#{field}']").count() == 1
+
+
+def test_errors_sit_by_their_fields_and_focus_moves_to_the_summary(page):
+    page.goto("/")
+    page.fill("#prompt", "An owl")
+    page.fill("#metadata", "{not json")
+    page.fill("#fps", "500")
+    page.click("[data-submit]")
+    page.wait_for_selector("[data-error-summary]")
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    assert page.title().startswith("Error: ")
+    assert_error_by_field(page, "metadata", "not valid JSON")
+    assert_error_by_field(page, "fps", "between 1 and 120")
+    assert page.input_value("#prompt") == "An owl" and page.input_value("#metadata") == "{not json"
+    assert_accessible(page, "a form with errors")
+    screenshot(page, "form-errors-1440")
+    page.click(".error-summary a[href='#fps']")
+    assert page.evaluate("document.activeElement.id") == "fps"
+
+
+def test_an_upstream_400_is_shown_by_the_field_it_names(page):
+    page.goto("/")
+    page.fill("#prompt", "Too wide for the demo API")
+    page.fill("#width", "4000")
+    page.fill("#height", "720")
+    page.click("[data-submit]")
+    page.wait_for_selector("[data-error-summary]")
+    summary = page.locator("[data-error-summary]").inner_text()
+    assert "The video API could not create the job" in summary and "width must be between" in summary
+    assert "400" in summary and "invalid_request_error" in summary
+    assert_error_by_field(page, "width", "The video API says")
+    assert page.input_value("#width") == "4000"
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    assert_accessible(page, "an upstream error")
+    screenshot(page, "form-upstream-error-1440")
+
+
+EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "model", "prompt", "image_file",
+                      "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080", "preset:1024", "width",
+                      "height", "duration", "fps", "seed", "random-seed", "n", "response_format", "user",
+                      "negative_prompt", "style", "quality_level", "metadata", "submit"]
+
+
+def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
+    page.goto("/")
+    order = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        info = page.evaluate("""() => {
+            const el = document.activeElement, cs = getComputedStyle(el);
+            let name = el.id || el.name || '';
+            if (el.classList.contains('skip-link')) name = 'skip-link';
+            else if (el.classList.contains('brand')) name = 'brand';
+            else if (el.closest('nav')) name = 'nav:' + el.textContent.trim();
+            else if (el.hasAttribute('data-preset-width')) name = 'preset:' + el.getAttribute('data-preset-width');
+            else if (el.hasAttribute('data-random-seed')) name = 'random-seed';
+            else if (el.hasAttribute('data-submit')) name = 'submit';
+            return {name, outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2};
+        }""")
+        if info["name"] in order or info["name"] == "":
+            break
+        order.append(info["name"])
+        assert info["outline"], f"no visible focus on {info['name']}"
+    assert order == EXPECTED_TAB_ORDER
+
+
+def test_reduced_motion_is_respected(browser, stack):
+    for motion, expected in (("reduce", "none"), ("no-preference", "spin")):
+        context = browser.new_context(reduced_motion=motion, base_url=stack.base_url)
+        page = context.new_page()
+        page.goto("/")
+        name = page.evaluate("""() => { const s = document.createElement('span'); s.className = 'spinner';
+                                 document.body.appendChild(s); return getComputedStyle(s).animationName; }""")
+        context.close()
+        assert name == expected, motion
+
+
+@pytest.mark.parametrize("width", [375, 1440])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_fits_and_looks_right(browser, stack, picture, width, scheme):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme,
+                                  base_url=stack.base_url)
+    page = context.new_page()
+    suffix = f"{width}-{scheme}"
+    page.goto("/")
+    assert_no_sideways_scroll(page, "the form")
+    screenshot(page, f"form-{suffix}")
+    page.fill("#prompt", "x")
+    page.fill("#metadata", "[1]")
+    page.click("[data-submit]")
+    page.wait_for_selector("[data-error-summary]")
+    assert_no_sideways_scroll(page, "the form with errors")
+    screenshot(page, f"form-errors-{suffix}")
+    page.fill("#metadata", "")
+    page.fill("#prompt", "A very long prompt " * 20)
+    page.fill("#width", "320")
+    page.fill("#height", "240")
+    page.fill("#duration", "1")
+    page.click("[data-submit]")
+    page.wait_for_url(re.compile(r"/jobs/"))
+    assert_no_sideways_scroll(page, "a running job")
+    page.wait_for_selector("[data-job-card][data-settled='true']", timeout=60000)
+    assert_no_sideways_scroll(page, "a finished job")
+    if scheme == "dark":
+        assert_accessible(page, f"a finished job, dark, {width} px")
+    screenshot(page, f"job-{suffix}")
+    page.goto("/jobs")
+    assert_no_sideways_scroll(page, "history")
+    if scheme == "dark":
+        assert_accessible(page, f"history, dark, {width} px")
+    screenshot(page, f"history-{suffix}")
+    context.close()
+
+
+def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
+    import requests
+    html = requests.get(stack.base_url + "/", timeout=10).text
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert len(assets) == 3
+    for asset in assets:
+        resp = requests.get(stack.base_url + asset, timeout=10)
+        assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', html), "a page loads something from another host"
+    external = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((stack.base_url, "blob:", "data:")) else None)
+    page.goto("/")
+    page.goto("/jobs")
+    assert external == []
