@@ -9,7 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import SelectChoice, BooleanField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.images import ImageError, check_image, check_image_url
+from app.images import ImageError, check_image_url
 from app.video_api import VideoRequest
 
 PROMPT_LIMIT = 2500
@@ -133,11 +133,11 @@ class VideoJobForm(FlaskForm):
             self.image_token.data = ""
         if upload is not None and getattr(upload, "filename", ""):
             try:
-                self.checked_image = check_image(upload.read(limit + 1), limit)
+                self.checked_image = uploads.save_stream(upload.stream, limit)
             except ImageError as exc:
                 self.image_file.errors.append(str(exc))
                 return False
-            self.image_token.data = uploads.save(self.checked_image)
+            self.image_token.data = self.checked_image.token
         elif self.image_token.data:
             try:
                 self.checked_image = uploads.load(self.image_token.data, limit)

@@ -1,20 +1,23 @@
-"""The request's image: an upload checked with Pillow, kept on disk and sent as base64; or a URL passed through."""
+"""The request's image: an upload streamed to disk and checked with Pillow, sent as base64 from there;
+or a URL passed through unchanged."""
 
-import base64
 import hashlib
-import io
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
+
+from app.multipart import Base64File
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
 KLING_MIN_SIDE = 300
 KLING_MAX_RATIO = 2.5
+CHUNK = 256 * 1024
 
 
 class ImageError(ValueError):
@@ -23,23 +26,29 @@ class ImageError(ValueError):
 
 @dataclass
 class CheckedImage:
-    """An uploaded picture that passed the checks, with advice that does not block sending."""
+    """An uploaded picture on disk that passed the checks, with advice that does not block sending."""
 
-    data: bytes
+    path: str
     mime: str
     width: int
     height: int
+    token: str = ""
     warnings: list = field(default_factory=list)
 
+    def read_bytes(self):
+        with open(self.path, "rb") as fh:
+            return fh.read()
 
-def check_image(data, max_bytes):
+
+def check_image_file(path, max_bytes):
     """Pillow must read it as png, jpeg or webp within the size limit; Kling's rules become warnings."""
-    if not data:
+    size = os.path.getsize(path)
+    if size == 0:
         raise ImageError("The chosen file is empty.")
-    if len(data) > max_bytes:
-        raise ImageError(f"The image is {len(data) / 1048576:.1f} MB; at most {max_bytes / 1048576:.3g} MB is allowed.")
+    if size > max_bytes:
+        raise ImageError(f"The image is {size / 1048576:.1f} MB; at most {max_bytes / 1048576:.3g} MB is allowed.")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(path) as img:
             fmt, (width, height) = img.format, img.size
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -54,13 +63,12 @@ def check_image(data, max_bytes):
     if ratio > KLING_MAX_RATIO:
         warnings.append(f"The image's aspect ratio is {ratio:.1f}:1; Kling models accept at most "
                         f"{KLING_MAX_RATIO}:1 and may refuse it.")
-    return CheckedImage(data, ALLOWED_FORMATS[fmt], width, height, warnings)
+    return CheckedImage(path, ALLOWED_FORMATS[fmt], width, height, warnings=warnings)
 
 
-def encode_image(data, mime, fmt="raw"):
-    """Base64 of the bytes: raw (as Kling wants) or as a data: URL (as OpenAI-style upstreams want)."""
-    encoded = base64.b64encode(data).decode("ascii")
-    return f"data:{mime};base64,{encoded}" if fmt == "data-url" else encoded
+def encode_image(image: CheckedImage, fmt="raw"):
+    """The image as base64, streamed from disk: raw (as Kling wants) or a data: URL (as OpenAI-style APIs want)."""
+    return Base64File(image.path, f"data:{image.mime};base64," if fmt == "data-url" else "")
 
 
 def check_image_url(url):
@@ -80,15 +88,31 @@ class UploadStore:
         self.folder = folder
         os.makedirs(folder, exist_ok=True)
 
-    def save(self, image: CheckedImage):
-        token = f"{hashlib.sha256(image.data).hexdigest()[:32]}.{EXTENSIONS[image.mime]}"
-        path = os.path.join(self.folder, token)
-        if not os.path.exists(path):
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(image.data)
+    def save_stream(self, stream, max_bytes):
+        """Copy an upload to disk in chunks (never whole in memory), check it, and keep it under its hash."""
+        digest, size = hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".upload")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while True:
+                    block = stream.read(CHUNK)
+                    if not block:
+                        break
+                    size += len(block)
+                    if size > max_bytes:
+                        raise ImageError(f"The image is too large: at most {max_bytes / 1048576:.3g} MB is allowed.")
+                    digest.update(block)
+                    out.write(block)
+            image = check_image_file(tmp, max_bytes)
+            token = f"{digest.hexdigest()[:32]}.{EXTENSIONS[image.mime]}"
+            path = os.path.join(self.folder, token)
             os.replace(tmp, path)
-        return token
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        image.path, image.token = path, token
+        return image
 
     def path(self, token):
         """The file behind a token, or None when the token is malformed or unknown."""
@@ -101,5 +125,6 @@ class UploadStore:
         path = self.path(token)
         if path is None:
             return None
-        with open(path, "rb") as fh:
-            return check_image(fh.read(), max_bytes)
+        image = check_image_file(path, max_bytes)
+        image.token = token
+        return image

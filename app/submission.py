@@ -7,7 +7,7 @@ def submit_job(form, api, store, settings, submitted_by=None):
     """Send the form's request with the stored key; returns the new Job (raises UpstreamError)."""
     image_value = None
     if form.checked_image is not None:
-        image_value = encode_image(form.checked_image.data, form.checked_image.mime, settings.image_base64_format)
+        image_value = encode_image(form.checked_image, settings.image_base64_format)
     elif form.image_url.data:
         image_value = form.image_url.data
     job = api.create_video(form.to_video_request(image_value))

@@ -10,6 +10,8 @@ from html import unescape
 
 import requests
 
+from app.multipart import Base64File, MultipartBody
+
 log = logging.getLogger("app.upstream")
 
 STATUS_SPELLINGS = {
@@ -40,7 +42,7 @@ class VideoRequest:
 
     prompt: str
     model: str | None = None
-    image: str | None = None            # an http(s) URL, or base64 (raw or data: URL)
+    image: "str | Base64File | None" = None   # an http(s) URL, or base64 (raw or data: URL) streamed from disk
     duration: float | None = None
     width: int | None = None
     height: int | None = None
@@ -57,7 +59,9 @@ class VideoRequest:
         for name in ("model", "prompt", "image", "duration", "width", "height", "fps", "seed", "n",
                      "response_format", "user"):
             value = getattr(self, name)
-            if value is not None and value != "":
+            if isinstance(value, Base64File):
+                parts.append((name, value))
+            elif value is not None and value != "":
                 parts.append((name, _text(value)))
         if self.metadata:
             parts.append(("metadata", json.dumps(self.metadata, ensure_ascii=False)))
@@ -191,10 +195,12 @@ class VideoAPI:
         self.session.headers["Accept"] = "application/json"
 
     def create_video(self, request: VideoRequest) -> Job:
-        """POST /v1/videos as multipart/form-data; returns the new job."""
-        parts = [(name, (None, value)) for name, value in request.form_parts(self.send_aliases)]
-        resp = self._call("POST", "/v1/videos", files=parts)
-        return self._job(resp)
+        """POST /v1/videos as multipart/form-data (streamed: an image is read from disk as it is sent)."""
+        body = MultipartBody(request.form_parts(self.send_aliases))
+        resp = self._call("POST", "/v1/videos", data=body, headers={"Content-Type": body.content_type})
+        job = self._job(resp)
+        log.info("upstream created job=%s status=%s", job.id, job.status)
+        return job
 
     def get_video(self, video_id) -> Job:
         """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms']."""
@@ -230,13 +236,15 @@ class VideoAPI:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _call(self, method, path, *, timeout=None, stream=False, absolute=False, **kwargs):
+    def _call(self, method, path, *, timeout=None, stream=False, absolute=False, headers=None, **kwargs):
         url = path if absolute else f"{self.base_url}{path}"
+        headers = dict(headers or {})
+        if absolute and not url.startswith(self.base_url + "/"):
+            headers["Authorization"] = None    # a provider's address on another host never gets the key
         started = time.monotonic()
         try:
             resp = self.session.request(method, url, timeout=timeout or self.timeout, stream=stream,
-                                        headers=None if not absolute or url.startswith(self.base_url)
-                                        else {"Authorization": None}, **kwargs)
+                                        headers=headers, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
             self._log(method, path, "connect-timeout", started)
             raise UpstreamError("timeout", f"The video API at {self.base_url} did not accept a connection "

@@ -1,0 +1,78 @@
+"""A multipart/form-data body that is streamed, so a large image is never held in memory whole."""
+
+import base64
+import os
+import secrets
+
+CHUNK = 3 * 64 * 1024   # a multiple of 3, so base64 chunks join without padding in between
+
+
+class Base64File:
+    """A file's bytes as base64 text (optionally behind a prefix such as 'data:image/png;base64,'), read in chunks."""
+
+    def __init__(self, path, prefix=""):
+        self.path, self.prefix = path, prefix.encode("ascii")
+        self.size = os.path.getsize(path)
+
+    def __len__(self):
+        return len(self.prefix) + 4 * ((self.size + 2) // 3)
+
+    def chunks(self):
+        yield self.prefix
+        with open(self.path, "rb") as fh:
+            while True:
+                block = fh.read(CHUNK)
+                if not block:
+                    return
+                yield base64.b64encode(block)
+
+    def text(self):
+        """The whole value as a string (for small files and tests)."""
+        return b"".join(self.chunks()).decode("ascii")
+
+
+class MultipartBody:
+    """A file-like request body for requests: len() is known up front, read() produces it piece by piece."""
+
+    def __init__(self, parts):
+        self.boundary = "----videostudio" + secrets.token_hex(12)
+        self._pieces = []
+        for name, value in parts:
+            head = (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n').encode()
+            self._pieces.append(head)
+            self._pieces.append(value if isinstance(value, Base64File) else str(value).encode("utf-8"))
+            self._pieces.append(b"\r\n")
+        self._pieces.append(f"--{self.boundary}--\r\n".encode())
+        self.length = sum(len(p) for p in self._pieces)
+        self._iter = self._generate()
+        self._buffer = b""
+
+    @property
+    def content_type(self):
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self):
+        return self.length
+
+    def _generate(self):
+        for piece in self._pieces:
+            if isinstance(piece, Base64File):
+                yield from piece.chunks()
+            else:
+                yield piece
+
+    def read(self, size=-1):
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._iter)
+            except StopIteration:
+                break
+        if size < 0:
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+
+def _quote(name):
+    return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
