@@ -5,17 +5,21 @@ import hashlib
 import logging
 import os
 import sys
+import time
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from app.archive import VideoArchive
+from app.auth import init_auth
 from app.catalogue import ModelCatalogue
 from app.config import Settings
 from app.filters import register_filters
 from app.images import UploadStore
 from app.jobs import JobStore
+from app.ratelimit import init_limiter
+from app.security import init_security
 from app.tracker import JobTracker
 from app.video_api import VideoAPI
 
@@ -34,17 +38,19 @@ def create_app(settings: Settings | None = None):
         # The image plus the form's text; a larger body gets the friendly 413 page.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still submits
-        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=14 * 86400,
         # Static files are linked with a content hash (asset_url), so browsers may keep them for a year.
         SEND_FILE_MAX_AGE_DEFAULT=365 * 86400,
     )
     configure_logging(app, settings)
+    init_security(app, settings)
     register_extensions(app, settings)
     register_filters(app)
+    init_auth(app)
     from app.views import bp
     app.register_blueprint(bp)
     app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions,
-                                   "asset_url": asset_url})
+                                   "asset_url": asset_url, "auth_mode": settings.auth_mode})
     register_errorhandlers(app)
     app.logger.info("video job studio ready: %s", settings.describe())
     return app
@@ -62,6 +68,7 @@ def configure_logging(app, settings):
 
 def register_extensions(app, settings):
     csrf.init_app(app)
+    init_limiter(app, settings)
     api = VideoAPI(settings.video_api_base_url, settings.video_api_key,
                    connect_timeout=settings.video_api_connect_timeout, read_timeout=settings.video_api_timeout,
                    send_aliases=settings.send_compat_aliases)
@@ -88,6 +95,23 @@ def register_errorhandlers(app):
                 "The form had expired or came from another page, so nothing was sent. Your values are below: "
                 "check them (choose the image again if you had picked one) and submit again."))
         return render_error(400, "The form had expired", "Go back, reload the page and try again.")
+
+    @app.errorhandler(429)
+    def too_many_requests(err):
+        from app.forms import VideoJobForm
+        from app.views import render_form
+        from app.ratelimit import limiter
+        current = limiter.current_limit
+        wait = max(1, int(current.reset_at - time.time())) if current else 60
+        limit = getattr(getattr(err, "limit", None), "limit", None)
+        rule = f" (the limit is {limit})" if limit else ""
+        message = (f"You have sent as many videos as this app allows for now{rule}. Nothing was sent. "
+                   f"Try again in {_duration(wait)}; your form is kept below.")
+        if request.endpoint == "studio.create_job":
+            page, status = render_form(VideoJobForm(meta={"csrf": False}), status=429, notice=message)
+        else:
+            page, status = render_error(429, "Too many requests", f"Slow down a little and try again in {_duration(wait)}.")
+        return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(err):
@@ -118,6 +142,14 @@ def asset_url(filename):
     path = os.path.join(current_app.static_folder, filename)
     version = _asset_version(path, os.path.getmtime(path)) if os.path.exists(path) else "0"
     return url_for("static", filename=filename, v=version)
+
+
+def _duration(seconds):
+    if seconds < 90:
+        return f"{seconds} seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
 
 
 def render_error(status, title, detail):

@@ -1,6 +1,7 @@
 """Settings read once from the environment (and an optional .env file); a bad value stops start-up."""
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
@@ -33,6 +34,12 @@ class Settings:
     archive_max_mb: float = 5000.0         # archived videos beyond this, oldest first, are evicted
     archive_max_days: float = 30.0
     log_level: str = "INFO"
+    app_password: str = field(default="", repr=False)   # team password mode
+    auth_header: str = ""                  # reverse-proxy identity mode, e.g. X-Forwarded-User
+    submit_rate_limit: str = "10 per minute"
+    daily_submit_cap: int = 100            # per person; 0 switches the cap off
+    ratelimit_storage_uri: str = ""        # default: SQLite under DATA_DIR, shared by all workers
+    trusted_proxies: int = 0               # how many reverse proxies set X-Forwarded-* (ProxyFix)
 
     def __post_init__(self):
         _check_base_url(self.video_api_base_url)
@@ -45,6 +52,28 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be a positive number of {unit}")
         if self.status_cache_seconds < 0:
             raise ConfigError("STATUS_CACHE_SECONDS must not be negative")
+        if self.app_password and self.auth_header:
+            raise ConfigError("APP_PASSWORD and AUTH_HEADER are both set: choose one way of signing in")
+        if self.auth_header and not re.fullmatch(r"[A-Za-z0-9-]+", self.auth_header):
+            raise ConfigError(f"AUTH_HEADER must be a header name like X-Forwarded-User, not {self.auth_header!r}")
+        if self.submit_rate_limit:
+            from limits import parse_many
+            try:
+                parse_many(self.submit_rate_limit)
+            except ValueError:
+                raise ConfigError(f"SUBMIT_RATE_LIMIT must look like '10 per minute' or '10/minute;100/day', "
+                                  f"not {self.submit_rate_limit!r}") from None
+        if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
+            raise ConfigError(f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} "
+                              "must not be negative")
+
+    @property
+    def auth_mode(self):
+        return "password" if self.app_password else "header" if self.auth_header else "open"
+
+    @property
+    def ratelimit_uri(self):
+        return self.ratelimit_storage_uri or f"sqlite:///{os.path.abspath(os.path.join(self.data_dir, 'ratelimits.sqlite3'))}"
 
     @property
     def max_upload_bytes(self):
@@ -68,7 +97,16 @@ class Settings:
             data_dir=data_dir,
             image_base64_format=get("IMAGE_BASE64_FORMAT").lower() or "raw",
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            app_password=get("APP_PASSWORD"),
+            auth_header=get("AUTH_HEADER"),
+            ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI"),
         )
+        if "SUBMIT_RATE_LIMIT" in env:
+            rate = get("SUBMIT_RATE_LIMIT")
+            values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate
+        for var, attr in (("DAILY_SUBMIT_CAP", "daily_submit_cap"), ("TRUSTED_PROXIES", "trusted_proxies")):
+            if get(var):
+                values[attr] = _whole(var, get(var))
         for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),
                           ("VIDEO_API_CONNECT_TIMEOUT", "video_api_connect_timeout"),
                           ("MAX_UPLOAD_MB", "max_upload_mb"),
@@ -85,7 +123,7 @@ class Settings:
 
     def describe(self):
         """The settings for a start-up log line, the secrets left out."""
-        hidden = {"video_api_key", "secret_key"}
+        hidden = {"video_api_key", "secret_key", "app_password"}
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         shown["video_api_key"] = "set" if self.video_api_key else "not set"
         return ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -121,6 +159,12 @@ def _number(var, text):
         return float(text)
     except ValueError:
         raise ConfigError(f"{var} must be a number, not {text!r}") from None
+
+
+def _whole(var, text):
+    if not text.isdigit():
+        raise ConfigError(f"{var} must be a whole number, not {text!r}")
+    return int(text)
 
 
 def _boolean(var, text):

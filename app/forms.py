@@ -69,6 +69,7 @@ class VideoJobForm(FlaskForm):
     image_url = StringField("…or an image address", validators=[Optional(), Length(max=2000)],
                             description="An http(s) URL, passed to the API unchanged (图片输入 URL).")
     image_token = HiddenField()
+    submission_id = HiddenField()   # a one-time token: the same filled form sent twice makes one job
     image_remove = BooleanField("Don't use this image")
     duration = SecondsField("Duration (seconds)", validators=[Optional(), _range(0.5, 60, "Duration")],
                             description="Video length in seconds (视频时长). Kling: 5 or 10.")

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     files           TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at DESC);
+CREATE TABLE IF NOT EXISTS submissions (
+    token      TEXT PRIMARY KEY,
+    job_id     TEXT,
+    claimed_at REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS jobs_by_archive ON jobs (archive, archived_at);
 """
 
@@ -163,6 +168,32 @@ class JobStore:
             rows = db.execute(f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
                               [*args, per_page, (max(1, page) - 1) * per_page]).fetchall()
         return [_record(r) for r in rows], total
+
+    # --- one job per filled form ---------------------------------------------------------------
+
+    def claim_submission(self, token):
+        """None for the first request with this form token; else the job id it made (or '' while in flight)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM submissions WHERE claimed_at < ?", (time.time() - 7 * 86400,))
+            try:
+                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, time.time()))
+                return None
+            except sqlite3.IntegrityError:
+                row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
+                return (row[0] or "") if row else None
+
+    def finish_submission(self, token, job_id):
+        self._execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
+
+    def release_submission(self, token):
+        """The form made no job (an error): it may be sent again."""
+        self._execute("DELETE FROM submissions WHERE token = ? AND job_id IS NULL", (token,))
+
+    def check_writable(self):
+        """Raise sqlite3.Error unless a write transaction can be taken."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
 
     # --- the archive of finished videos --------------------------------------------------------
 

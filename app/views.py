@@ -2,14 +2,18 @@
 
 import math
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+import secrets
+import sqlite3
+
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from werkzeug.utils import secure_filename
 
 from app.filters import status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
 from app.jobs import STATUS_FILTERS
-from app.submission import submit_job
+from app.ratelimit import limiter, submit_limits
+from app.submission import AlreadySubmitted, submit_job
 from app.video_api import UpstreamError
 
 bp = Blueprint("studio", __name__)
@@ -30,6 +34,8 @@ def render_form(form, status=200, upstream_error=None, notice=None):
             field = "image_url" if form.image_url.data else "image_file"
         if field in form and upstream_error.message not in form[field].errors:
             form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
+    if not form.submission_id.data:
+        form.submission_id.data = secrets.token_hex(16)
     image_preview = None
     if form.image_token.data and ext("uploads").path(form.image_token.data):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
@@ -58,6 +64,8 @@ def new_job():
         else:
             data = {k: v for k, v in record.params.items() if k != "image_warnings"}
             notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
+    if g.get("identity") and not data.get("user"):
+        data["user"] = g.identity
     form = VideoJobForm(data=data)
     if form.image_token.data and not ext("uploads").path(form.image_token.data):
         form.image_token.data = ""
@@ -66,14 +74,22 @@ def new_job():
 
 
 @bp.post("/jobs")
+@limiter.limit(submit_limits, deduct_when=lambda response: response.status_code == 303,
+               error_message="submissions")
 def create_job():
-    """Validate, send upstream, then redirect to the job's permalink."""
+    """Validate, send upstream (once per filled form), then redirect to the job's permalink."""
     form = VideoJobForm()
     if not form.validate():
         return render_form(form, status=400)
     try:
         job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
-                         submitted_by=(form.user.data or "").strip() or None)
+                         submitted_by=g.get("identity") or (form.user.data or "").strip() or None)
+    except AlreadySubmitted as earlier:
+        if earlier.job_id:
+            return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
+        return render_form(form, status=409, notice=(
+            "This form was already sent and the video API has not answered it yet. Wait a moment and look in "
+            "the history before sending it again."))
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=err.http_status, upstream_error=err)
@@ -153,6 +169,25 @@ def uploaded_image(token):
 def healthz():
     """The process answers."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready when the store takes writes and the video API answers."""
+    checks, ready = {}, True
+    try:
+        ext("jobs").check_writable()
+        checks["store"] = "ok"
+    except sqlite3.Error as exc:
+        checks["store"], ready = f"not writable: {exc}", False
+    try:
+        ext("video_api").list_models(timeout=3.0)
+        checks["upstream"] = "ok"
+    except UpstreamError as exc:
+        answered = exc.kind == "http" and exc.status and exc.status < 500
+        checks["upstream"] = "answers (HTTP %s)" % exc.status if answered else f"unavailable: {exc.message}"
+        ready = ready and bool(answered)
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 
 
 def _archived_file(record, index, kind):

@@ -1,0 +1,109 @@
+"""The spending guard: Flask-Limiter counting submissions per person across every gunicorn worker.
+
+By default the counters live in SQLite under DATA_DIR (a `sqlite:///path` storage registered with the
+`limits` library below); RATELIMIT_STORAGE_URI may point at Redis or Memcached instead.
+"""
+
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+
+from flask import current_app, g, request
+from flask_limiter import Limiter
+from limits.storage import Storage
+
+
+def identity_key():
+    """Who is submitting: the signed-in person, else the client's address."""
+    return f"user:{g.identity}" if getattr(g, "identity", None) else f"ip:{request.remote_addr}"
+
+
+limiter = Limiter(key_func=identity_key, strategy="fixed-window", headers_enabled=True)
+
+
+def submit_limits():
+    """The limits on creating jobs, from the settings: SUBMIT_RATE_LIMIT and DAILY_SUBMIT_CAP."""
+    settings = current_app.config["SETTINGS"]
+    parts = [settings.submit_rate_limit] if settings.submit_rate_limit else []
+    if settings.daily_submit_cap:
+        parts.append(f"{settings.daily_submit_cap} per day")
+    return ";".join(parts) or "1000000 per second"
+
+
+def init_limiter(app, settings):
+    app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_uri
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+
+
+class SQLiteStorage(Storage):
+    """Fixed-window counters in a SQLite file: shared by processes on one host, atomic per increment."""
+
+    STORAGE_SCHEME = ["sqlite"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = uri[len("sqlite://"):]
+        if self.path.startswith("//"):
+            self.path = self.path[1:]
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+                       " expires REAL NOT NULL)")
+
+    @property
+    def base_exceptions(self):
+        return sqlite3.Error
+
+    @contextmanager
+    def _db(self):
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=10000")
+            yield db
+        finally:
+            db.close()
+
+    def incr(self, key, expiry, amount=1):
+        now = time.time()
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT count, expires FROM counters WHERE key = ?", (key,)).fetchone()
+            if row and row[1] > now:
+                count = row[0] + amount
+                db.execute("UPDATE counters SET count = ? WHERE key = ?", (count, key))
+            else:
+                count = amount
+                db.execute("INSERT OR REPLACE INTO counters (key, count, expires) VALUES (?, ?, ?)",
+                           (key, count, now + expiry))
+            db.execute("DELETE FROM counters WHERE expires <= ?", (now - 86400,))
+            db.execute("COMMIT")
+        return count
+
+    def get(self, key):
+        with self._db() as db:
+            row = db.execute("SELECT count FROM counters WHERE key = ? AND expires > ?", (key, time.time())).fetchone()
+        return row[0] if row else 0
+
+    def get_expiry(self, key):
+        with self._db() as db:
+            row = db.execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else time.time()
+
+    def check(self):
+        try:
+            with self._db() as db:
+                db.execute("SELECT 1")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def reset(self):
+        with self._db() as db:
+            return db.execute("DELETE FROM counters").rowcount
+
+    def clear(self, key):
+        with self._db() as db:
+            db.execute("DELETE FROM counters WHERE key = ?", (key,))
