@@ -26,6 +26,13 @@ threads = _whole("WEB_THREADS", 8)
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+accesslog = None      # the app logs one line per request itself (method, path, status, duration, job id)
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def when_ready(server):
+    """Say so when the app is open to everyone who can reach it."""
+    host = bind.rsplit(":", 1)[0].strip("[]")
+    if _settings.auth_mode == "open" and host not in ("127.0.0.1", "localhost", "::1"):
+        server.log.warning("No access control: anyone who can reach %s can spend the video API key. "
+                           "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).", bind)

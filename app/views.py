@@ -81,6 +81,8 @@ def create_job():
     form = VideoJobForm()
     if not form.validate():
         return render_form(form, status=400)
+    if g.get("identity") and not (form.user.data or "").strip():
+        form.user.data = g.identity      # the API's `user` says who asked, unless the person typed another
     try:
         job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
                          submitted_by=g.get("identity") or (form.user.data or "").strip() or None)

@@ -1,0 +1,92 @@
+"""Access control: a team password, an identity header from a reverse proxy, or open with a warning."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import csrf_token, submit
+from servers import ROOT, free_port, wait_until_up
+
+
+def login(client, password, name="Ana", next_path="/"):
+    token = csrf_token(client, "/login")
+    return client.post(f"/login?next={next_path}", data={"csrf_token": token, "name": name, "password": password})
+
+
+@pytest.fixture
+def locked(make_app, upstream):
+    return make_app(upstream.url, app_password="correct horse battery").test_client()
+
+
+def test_password_mode_needs_sign_in_everywhere_but_health_and_static(locked):
+    for path in ("/", "/jobs", "/jobs/x"):
+        resp = locked.get(path)
+        assert resp.status_code == 302 and "/login?next=" in resp.headers["Location"]
+    assert locked.get("/jobs/x/status").status_code == 401
+    assert locked.post("/jobs", data={"prompt": "p"}).status_code in (400, 401)
+    assert locked.get("/healthz").status_code == 200
+    assert locked.get("/static/css/app.css").status_code == 200
+    assert locked.get("/login").status_code == 200
+
+
+def test_a_wrong_password_is_refused_slowly_and_the_right_one_lets_in(locked, upstream):
+    started = time.monotonic()
+    wrong = login(locked, "guess")
+    assert time.monotonic() - started >= 0.9, "a failed attempt must cost time"
+    assert wrong.status_code == 401 and "That is not the team password." in wrong.get_data(as_text=True)
+    right = login(locked, "correct horse battery", next_path="/jobs")
+    assert right.status_code == 303 and right.headers["Location"] == "/jobs"
+    cookie = right.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    form = locked.get("/").get_data(as_text=True)
+    assert "Signed in as <strong>Ana</strong>" in form
+    assert re.search(r'id="user"[^>]*value="Ana"|value="Ana"[^>]*id="user"', form)
+    job = submit(locked, {"prompt": "from Ana", "user": ""})
+    assert job.status_code == 303
+    assert "by Ana" in locked.get("/jobs").get_data(as_text=True)
+
+
+def test_next_never_leads_to_another_site(locked):
+    resp = login(locked, "correct horse battery", next_path="//evil.example.com/")
+    assert resp.headers["Location"] == "/"
+
+
+def test_sign_out_ends_the_session(locked):
+    login(locked, "correct horse battery")
+    page = locked.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert locked.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert locked.get("/").status_code == 302
+
+
+def test_header_mode_trusts_the_proxy_identity_and_refuses_without_it(make_app, upstream):
+    client = make_app(upstream.url, auth_header="X-Forwarded-User").test_client()
+    refused = client.get("/")
+    assert refused.status_code == 401 and "sign-in proxy" in refused.get_data(as_text=True)
+    client.environ_base["HTTP_X_FORWARDED_USER"] = "bo@example.com"
+    page = client.get("/").get_data(as_text=True)
+    assert "Signed in as <strong>bo@example.com</strong>" in page
+    assert submit(client, {"prompt": "from Bo"}).status_code == 303
+    assert upstream.creates[0].field("user") == "bo@example.com"
+    assert "by bo@example.com" in client.get("/jobs").get_data(as_text=True)
+
+
+def test_open_mode_warns_at_start_up_when_bound_beyond_loopback(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
+    env.update(VIDEO_API_BASE_URL="http://127.0.0.1:9", DATA_DIR=str(tmp_path), SECRET_KEY="s",
+               BIND=f"0.0.0.0:{port}", WEB_WORKERS="1")
+    log_path = tmp_path / "log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log_path=str(log_path))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert "anyone who can reach 0.0.0.0:" in log_path.read_text() and "APP_PASSWORD" in log_path.read_text()

@@ -1,0 +1,144 @@
+"""The spending guard: submission rate and daily cap per person across workers, one job per filled form,
+security headers and cookies, readiness, and the request log."""
+
+import logging
+import re
+import threading
+
+import requests
+from werkzeug.wrappers import Response
+
+from conftest import csrf_token, submit
+from servers import AppProcess, free_port
+from upstreams import ScriptedUpstream, default_handler, slow
+
+
+def browser_submit(base_url, session, prompt, extra=None):
+    form = session.get(base_url + "/", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    return session.post(base_url + "/jobs", data={"csrf_token": token, "prompt": prompt, **(extra or {})},
+                        timeout=30, allow_redirects=False)
+
+
+def test_the_rate_limit_counts_across_workers_and_keeps_the_form(tmp_path):
+    upstream = ScriptedUpstream()
+    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
+                                        "WEB_WORKERS": "2", "SUBMIT_RATE_LIMIT": "3 per minute"}).start()
+    try:
+        statuses = []
+        for i in range(3):   # separate connections: the requests land on either worker
+            with requests.Session() as s:
+                statuses.append(browser_submit(app.base_url, s, f"job {i}").status_code)
+        with requests.Session() as s:
+            refused = browser_submit(app.base_url, s, "one too many", {"fps": "24"})
+        assert statuses == [303, 303, 303]
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "as many videos as this app allows" in refused.text and "3 per 1 minute" in refused.text
+        assert "one too many</textarea>" in refused.text and 'value="24"' in refused.text
+        assert len(upstream.creates) == 3
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+def test_failed_attempts_do_not_use_up_the_allowance(make_app, upstream):
+    client = make_app(upstream.url, submit_rate_limit="2 per minute").test_client()
+    for _ in range(3):
+        assert submit(client, {"prompt": "p", "fps": "9999"}).status_code == 400
+    assert [submit(client, {"prompt": "p"}).status_code for _ in range(3)] == [303, 303, 429]
+
+
+def test_the_daily_cap_is_per_person(make_app, upstream):
+    client = make_app(upstream.url, auth_header="X-User", submit_rate_limit="", daily_submit_cap=2).test_client()
+    client.environ_base["HTTP_X_USER"] = "ana"
+    assert [submit(client, {"prompt": "p"}).status_code for _ in range(3)] == [303, 303, 429]
+    client.environ_base["HTTP_X_USER"] = "bo"
+    assert submit(client, {"prompt": "p"}).status_code == 303
+
+
+def test_the_same_filled_form_sent_twice_makes_one_job(client, upstream):
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "submission_id": once, "prompt": "only once"}
+    first = client.post("/jobs", data=form)
+    second = client.post("/jobs", data=form)      # back button and resubmit, or a retry
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(upstream.creates) == 1
+
+
+def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
+    upstream.handler = lambda req: slow(1.5, default_handler(req))(req) if req.method == "POST" else default_handler(req)
+    app = make_app(upstream.url)
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    results = []
+
+    def click():
+        with app.test_client() as c:
+            with client.session_transaction() as original:
+                with c.session_transaction() as sess:
+                    sess.update(original)
+            results.append(c.post("/jobs", data={"csrf_token": token, "submission_id": once, "prompt": "dbl"}))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [303, 303]
+    assert results[0].headers["Location"] == results[1].headers["Location"]
+    assert len(upstream.creates) == 1
+
+
+def test_after_an_upstream_error_the_same_form_can_be_sent_again(client, upstream):
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    upstream.handler = lambda req: Response("busy", 503)
+    assert client.post("/jobs", data={"csrf_token": token, "submission_id": once, "prompt": "p"}).status_code == 502
+    upstream.handler = default_handler
+    assert client.post("/jobs", data={"csrf_token": token, "submission_id": once, "prompt": "p"}).status_code == 303
+
+
+def test_security_headers_on_every_page(client):
+    for path in ("/", "/jobs", "/healthz", "/nope", "/static/js/app.js"):
+        resp = client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+    page = client.get("/").get_data(as_text=True)
+    assert "<script>" not in page and " onclick=" not in page and " style=" not in page
+
+
+def test_cookies_are_secure_behind_an_https_proxy(make_app, upstream):
+    client = make_app(upstream.url, trusted_proxies=1).test_client()
+    plain = client.get("/")
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    proxied = make_app(upstream.url, trusted_proxies=1).test_client().get(
+        "/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    cookie = proxied.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_readyz_reports_the_store_and_the_upstream(make_app, upstream):
+    assert make_app(upstream.url).test_client().get("/readyz").get_json()["status"] == "ready"
+    down = make_app(f"http://127.0.0.1:{free_port()}").test_client().get("/readyz")
+    assert down.status_code == 503 and "refused" in down.get_json()["checks"]["upstream"]
+    assert down.get_json()["checks"]["store"] == "ok"
+
+
+def test_one_log_line_per_request_and_per_upstream_call(client, upstream, caplog):
+    caplog.set_level(logging.INFO)
+    csrf_token(client)
+    caplog.clear()
+    resp = submit(client, {"prompt": "logged"}, None)
+    lines = [r.getMessage() for r in caplog.records if r.name in ("app.request", "app.upstream")]
+    assert any(re.fullmatch(r"upstream POST /v1/videos -> 200 in \d+ ms", line) for line in lines)
+    assert any(re.fullmatch(r"POST /jobs -> 303 in \d+ ms job=video_123", line) for line in lines)
+    assert resp.status_code == 303
