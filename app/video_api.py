@@ -253,6 +253,10 @@ class VideoAPI:
             self._log(method, path, "read-timeout", started)
             raise UpstreamError("timeout", f"The video API did not answer within {self.timeout[1]:g} s. "
                                            "It may still be working on it; try again in a moment.") from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            self._log(method, path, "broken-body", started)
+            raise UpstreamError("connect", "The connection to the video API broke off in the middle of its "
+                                           "answer. Try again in a moment.") from exc
         except requests.exceptions.ConnectionError as exc:
             self._log(method, path, "connection-error", started)
             raise UpstreamError("connect", _connection_message(exc, self.base_url)) from exc
