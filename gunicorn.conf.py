@@ -21,7 +21,7 @@ except ConfigError as exc:
 bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
 workers = _whole("WEB_WORKERS", 2)
 worker_class = "gthread"
-threads = _whole("WEB_THREADS", 8)
+threads = _whole("WEB_THREADS", 16)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
 graceful_timeout = 30

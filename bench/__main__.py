@@ -3,9 +3,9 @@
 import datetime
 import os
 
-from bench import render_bench
+from bench import load_bench, render_bench
 
-BENCHMARKS = [render_bench]
+BENCHMARKS = [render_bench, load_bench]
 
 
 def main():

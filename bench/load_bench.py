@@ -1,0 +1,107 @@
+"""40 people submit at once to an upstream that takes 2 s per create, through the app under gunicorn
+with its default configuration: does everyone get their job card, and how long does it take?"""
+
+import json
+import logging
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+from werkzeug.serving import make_server
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from servers import AppProcess  # noqa: E402
+
+PEOPLE = 40
+UPSTREAM_SECONDS = 2.0
+
+
+class SlowUpstream:
+    """Answers every create after UPSTREAM_SECONDS, like a busy video API."""
+
+    def __init__(self):
+        self.creates = 0
+        self._lock = threading.Lock()
+        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wsgi(self, environ, start_response):
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if environ["REQUEST_METHOD"] == "POST":
+            time.sleep(UPSTREAM_SECONDS)
+            with self._lock:
+                self.creates += 1
+                n = self.creates
+            body = {"id": f"video_load_{n}", "object": "video", "status": "queued", "progress": 0,
+                    "created_at": int(time.time()), "seconds": "5", "size": "1280x720"}
+        elif environ["PATH_INFO"] == "/v1/models":
+            body = {"data": [{"id": "kling-v1"}]}
+        else:
+            body = {"id": environ["PATH_INFO"].rsplit("/", 1)[1], "object": "video", "status": "in_progress",
+                    "progress": 50, "created_at": int(time.time())}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def one_person(base_url, person, start, results):
+    """Open the form, wait for the starting gun, submit, and land on the job card."""
+    with requests.Session() as s:
+        s.headers["X-Forwarded-User"] = f"person-{person}"
+        try:
+            form = s.get(base_url + "/", timeout=30).text
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+            start.wait()
+            began = time.monotonic()
+            resp = s.post(base_url + "/jobs", timeout=60, data={
+                "csrf_token": token, "prompt": f"Load test prompt from person {person}", "duration": "5"})
+            took = time.monotonic() - began
+            ok = resp.status_code == 200 and "/jobs/video_load_" in resp.url and "job-card" in resp.text
+            results.append((ok, took, None if ok else f"HTTP {resp.status_code} at {resp.url}"))
+        except Exception as exc:   # a benchmark reports failures, it does not stop at them
+            results.append((False, 0.0, f"{type(exc).__name__}: {exc}"))
+
+
+def main():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    upstream = SlowUpstream()
+    data_dir = tempfile.mkdtemp(prefix="load_bench_")
+    env = {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench", "AUTH_HEADER": "X-Forwarded-User"}
+    for name in ("WEB_WORKERS", "WEB_THREADS"):
+        os.environ.pop(name, None)     # the default gunicorn configuration is what is measured
+    app = AppProcess(data_dir, env).start()
+    try:
+        results, start = [], threading.Event()
+        threads = [threading.Thread(target=one_person, args=(app.base_url, i, start, results)) for i in range(PEOPLE)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)           # everyone has the form open
+        began = time.monotonic()
+        start.set()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - began
+    finally:
+        app.stop()
+        upstream.stop()
+    errors = [e for ok, _, e in results if not ok]
+    times = sorted(t for ok, t, _ in results if ok)
+    lines = [f"load: {PEOPLE} people submit at once, upstream takes {UPSTREAM_SECONDS:g} s per create, "
+             "default gunicorn config (2 workers x 16 threads)",
+             f"  job cards shown: {len(times)}/{PEOPLE}   errors: {len(errors)}   upstream creates: {upstream.creates}",
+             f"  wall time {wall:.1f} s   per person: median {statistics.median(times) if times else 0:.1f} s, "
+             f"slowest {max(times) if times else 0:.1f} s"]
+    lines += [f"  error: {e}" for e in errors[:5]]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))
