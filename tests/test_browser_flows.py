@@ -264,3 +264,33 @@ def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
     page.goto("/")
     page.goto("/jobs")
     assert external == []
+
+
+def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, stack):
+    locked = AppProcess(tmp_path / "locked", {"VIDEO_API_BASE_URL": "http://127.0.0.1:9",
+                                              "APP_PASSWORD": "open sesame"}).start()
+    try:
+        for width in (375, 1440):
+            context = browser.new_context(viewport={"width": width, "height": 900}, base_url=locked.base_url)
+            page = context.new_page()
+            page.goto("/jobs")
+            assert "/login" in page.url
+            assert_accessible(page, f"the login page at {width} px")
+            assert_no_sideways_scroll(page, "the login page")
+            screenshot(page, f"login-{width}")
+            page.fill("#name", "Ana")
+            page.fill("#password", "wrong")
+            page.click("button[type=submit]")
+            page.wait_for_selector("[data-error-summary]")
+            assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+            assert "That is not the team password." in page.inner_text("#password-error")
+            assert_accessible(page, f"the login page with an error at {width} px")
+            page.fill("#password", "open sesame")
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"/jobs$"))
+            assert "Signed in as Ana" in page.inner_text("header")
+            assert_accessible(page, f"history when signed in at {width} px")
+            screenshot(page, f"history-signed-in-{width}")
+            context.close()
+    finally:
+        locked.stop()
