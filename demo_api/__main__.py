@@ -18,8 +18,11 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="videos rendered at once (default: 2)")
     parser.add_argument("--min-render-seconds", type=float, default=0.0,
                         help="make each job take at least this long, so progress can be watched")
+    parser.add_argument("--quiet", action="store_true", help="no line per request (errors are still logged)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="demo_api %(levelname)s %(message)s")
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(args.key, args.data_dir, args.workers, args.min_render_seconds)
     server = make_server(args.host, args.port, app, threaded=True)
     logging.getLogger("demo_api").info("serving on http://%s:%s", args.host, server.server_port)

@@ -21,7 +21,7 @@ def main():
         port = env.get("DEMO_API_PORT", "8001")
         data_dir = os.path.join(env.get("DATA_DIR", "data"), "demo_api")
         demo = subprocess.Popen([sys.executable, "-m", "demo_api", "--port", port, "--key", "demo",
-                                 "--data-dir", data_dir,
+                                 "--data-dir", data_dir, "--quiet",
                                  "--min-render-seconds", env.get("DEMO_MIN_RENDER_SECONDS", "6")])
         wait_for(f"http://127.0.0.1:{port}/", demo)
         env.update(VIDEO_API_BASE_URL=f"http://127.0.0.1:{port}", VIDEO_API_KEY="demo")
