@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None):
     from app.views import bp
     app.register_blueprint(bp)
     app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions,
-                                   "asset_url": asset_url, "auth_mode": settings.auth_mode})
+                                   "asset_url": asset_url, "auth_mode": settings.auth_mode,
+                                   "demo_mode": settings.demo_mode})
     register_errorhandlers(app)
     app.logger.info("video job studio ready: %s", settings.describe())
     return app

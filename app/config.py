@@ -40,6 +40,7 @@ class Settings:
     daily_submit_cap: int = 100            # per person; 0 switches the cap off
     ratelimit_storage_uri: str = ""        # default: SQLite under DATA_DIR, shared by all workers
     trusted_proxies: int = 0               # how many reverse proxies set X-Forwarded-* (ProxyFix)
+    demo_mode: bool = False                # set by `make run` when it serves the built-in demo API
 
     def __post_init__(self):
         _check_base_url(self.video_api_base_url)
@@ -116,6 +117,8 @@ class Settings:
                           ("ARCHIVE_MAX_DAYS", "archive_max_days")):
             if get(var):
                 values[attr] = _number(var, get(var))
+        if get("DEMO_MODE"):
+            values["demo_mode"] = _boolean("DEMO_MODE", get("DEMO_MODE"))
         if get("VIDEO_API_COMPAT_ALIASES"):
             values["send_compat_aliases"] = _boolean("VIDEO_API_COMPAT_ALIASES", get("VIDEO_API_COMPAT_ALIASES"))
         values["secret_key"] = get("SECRET_KEY") or _stored_secret(data_dir)

@@ -24,7 +24,7 @@ def main():
                                  "--data-dir", data_dir, "--quiet",
                                  "--min-render-seconds", env.get("DEMO_MIN_RENDER_SECONDS", "6")])
         wait_for(f"http://127.0.0.1:{port}/", demo)
-        env.update(VIDEO_API_BASE_URL=f"http://127.0.0.1:{port}", VIDEO_API_KEY="demo")
+        env.update(VIDEO_API_BASE_URL=f"http://127.0.0.1:{port}", VIDEO_API_KEY="demo", DEMO_MODE="true")
         env.pop("VIDEO_API_KEY_FILE", None)
         print(f"No VIDEO_API_BASE_URL set: using the built-in demo video API on 127.0.0.1:{port}", flush=True)
     print(f"Video studio on http://127.0.0.1:{env.get('PORT', '8000')}", flush=True)

@@ -19,7 +19,8 @@ def stack(tmp_path_factory):
     require_browser()
     root = tmp_path_factory.mktemp("browser-stack")
     demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
-    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key}).start()
+    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key,
+                                    "DEMO_MODE": "true"}).start()
     yield app
     app.stop()
     demo.stop()

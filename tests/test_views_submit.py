@@ -77,3 +77,11 @@ def test_the_job_card_shows_every_field_of_the_job(client, upstream):
 def test_unknown_job_is_a_friendly_404(client):
     resp = client.get("/jobs/nope")
     assert resp.status_code == 404 and "No job with id nope" in resp.get_data(as_text=True)
+
+
+def test_demo_mode_says_so_on_every_page(make_app, upstream):
+    demo = make_app(upstream.url, demo_mode=True).test_client()
+    assert "Demo mode." in demo.get("/").get_data(as_text=True)
+    assert "Demo mode." in demo.get("/jobs").get_data(as_text=True)
+    real = make_app(upstream.url).test_client()
+    assert "Demo mode." not in real.get("/").get_data(as_text=True)
