@@ -35,10 +35,6 @@ class CheckedImage:
     token: str = ""
     warnings: list = field(default_factory=list)
 
-    def read_bytes(self):
-        with open(self.path, "rb") as fh:
-            return fh.read()
-
 
 def check_image_file(path, max_bytes):
     """Pillow must read it as png, jpeg or webp within the size limit; Kling's rules become warnings."""

@@ -1,6 +1,5 @@
 """The product as people use it: a real Chromium against the app under gunicorn and the demo API."""
 
-import os
 import re
 import time
 
