@@ -4,7 +4,6 @@ with its default configuration: does everyone get their job card, and how long d
 import json
 import logging
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -15,7 +14,7 @@ import requests
 from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from servers import AppProcess  # noqa: E402
+from servers import AppProcess, hidden_value  # noqa: E402
 
 PEOPLE = 40
 UPSTREAM_SECONDS = 2.0
@@ -58,7 +57,7 @@ def one_person(base_url, person, start, results):
         s.headers["X-Forwarded-User"] = f"person-{person}"
         try:
             form = s.get(base_url + "/", timeout=30).text
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+            token = hidden_value(form)
             start.wait()
             began = time.monotonic()
             resp = s.post(base_url + "/jobs", timeout=60, data={

@@ -10,7 +10,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from servers import DemoAPIProcess  # noqa: E402
+from servers import DemoAPIProcess, hidden_value  # noqa: E402
 
 
 def make_png(width=640, height=400, colour=(200, 80, 40), fmt="PNG"):
@@ -33,7 +33,6 @@ def demo_api(tmp_path_factory):
 
 # --- the app ---------------------------------------------------------------------------------------
 
-import re  # noqa: E402
 import secrets  # noqa: E402
 
 from upstreams import ScriptedUpstream  # noqa: E402
@@ -82,7 +81,7 @@ def client(app):
 
 def csrf_token(client, path="/"):
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return hidden_value(page)
 
 
 def submit(client, data, files=None):

@@ -1,6 +1,7 @@
 """Start real HTTP servers on loopback for the tests: the demo API as its own process."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -9,6 +10,13 @@ import time
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def hidden_value(page, name="csrf_token"):
+    """The value of a hidden input in a page (the CSRF token by default)."""
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page)
+    assert match, f"no hidden {name} in the page"
+    return match.group(1)
 
 
 def free_port():

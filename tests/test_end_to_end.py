@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from conftest import make_png
-from servers import AppProcess, DemoAPIProcess
+from servers import AppProcess, DemoAPIProcess, hidden_value
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_submit_to_the_demo_api_and_see_the_card(live_app, demo_api):
     form = browser.get(live_app.base_url + "/", timeout=10)
     assert form.status_code == 200 and "Make a video" in form.text
     assert "kling-v1" in form.text and "demo-v1" in form.text       # model suggestions from GET /v1/models
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text).group(1)
+    token = hidden_value(form.text)
     resp = browser.post(live_app.base_url + "/jobs", timeout=30, data={
         "csrf_token": token, "model": "kling-v1", "prompt": "A lighthouse in a storm", "duration": "1",
         "width": "320", "height": "240", "fps": "8", "seed": "7", "n": "1", "response_format": "url",

@@ -9,7 +9,7 @@ import av
 import pytest
 import requests
 
-from servers import AppProcess, DemoAPIProcess
+from servers import AppProcess, DemoAPIProcess, hidden_value
 
 
 def app_env(demo):
@@ -26,7 +26,7 @@ def demo(tmp_path):
 def submit(app, **fields):
     browser = requests.Session()
     form = browser.get(app.base_url + "/", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    token = hidden_value(form)
     data = {"csrf_token": token, "prompt": "A paper boat on a rainy street", "duration": "1", "width": "320",
             "height": "180", "fps": "10", **fields}
     resp = browser.post(app.base_url + "/jobs", data=data, timeout=30)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from conftest import make_png, submit
 from demo_api.render import render_video
 from demo_api.validation import JobSpec
-from servers import AppProcess
+from servers import AppProcess, hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
 
@@ -69,7 +69,7 @@ def test_many_viewers_of_one_running_job_share_about_one_upstream_read_per_secon
         import requests
         browser = requests.Session()
         form = browser.get(app.base_url + "/", timeout=10).text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        token = hidden_value(form)
         job_url = browser.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": "p"}, timeout=10).url
         reads_before = len([r for r in upstream.requests if r.method == "GET" and "/v1/videos/" in r.path])
         answers, stop = [], time.monotonic() + 4.0

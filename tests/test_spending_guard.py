@@ -9,13 +9,13 @@ import requests
 from werkzeug.wrappers import Response
 
 from conftest import csrf_token, submit
-from servers import AppProcess, free_port
+from servers import AppProcess, free_port, hidden_value
 from upstreams import ScriptedUpstream, default_handler, slow
 
 
 def browser_submit(base_url, session, prompt, extra=None):
     form = session.get(base_url + "/", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    token = hidden_value(form)
     return session.post(base_url + "/jobs", data={"csrf_token": token, "prompt": prompt, **(extra or {})},
                         timeout=30, allow_redirects=False)
 
@@ -58,8 +58,8 @@ def test_the_daily_cap_is_per_person(make_app, upstream):
 
 def test_the_same_filled_form_sent_twice_makes_one_job(client, upstream):
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    token = hidden_value(page)
+    once = hidden_value(page, "submission_id")
     form = {"csrf_token": token, "submission_id": once, "prompt": "only once"}
     first = client.post("/jobs", data=form)
     second = client.post("/jobs", data=form)      # back button and resubmit, or a retry
@@ -73,8 +73,8 @@ def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
     app = make_app(upstream.url)
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    token = hidden_value(page)
+    once = hidden_value(page, "submission_id")
     results = []
 
     def click():
@@ -96,8 +96,8 @@ def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
 
 def test_after_an_upstream_error_the_same_form_can_be_sent_again(client, upstream):
     page = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    once = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+    token = hidden_value(page)
+    once = hidden_value(page, "submission_id")
     upstream.handler = lambda req: Response("busy", 503)
     assert client.post("/jobs", data={"csrf_token": token, "submission_id": once, "prompt": "p"}).status_code == 502
     upstream.handler = default_handler

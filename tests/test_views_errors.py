@@ -9,7 +9,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from conftest import TEST_KEY, csrf_token, make_png, submit
-from servers import free_port
+from servers import free_port, hidden_value
 from upstreams import json_response, slow
 
 FILLED = {"model": "kling-v1", "prompt": "a red fox in the snow", "duration": "5", "width": "1280",
@@ -173,7 +173,7 @@ def test_the_chosen_image_is_kept_when_the_form_comes_back(client, upstream):
     png = make_png(500, 400)
     resp = submit(client, {**FILLED, "fps": "500"}, {"image_file": (io.BytesIO(png), "fox.png")})
     page = resp.get_data(as_text=True)
-    token = re.search(r'name="image_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = hidden_value(page, "image_token")
     preview = re.search(r'<img src="(/uploads/[^"]+)"', page).group(1)
     assert client.get(preview).data == png
     again = submit(client, {**FILLED, "image_token": token})
