@@ -88,20 +88,17 @@ def register_extensions(app, settings):
 def register_errorhandlers(app):
     @app.errorhandler(CSRFError)
     def csrf_error(err):
-        from app.forms import VideoJobForm
-        from app.views import render_form
+        from app.views import form_again
         if request.endpoint == "studio.create_job":
-            form = VideoJobForm(meta={"csrf": False})
-            return render_form(form, status=400, notice=(
+            return form_again(400, (
                 "The form had expired or came from another page, so nothing was sent. Your values are below: "
                 "check them (choose the image again if you had picked one) and submit again."))
         return render_error(400, "The form had expired", "Go back, reload the page and try again.")
 
     @app.errorhandler(429)
     def too_many_requests(err):
-        from app.forms import VideoJobForm
-        from app.views import render_form
         from app.ratelimit import limiter
+        from app.views import form_again
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
         limit = getattr(getattr(err, "limit", None), "limit", None)
@@ -109,7 +106,7 @@ def register_errorhandlers(app):
         message = (f"You have sent as many videos as this app allows for now{rule}. Nothing was sent. "
                    f"Try again in {_duration(wait)}; your form is kept below.")
         if request.endpoint == "studio.create_job":
-            page, status = render_form(VideoJobForm(meta={"csrf": False}), status=429, notice=message)
+            page, status = form_again(429, message)
         else:
             page, status = render_error(429, "Too many requests", f"Slow down a little and try again in {_duration(wait)}.")
         return page, status, {"Retry-After": str(wait)}

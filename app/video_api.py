@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import unescape
 
 import requests
@@ -357,7 +358,6 @@ def unix_seconds(value):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        from datetime import datetime
         try:
             return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
         except ValueError:

@@ -44,6 +44,11 @@ def render_form(form, status=200, upstream_error=None, notice=None):
                            image_preview=image_preview), status
 
 
+def form_again(status, notice):
+    """The form refilled from what was just posted (not validated), for requests refused before validation."""
+    return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
+
+
 def record_or_404(job_id):
     record = ext("tracker").current(job_id)
     if record is None:

@@ -94,8 +94,9 @@ class FramePainter:
         small = font(max(12, self.h // 30))
         pad = max(8, self.h // 30)
         chars = max(12, int(self.w / (big.size * 0.55)))
-        lines = textwrap.wrap(" ".join(spec.prompt.split()), chars)[:4]
-        if len(textwrap.wrap(" ".join(spec.prompt.split()), chars)) > 4:
+        wrapped = textwrap.wrap(" ".join(spec.prompt.split()), chars)
+        lines = wrapped[:4]
+        if len(wrapped) > 4:
             lines[-1] = lines[-1][: chars - 1] + "…"
         line_h = int(big.size * 1.25)
         band_h = pad * 2 + line_h * len(lines)
