@@ -16,11 +16,12 @@ from app.auth import init_auth
 from app.catalogue import ModelCatalogue
 from app.config import Settings
 from app.filters import register_filters
+from app.follower import Follower
 from app.images import UploadStore
 from app.jobs import JobStore
+from app.lifecycle import ArchiveState, JobStatus
 from app.ratelimit import init_limiter
 from app.security import init_security
-from app.tracker import JobTracker
 from app.video_api import VideoAPI
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,14 +45,15 @@ def create_app(settings: Settings | None = None):
     )
     configure_logging(app, settings)
     init_security(app, settings)
+    init_auth(app)   # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
     register_extensions(app, settings)
     register_filters(app)
-    init_auth(app)
     from app.views import bp
     app.register_blueprint(bp)
     app.context_processor(lambda: {"has_history": "studio.history" in app.view_functions,
                                    "asset_url": asset_url, "auth_mode": settings.auth_mode,
-                                   "demo_mode": settings.demo_mode})
+                                   "demo_mode": settings.demo_mode, "JobStatus": JobStatus,
+                                   "ArchiveState": ArchiveState})
     register_errorhandlers(app)
     app.logger.info("video job studio ready: %s", settings.describe())
     return app
@@ -79,10 +81,21 @@ def register_extensions(app, settings):
     archive = VideoArchive(os.path.join(settings.data_dir, "archive"),
                            max_bytes=int(settings.archive_max_mb * 1024 * 1024),
                            max_age_seconds=settings.archive_max_days * 86400)
+    uploads = UploadStore(os.path.join(settings.data_dir, "uploads"))
     app.extensions["jobs"] = store
     app.extensions["archive"] = archive
-    app.extensions["tracker"] = JobTracker(api, store, archive, status_interval=settings.status_cache_seconds)
-    app.extensions["uploads"] = UploadStore(os.path.join(settings.data_dir, "uploads"))
+    app.extensions["uploads"] = uploads
+    follower = Follower(api, store, archive, uploads, min_interval=settings.status_cache_seconds,
+                        stall_after=settings.stall_after_minutes * 60,
+                        status_timeout=min(settings.video_api_timeout, 20.0),
+                        connect_timeout=settings.video_api_connect_timeout,
+                        send_window=settings.video_api_connect_timeout + settings.video_api_timeout + 120,
+                        upload_max_age=settings.upload_keep_days * 86400)
+    app.extensions["follower"] = follower
+    # Each gunicorn worker follows jobs in a thread of its own; started here, and again on the first
+    # request after a fork (gunicorn --preload), since threads do not survive one.
+    follower.start()
+    app.before_request(follower.ensure_running)
 
 
 def register_errorhandlers(app):

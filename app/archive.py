@@ -24,8 +24,9 @@ class ArchiveError(Exception):
 class VideoArchive:
     """Files under DATA_DIR/archive/<job id>/: <i>.mp4 and <i>.jpg (the poster) for each variant."""
 
-    def __init__(self, folder, max_bytes=None, max_age_seconds=None):
-        self.folder = folder
+    def __init__(self, folder, max_bytes=None, max_age_seconds=None, heartbeat_seconds=HEARTBEAT_SECONDS):
+        self.folder = os.path.abspath(folder)
+        self.heartbeat_seconds = heartbeat_seconds
         self.max_bytes, self.max_age_seconds = max_bytes, max_age_seconds
         os.makedirs(folder, exist_ok=True)
 
@@ -44,14 +45,14 @@ class VideoArchive:
         """Download every variant of a completed job (and a poster for each); returns (files, bytes).
 
         heartbeat() is called every few seconds while bytes arrive, so other workers know the fetch is alive.
+        It is this fetch's own: the archive object is shared by every fetch of the worker.
         """
-        self._heartbeat = heartbeat or (lambda: None)
         folder = self.job_dir(job.id)
         os.makedirs(folder, exist_ok=True)
         files, total = [], 0
         for index in range(job.variant_count):
             video = os.path.join(folder, f"{index}.mp4")
-            total += self._download_video(api, job, index, video)
+            total += self._download_video(api, job, index, video, heartbeat)
             poster = os.path.join(folder, f"{index}.jpg")
             has_poster = self._download_poster(api, job, index, poster) or extract_poster(video, poster)
             rel = os.path.relpath(folder, self.folder)
@@ -61,7 +62,7 @@ class VideoArchive:
                 total += os.path.getsize(poster)
         return files, total
 
-    def _download_video(self, api, job, index, target):
+    def _download_video(self, api, job, index, target, heartbeat):
         try:
             resp = api.open_content(job.id, index=index)
         except UpstreamError as exc:
@@ -75,7 +76,7 @@ class VideoArchive:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith(("application/json", "text/")):
                 raise ArchiveError(f"The video API sent {kind.split(';')[0]} instead of a video.")
-            return _stream_to(resp, target, self._heartbeat)
+            return _stream_to(resp, target, heartbeat, self.heartbeat_seconds)
 
     def _download_poster(self, api, job, index, target):
         try:
@@ -136,7 +137,7 @@ def extract_poster(video_path, poster_path, at_seconds=1.0):
         return False
 
 
-def _stream_to(resp, target, heartbeat=None):
+def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS):
     """Write the body to target through a temporary file, never holding it in memory; returns bytes written."""
     tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
     written, beat = 0, time.monotonic()
@@ -145,7 +146,7 @@ def _stream_to(resp, target, heartbeat=None):
             for chunk in resp.iter_content(CHUNK):
                 fh.write(chunk)
                 written += len(chunk)
-                if heartbeat and time.monotonic() - beat > HEARTBEAT_SECONDS:
+                if heartbeat and time.monotonic() - beat > heartbeat_seconds:
                     heartbeat()
                     beat = time.monotonic()
         expected = resp.headers.get("Content-Length")

@@ -45,8 +45,10 @@ def require_identity():
         return None
     identity = session.get("identity")
     if not identity:
-        if request.method == "GET" and not request.path.endswith("/status"):
+        if request.method == "GET" and request.endpoint not in ("studio.job_status", "studio.history_live"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if request.endpoint == "studio.create_job":    # a form sent from a page left open past sign-out
+            return redirect(url_for("auth.login", next=url_for("studio.new_job")), code=303)
         abort(401, description="Your session has ended. Sign in again.")
     g.identity = identity
     return None

@@ -30,7 +30,9 @@ class Settings:
     data_dir: str = "data"
     send_compat_aliases: bool = True       # also send seconds= and size= (what relays read)
     models_cache_seconds: float = 300.0
-    status_cache_seconds: float = 1.0      # a status read this recent is reused by every viewer
+    status_cache_seconds: float = 1.0      # at least this long between two status reads of one job
+    stall_after_minutes: float = 30.0      # a running job unchanged (or unanswered) this long is "stalled"
+    upload_keep_days: float = 14.0         # uploaded images unused this long are deleted
     archive_max_mb: float = 5000.0         # archived videos beyond this, oldest first, are evicted
     archive_max_days: float = 30.0
     log_level: str = "INFO"
@@ -43,13 +45,17 @@ class Settings:
     demo_mode: bool = False                # set by `make run` when it serves the built-in demo API
 
     def __post_init__(self):
+        # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
+        # the working folder that a relative DATA_DIR was meant against.
+        object.__setattr__(self, "data_dir", os.path.abspath(self.data_dir))
         _check_base_url(self.video_api_base_url)
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
         for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
-                     "archive_max_days"):
+                     "archive_max_days", "stall_after_minutes", "upload_keep_days"):
             if not getattr(self, name) > 0:
-                unit = {"max_upload_mb": "MB", "archive_max_mb": "MB", "archive_max_days": "days"}.get(name, "seconds")
+                unit = {"max_upload_mb": "MB", "archive_max_mb": "MB", "archive_max_days": "days",
+                        "stall_after_minutes": "minutes", "upload_keep_days": "days"}.get(name, "seconds")
                 raise ConfigError(f"{name.upper()} must be a positive number of {unit}")
         if self.status_cache_seconds < 0:
             raise ConfigError("STATUS_CACHE_SECONDS must not be negative")
@@ -91,7 +97,7 @@ class Settings:
         if not base_url:
             raise ConfigError("VIDEO_API_BASE_URL is not set: point it at your video API "
                               "(e.g. https://api.example.com), or use `make run`, which starts the demo API")
-        data_dir = get("DATA_DIR") or "data"
+        data_dir = os.path.abspath(get("DATA_DIR") or "data")
         values = dict(
             video_api_base_url=base_url,
             video_api_key=_read_key(get("VIDEO_API_KEY"), get("VIDEO_API_KEY_FILE")),
@@ -114,7 +120,9 @@ class Settings:
                           ("MODELS_CACHE_SECONDS", "models_cache_seconds"),
                           ("STATUS_CACHE_SECONDS", "status_cache_seconds"),
                           ("ARCHIVE_MAX_MB", "archive_max_mb"),
-                          ("ARCHIVE_MAX_DAYS", "archive_max_days")):
+                          ("ARCHIVE_MAX_DAYS", "archive_max_days"),
+                          ("STALL_AFTER_MINUTES", "stall_after_minutes"),
+                          ("UPLOAD_KEEP_DAYS", "upload_keep_days")):
             if get(var):
                 values[attr] = _number(var, get(var))
         if get("DEMO_MODE"):

@@ -1,31 +1,55 @@
 """Template filters: how statuses, times and metadata read to a person."""
 
 import json
+import time
 from datetime import datetime, timezone
 
-STATUS_LABELS = {"queued": "Queued", "in_progress": "In progress", "completed": "Completed",
-                 "failed": "Failed", "unknown": "Unknown"}
+from app.lifecycle import STATUS_LABELS, JobStatus
 
 
 def status_label(status):
-    return STATUS_LABELS.get(status, str(status).replace("_", " ").capitalize())
+    try:
+        return STATUS_LABELS[JobStatus(status)]
+    except ValueError:
+        return str(status).replace("_", " ").capitalize()
 
 
 def status_sentence(job):
     return {
-        "queued": "Waiting for the video API to start it.",
-        "in_progress": "The video is being generated.",
-        "completed": "The video is ready.",
-        "failed": "The video API could not make this video.",
+        JobStatus.SENDING: "Sending the request to the video API…",
+        JobStatus.UNCERTAIN: "The video API may have created this job, but its answer never arrived.",
+        JobStatus.QUEUED: "Waiting for the video API to start it.",
+        JobStatus.IN_PROGRESS: "The video is being generated.",
+        JobStatus.COMPLETED: "The video is ready.",
+        JobStatus.FAILED: "The video API could not make this video.",
     }.get(job.status, f"The video API reports the status “{job.raw_status or 'unknown'}”.")
 
 
+def _datetime(seconds):
+    try:
+        return datetime.fromtimestamp(float(seconds), timezone.utc)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+
+
 def human_time(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%d %b %Y, %H:%M:%S UTC")
+    moment = _datetime(seconds)
+    return moment.strftime("%d %b %Y, %H:%M:%S UTC") if moment else "—"
 
 
 def iso_time(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+    moment = _datetime(seconds)
+    return moment.isoformat() if moment else ""
+
+
+def ago(seconds, now=None):
+    """'12 s ago', '3 min ago', '2 h ago' for a past Unix time."""
+    gap = max(0, int((now or time.time()) - float(seconds)))
+    if gap < 90:
+        return f"{gap} s ago"
+    if gap < 5400:
+        return f"{round(gap / 60)} min ago"
+    return f"{round(gap / 3600)} h ago"
 
 
 def metadata_value(value):
@@ -35,5 +59,5 @@ def metadata_value(value):
 
 
 def register_filters(app):
-    for func in (status_label, status_sentence, human_time, iso_time, metadata_value):
+    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago):
         app.add_template_filter(func)

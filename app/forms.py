@@ -24,6 +24,10 @@ FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width"
 class WholeNumberField(IntegerField):
     """An integer input whose complaint a person understands."""
 
+    def __init__(self, *args, example="30", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.example = example
+
     def process_formdata(self, valuelist):
         if not valuelist or not valuelist[0].strip():
             self.data = None
@@ -33,7 +37,7 @@ class WholeNumberField(IntegerField):
             self.data = int(text)
         except ValueError:
             self.data = None
-            raise ValueError(f"Enter a whole number, like {self.render_kw.get('placeholder', '30')}, not “{text[:20]}”.")
+            raise ValueError(f"Enter a whole number, like {self.example}, not “{text[:20]}”.")
 
 
 class SecondsField(FloatField):
@@ -73,17 +77,18 @@ class VideoJobForm(FlaskForm):
     image_remove = BooleanField("Don't use this image")
     duration = SecondsField("Duration (seconds)", validators=[Optional(), _range(0.5, 60, "Duration")],
                             description="Video length in seconds (视频时长). Kling: 5 or 10.")
-    width = WholeNumberField("Width (px)", validators=[Optional(), _range(64, 4096, "Width")],
-                             description="Video width (视频宽度).", render_kw={"placeholder": "1280"})
-    height = WholeNumberField("Height (px)", validators=[Optional(), _range(64, 4096, "Height")],
-                              description="Video height (视频高度).", render_kw={"placeholder": "720"})
+    width = WholeNumberField("Width (px)", validators=[Optional(), _range(64, 4096, "Width")], example="1280",
+                             description="Video width (视频宽度).", render_kw={"placeholder": "API default"})
+    height = WholeNumberField("Height (px)", validators=[Optional(), _range(64, 4096, "Height")], example="720",
+                              description="Video height (视频高度).", render_kw={"placeholder": "API default"})
     fps = WholeNumberField("Frames per second", validators=[Optional(), _range(1, 120, "Frames per second")],
-                           description="Video frame rate (视频帧率), e.g. 24 or 30.", render_kw={"placeholder": "30"})
-    seed = WholeNumberField("Seed", validators=[Optional(), _range(0, MAX_SEED, "Seed")],
+                           description="Video frame rate (视频帧率), e.g. 24 or 30. Empty: the API's default.",
+                           render_kw={"placeholder": "API default"})
+    seed = WholeNumberField("Seed", validators=[Optional(), _range(0, MAX_SEED, "Seed")], example="42",
                             description="Random seed (随机种子): the same seed repeats a result. Empty: random.",
-                            render_kw={"placeholder": "20231234"})
-    n = WholeNumberField("Number of videos", validators=[Optional(), _range(1, 10, "Number of videos")],
-                         description="How many videos to generate (生成视频数量).", render_kw={"placeholder": "1"})
+                            render_kw={"placeholder": "random"})
+    n = WholeNumberField("Number of videos", validators=[Optional(), _range(1, 10, "Number of videos")], example="1",
+                         description="How many videos to generate (生成视频数量).", render_kw={"placeholder": "API default"})
     response_format = SelectField("Response format", choices=[SelectChoice("", "API default"), SelectChoice("url"),
                                                               SelectChoice("b64_json")],
                                   validators=[Optional()], description="Response format (响应格式).")

@@ -81,7 +81,7 @@ class UploadStore:
     """Uploaded images kept on disk by content hash, so a form shown again keeps the chosen picture."""
 
     def __init__(self, folder):
-        self.folder = folder
+        self.folder = os.path.abspath(folder)
         os.makedirs(folder, exist_ok=True)
 
     def save_stream(self, stream, max_bytes):
@@ -123,4 +123,22 @@ class UploadStore:
             return None
         image = check_image_file(path, max_bytes)
         image.token = token
+        try:
+            os.utime(path)      # in use again: housekeeping keeps it for another full period
+        except OSError:
+            pass
         return image
+
+    def remove_older_than(self, cutoff):
+        """Delete uploads (and abandoned partial uploads) last used before cutoff; returns how many."""
+        removed = 0
+        for entry in os.scandir(self.folder):
+            if not entry.is_file() or not (TOKEN_RE.match(entry.name) or entry.name.endswith(".upload")):
+                continue
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.remove(entry.path)
+                    removed += 1
+            except OSError:
+                pass
+        return removed

@@ -1,7 +1,8 @@
 """The job store: every job submitted through the app, in SQLite under DATA_DIR.
 
-Several gunicorn workers share it: WAL mode, short transactions, and small "claims" (conditional
-UPDATEs) so that only one worker at a time reads a job's status upstream or fetches its video.
+Several gunicorn workers (and later several hosts sharing the file) use it at once: WAL mode, short
+transactions, and "claims" (conditional UPDATEs) so that only one worker at a time reads a job's status
+upstream or fetches its video. A job is written here *before* it is sent, so nothing paid for is lost.
 """
 
 import json
@@ -11,11 +12,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from app.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.video_api import Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id              TEXT PRIMARY KEY,
+    local_id        TEXT,               -- the id it had while being sent; its permalink keeps working
+    sender          TEXT,               -- host:pid of the worker sending it, while it is being sent
     submitted_at    REAL NOT NULL,
     submitted_by    TEXT,
     prompt          TEXT NOT NULL DEFAULT '',
@@ -25,25 +29,46 @@ CREATE TABLE IF NOT EXISTS jobs (
     status          TEXT NOT NULL,
     params          TEXT NOT NULL DEFAULT '{}',
     job             TEXT NOT NULL DEFAULT '{}',
-    checked_at      REAL NOT NULL DEFAULT 0,
+    checked_at      REAL NOT NULL DEFAULT 0,    -- the last status read, answered or not
+    answered_at     REAL NOT NULL DEFAULT 0,    -- the last status read the upstream answered
+    changed_at      REAL NOT NULL DEFAULT 0,    -- the last time status or progress moved
+    next_check_at   REAL NOT NULL DEFAULT 0,    -- when the follower reads the status next (or a claim's lease)
+    check_failures  INTEGER NOT NULL DEFAULT 0,
     check_error     TEXT,
-    archive         TEXT NOT NULL DEFAULT 'none',   -- none | fetching | archived | failed | expired
+    stalled_at      REAL,
+    archive         TEXT NOT NULL DEFAULT 'none',
     archive_started REAL NOT NULL DEFAULT 0,
     archive_error   TEXT,
+    archive_attempts INTEGER NOT NULL DEFAULT 0,
+    archive_next_at REAL NOT NULL DEFAULT 0,
     archive_bytes   INTEGER NOT NULL DEFAULT 0,
     archived_at     REAL,
     files           TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_archive ON jobs (archive, archived_at);
 CREATE TABLE IF NOT EXISTS submissions (
     token      TEXT PRIMARY KEY,
     job_id     TEXT,
     claimed_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS jobs_by_archive ON jobs (archive, archived_at);
+"""
+# Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
+ADDED_COLUMNS = {
+    "local_id": "TEXT", "sender": "TEXT", "answered_at": "REAL NOT NULL DEFAULT 0", "changed_at": "REAL NOT NULL DEFAULT 0",
+    "next_check_at": "REAL NOT NULL DEFAULT 0", "check_failures": "INTEGER NOT NULL DEFAULT 0",
+    "stalled_at": "REAL", "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "archive_next_at": "REAL NOT NULL DEFAULT 0",
+}
+LATE_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);
+CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
 
-STATUS_FILTERS = ("queued", "in_progress", "completed", "failed", "unknown")
+STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
+                  JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
+_RUNNING = tuple(str(s) for s in RUNNING)
+_IN = f"({','.join('?' * len(_RUNNING))})"
 
 
 @dataclass
@@ -56,37 +81,76 @@ class JobRecord:
     params: dict
     checked_at: float
     check_error: str | None
-    archive: str
+    archive: ArchiveState
     archive_error: str | None
     archive_bytes: int
     archived_at: float | None
     files: list = field(default_factory=list)   # [{"index", "video", "poster"}] relative to the archive
+    local_id: str | None = None
+    answered_at: float = 0
+    changed_at: float = 0
+    stalled_at: float | None = None
+    archive_attempts: int = 0
+    archive_next_at: float = 0
+    check_failures: int = 0
 
     @property
     def id(self):
         return self.job.id
 
     @property
+    def status(self):
+        return self.job.status
+
+    @property
     def is_settled(self):
-        """Nothing more will change by itself: failed, or completed with the archive done (or given up)."""
-        return self.job.status == "failed" or (
-            self.job.is_finished and self.archive in ("archived", "expired", "failed"))
+        """Nothing more will change by itself: a live page may stop asking."""
+        if self.status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
+            return True
+        return self.status == JobStatus.COMPLETED and self.archive in (
+            ArchiveState.ARCHIVED, ArchiveState.EXPIRED, ArchiveState.FAILED)
+
+    @property
+    def is_stalled(self):
+        return self.stalled_at is not None and self.status.is_running
 
     @property
     def has_video(self):
-        return self.archive == "archived" and any(f.get("video") for f in self.files)
+        return self.archive == ArchiveState.ARCHIVED and any(f.get("video") for f in self.files)
 
     @property
     def poster(self):
         return next((f for f in self.files if f.get("poster")), None)
+
+    @property
+    def video_dimensions(self):
+        """(width, height) of the video as the job says, else as it was asked for; None when unknown."""
+        for text in (self.job.size, f"{self.params.get('width')}x{self.params.get('height')}"):
+            parts = str(text or "").lower().replace("*", "x").split("x")
+            if len(parts) == 2 and all(p.strip().isdigit() and 0 < int(p) <= 10000 for p in parts):
+                return int(parts[0]), int(parts[1])
+        return None
+
+    @property
+    def shape(self):
+        """landscape, portrait or square: how the player should be laid out."""
+        dims = self.video_dimensions
+        if not dims or dims[0] > dims[1]:
+            return "landscape"
+        return "portrait" if dims[1] > dims[0] else "square"
+
+    @property
+    def can_fetch_again(self):
+        return self.status == JobStatus.COMPLETED and self.archive in (
+            ArchiveState.RETRYING, ArchiveState.FAILED, ArchiveState.EXPIRED)
 
 
 class JobStore:
     """SQLite-backed history, safe to share between gunicorn workers."""
 
     def __init__(self, path):
-        self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = os.path.abspath(path)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self._initialise()
 
     def _initialise(self, attempts=50):
@@ -97,11 +161,23 @@ class JobStore:
                     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(SCHEMA)
+                    self._migrate(db)
+                    db.executescript(LATE_INDEXES)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == attempts - 1:
+                if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1)
+
+    @staticmethod
+    def _migrate(db):
+        have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        missing = [name for name in ADDED_COLUMNS if name not in have]
+        for name in missing:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}")
+        if "archive_next_at" in missing:
+            # The first version left failed fetches as 'failed' and retried them on a page view.
+            db.execute("UPDATE jobs SET archive = 'retrying' WHERE archive = 'failed'")
 
     @contextmanager
     def _connect(self):
@@ -117,41 +193,71 @@ class JobStore:
         with self._connect() as db:
             return db.execute(sql, args).rowcount
 
-    # --- jobs ----------------------------------------------------------------------------------
+    # --- recording a job before, during and after it is sent -----------------------------------
 
-    def add(self, job: Job, params: dict, submitted_by=None):
-        """Record a job the app has just created."""
+    def add_sending(self, local_id, params, submitted_by=None, sender=None):
+        """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
+        now = time.time()
+        job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
         self._execute(
-            "INSERT OR REPLACE INTO jobs (id, submitted_at, submitted_by, prompt, model, size, seconds,"
-            " status, params, job, checked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (job.id, time.time(), submitted_by, params.get("prompt", ""), job.model or params.get("model"),
-             job.size or _size(params), job.seconds or _text(params.get("duration")), job.status,
-             json.dumps(params, ensure_ascii=False), json.dumps(job.to_dict(), ensure_ascii=False), time.time()))
+            "INSERT INTO jobs (id, local_id, sender, submitted_at, submitted_by, prompt, model, size, seconds,"
+            " status, params, job, changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (local_id, local_id, sender, now, submitted_by, params.get("prompt", ""), params.get("model"),
+             _size(params), _text(params.get("duration")), str(job.status), _json(params), _json(job.to_dict()),
+             now))
+
+    def created(self, local_id, job: Job):
+        """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM jobs WHERE id = ? AND id != ?", (job.id, local_id))  # a relay reusing an id
+            db.execute(
+                "UPDATE jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model), size = COALESCE(?, size),"
+                " seconds = COALESCE(?, seconds), checked_at = ?, answered_at = ?, changed_at = ?,"
+                " next_check_at = 0, check_error = NULL, sender = NULL WHERE id = ?",
+                (job.id, str(job.status), _json(job.to_dict()), job.model, job.size, job.seconds, now, now, now,
+                 local_id))
+            db.execute("COMMIT")
+
+    def add(self, job: Job, params, submitted_by=None):
+        """Record a job that exists upstream already (imports and tests)."""
+        local_id = f"local-{os.urandom(8).hex()}"
+        self.add_sending(local_id, params, submitted_by)
+        self.created(local_id, job)
+
+    def uncertain(self, job_id, message):
+        """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
+        return self._execute(
+            "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL WHERE id = ? AND status = ?",
+            (str(JobStatus.UNCERTAIN), message, time.time(), job_id, str(JobStatus.SENDING))) == 1
+
+    def discard(self, local_id):
+        """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
+        self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
+
+    def sending(self):
+        """[(id, sender, submitted_at)] of the rows still being sent."""
+        with self._connect() as db:
+            return [tuple(r) for r in db.execute("SELECT id, sender, submitted_at FROM jobs WHERE status = ?",
+                                                 (str(JobStatus.SENDING),))]
+
+    # --- reading -------------------------------------------------------------------------------
 
     def get(self, job_id):
+        """The record by its id, or by the id it had while being sent."""
         with self._connect() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone() or db.execute(
+                "SELECT * FROM jobs WHERE local_id = ?", (job_id,)).fetchone()
         return _record(row) if row else None
 
-    def claim_status_read(self, job_id, min_interval):
-        """True for the one caller that should read the status upstream now; others reuse the stored one."""
-        now = time.time()
-        return self._execute("UPDATE jobs SET checked_at = ? WHERE id = ? AND checked_at <= ?",
-                             (now, job_id, now - min_interval)) == 1
-
-    def update_job(self, job: Job, check_error=None):
-        """Store the latest state read from the upstream (or why it could not be read)."""
-        if check_error is not None:
-            self._execute("UPDATE jobs SET check_error = ? WHERE id = ?", (check_error, job.id))
-            return
-        self._execute(
-            "UPDATE jobs SET status = ?, job = ?, checked_at = ?, check_error = NULL,"
-            " model = COALESCE(?, model), size = COALESCE(?, size), seconds = COALESCE(?, seconds) WHERE id = ?",
-            (job.status, json.dumps(job.to_dict(), ensure_ascii=False), time.time(),
-             job.model, job.size, job.seconds, job.id))
-
-    def delete(self, job_id):
-        return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
+    def get_many(self, job_ids):
+        ids = list(job_ids)[:100]
+        if not ids:
+            return []
+        with self._connect() as db:
+            rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        return [_record(r) for r in rows]
 
     def search(self, query="", status="", page=1, per_page=20):
         """A page of history, newest first; returns (records, total)."""
@@ -161,13 +267,129 @@ class JobStore:
             args.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if status in STATUS_FILTERS:
             where.append("status = ?")
-            args.append(status)
+            args.append(str(status))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._connect() as db:
             total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
             rows = db.execute(f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
                               [*args, per_page, (max(1, page) - 1) * per_page]).fetchall()
         return [_record(r) for r in rows], total
+
+    def check_writable(self):
+        """Raise sqlite3.Error unless a write transaction can be taken."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+
+    def delete(self, job_id):
+        return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
+
+    def image_tokens_in_use(self):
+        with self._connect() as db:
+            rows = db.execute("SELECT json_extract(params, '$.image_token') FROM jobs"
+                              " WHERE json_extract(params, '$.image_token') IS NOT NULL").fetchall()
+        return {r[0] for r in rows}
+
+    # --- following: status reads -----------------------------------------------------------------
+
+    def due_status_reads(self, now, limit=20):
+        """Ids of running jobs whose next status read is due."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT id FROM jobs WHERE status IN {_IN} AND next_check_at <= ?"
+                              " ORDER BY next_check_at LIMIT ?", (*_RUNNING, now, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    def claim_status_read(self, job_id, lease_seconds):
+        """True for the one caller that reads the status now; the lease keeps others off until it answers."""
+        now = time.time()
+        return self._execute(f"UPDATE jobs SET next_check_at = ? WHERE id = ? AND status IN {_IN}"
+                             " AND next_check_at <= ?", (now + lease_seconds, job_id, *_RUNNING, now)) == 1
+
+    def status_answered(self, job: Job, next_check_at, stalled):
+        """Store what the upstream said; returns True when status or progress moved."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT status, job FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            if row is None:
+                db.execute("ROLLBACK")
+                return False
+            before = json.loads(row["job"])
+            moved = row["status"] != job.status or before.get("progress") != job.progress
+            db.execute(
+                "UPDATE jobs SET status = ?, job = ?, checked_at = ?, answered_at = ?, check_error = NULL,"
+                " check_failures = 0, next_check_at = ?, changed_at = CASE WHEN ? THEN ? ELSE changed_at END,"
+                " stalled_at = CASE WHEN ? THEN NULL WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END,"
+                " model = COALESCE(?, model), size = COALESCE(?, size), seconds = COALESCE(?, seconds)"
+                " WHERE id = ?",
+                (str(job.status), _json(job.to_dict()), now, now, next_check_at, moved, now, moved, stalled, now,
+                 job.model, job.size, job.seconds, job.id))
+            db.execute("COMMIT")
+        return moved
+
+    def status_unanswered(self, job_id, message, next_check_at, stalled):
+        """The status could not be read: keep the last known state and say why."""
+        now = time.time()
+        self._execute(
+            "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
+            " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
+            (message, now, next_check_at, stalled, now, job_id))
+
+    def check_now(self, job_id):
+        """A person asked to check again: read the status at once and restart the stall clock."""
+        now = time.time()
+        return self._execute(f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
+                             f" WHERE id = ? AND status IN {_IN}", (now, job_id, *_RUNNING)) == 1
+
+    # --- following: the archive ------------------------------------------------------------------
+
+    def due_archives(self, now, lease_seconds, limit=10):
+        """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id FROM jobs WHERE status = 'completed' AND (archive = 'none'"
+                " OR (archive = 'retrying' AND archive_next_at <= ?)"
+                " OR (archive = 'fetching' AND archive_started <= ?)) ORDER BY submitted_at LIMIT ?",
+                (now, now - lease_seconds, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    def claim_archive(self, job_id, lease_seconds):
+        """True for the one caller that should fetch the job's video now."""
+        now = time.time()
+        return self._execute(
+            "UPDATE jobs SET archive = 'fetching', archive_started = ? WHERE id = ? AND status = 'completed'"
+            " AND (archive = 'none' OR (archive = 'retrying' AND archive_next_at <= ?)"
+            " OR (archive = 'fetching' AND archive_started <= ?))",
+            (now, job_id, now, now - lease_seconds)) == 1
+
+    def archive_heartbeat(self, job_id):
+        """A fetch still in progress renews its own lease."""
+        self._execute("UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = 'fetching'", (time.time(), job_id))
+
+    def archive_done(self, job_id, files, total_bytes):
+        self._execute("UPDATE jobs SET archive = 'archived', files = ?, archive_bytes = ?, archived_at = ?,"
+                      " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))
+
+    def archive_failed(self, job_id, message, retry_at):
+        """The fetch failed: try again at retry_at, or give up when that is None."""
+        state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
+        self._execute("UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
+                      " archive_next_at = ? WHERE id = ?", (str(state), message, retry_at or 0, job_id))
+
+    def fetch_again(self, job_id):
+        """A person asked to fetch the video again now."""
+        return self._execute(
+            "UPDATE jobs SET archive = 'none', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
+            " AND status = 'completed' AND archive IN ('retrying', 'failed', 'expired')", (job_id,)) == 1
+
+    def archive_expired(self, job_id):
+        self._execute("UPDATE jobs SET archive = 'expired', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,))
+
+    def archived_oldest_first(self):
+        """[(id, archived_at, bytes)] of every archived job, oldest first."""
+        with self._connect() as db:
+            return [tuple(r) for r in db.execute(
+                "SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = 'archived' ORDER BY archived_at")]
 
     # --- one job per filled form ---------------------------------------------------------------
 
@@ -189,52 +411,22 @@ class JobStore:
         """The form made no job (an error): it may be sent again."""
         self._execute("DELETE FROM submissions WHERE token = ? AND job_id IS NULL", (token,))
 
-    def check_writable(self):
-        """Raise sqlite3.Error unless a write transaction can be taken."""
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("ROLLBACK")
-
-    # --- the archive of finished videos --------------------------------------------------------
-
-    def claim_archive(self, job_id, lease_seconds):
-        """True for the one caller that should fetch the job's video now.
-
-        A fetch left half-done by a worker that died, or one that failed, may be taken again after the lease.
-        """
-        now = time.time()
-        return self._execute(
-            "UPDATE jobs SET archive = 'fetching', archive_started = ?, archive_error = NULL"
-            " WHERE id = ? AND (archive = 'none' OR (archive IN ('fetching', 'failed') AND archive_started <= ?))",
-            (now, job_id, now - lease_seconds)) == 1
-
-    def archive_heartbeat(self, job_id):
-        """A fetch still in progress renews its lease."""
-        self._execute("UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = 'fetching'", (time.time(), job_id))
-
-    def archive_done(self, job_id, files, total_bytes):
-        self._execute("UPDATE jobs SET archive = 'archived', files = ?, archive_bytes = ?, archived_at = ?"
-                      " WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))
-
-    def archive_failed(self, job_id, message):
-        self._execute("UPDATE jobs SET archive = 'failed', archive_error = ? WHERE id = ?", (message, job_id))
-
-    def archive_expired(self, job_id):
-        self._execute("UPDATE jobs SET archive = 'expired', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,))
-
-    def archived_oldest_first(self):
-        """[(id, archived_at, bytes)] of every archived job, oldest first."""
-        with self._connect() as db:
-            return [tuple(r) for r in db.execute(
-                "SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = 'archived' ORDER BY archived_at")]
-
 
 def _record(row):
-    return JobRecord(job=Job.from_dict(json.loads(row["job"])), submitted_at=row["submitted_at"],
+    keys = row.keys()
+    # The status column is the truth (the app's own states are written there alone).
+    return JobRecord(job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}), submitted_at=row["submitted_at"],
                      submitted_by=row["submitted_by"], params=json.loads(row["params"]),
-                     checked_at=row["checked_at"], check_error=row["check_error"], archive=row["archive"],
-                     archive_error=row["archive_error"], archive_bytes=row["archive_bytes"],
-                     archived_at=row["archived_at"], files=json.loads(row["files"]))
+                     checked_at=row["checked_at"], check_error=row["check_error"],
+                     archive=ArchiveState(row["archive"]), archive_error=row["archive_error"],
+                     archive_bytes=row["archive_bytes"], archived_at=row["archived_at"],
+                     files=json.loads(row["files"]),
+                     **{k: row[k] for k in ("local_id", "answered_at", "changed_at", "stalled_at",
+                                            "archive_attempts", "archive_next_at", "check_failures") if k in keys})
+
+
+def _json(value):
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _size(params):

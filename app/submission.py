@@ -1,42 +1,99 @@
-"""Turn a valid form into an upstream job and a history row, once per filled form."""
+"""Turn a valid form into an upstream job and a history row, once per filled form.
 
+The row is written before the request leaves, as "sending". It then takes the upstream's id, is dropped
+when the upstream refused (nothing was made), or stays as "may have been created" when the outcome cannot
+be known (a timeout after sending, a broken answer, a worker killed mid-send).
+"""
+
+import logging
+import secrets
+import sqlite3
 import time
 
+from app.follower import sender_id
 from app.images import encode_image
+from app.lifecycle import JobStatus
+from app.video_api import UpstreamError
 
+log = logging.getLogger("app.submission")
 IN_FLIGHT_WAIT = 0.25
 
 
 class AlreadySubmitted(Exception):
     """The same filled form was sent before; job_id is what it made ('' if that send never finished)."""
 
-    def __init__(self, job_id):
+    def __init__(self, job_id, record=None):
         super().__init__(job_id)
-        self.job_id = job_id
+        self.job_id, self.record = job_id, record
+
+    @property
+    def may_have_created(self):
+        return self.record is not None and self.record.status == JobStatus.UNCERTAIN
 
 
-def submit_job(form, api, store, settings, submitted_by=None):
+class MaybeCreated(Exception):
+    """The request was sent and no usable answer came back; the job is kept as 'may have been created'."""
+
+    def __init__(self, job_id, error: UpstreamError):
+        super().__init__(error.message)
+        self.job_id, self.error = job_id, error
+
+
+class HistoryUnavailable(Exception):
+    """The history cannot be written, so nothing was sent (or a made job could not be recorded)."""
+
+
+def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=False):
     """Send the form's request with the stored key; returns the new Job.
 
-    Raises UpstreamError, or AlreadySubmitted when this form's one-time token was used already.
+    Raises UpstreamError (refused: nothing made), MaybeCreated, AlreadySubmitted or HistoryUnavailable.
     """
     token = (form.submission_id.data or "").strip()[:64]
     if token:
         earlier = _claim(store, token, settings)
         if earlier is not None:
-            raise AlreadySubmitted(earlier)
+            record = store.get(earlier) if earlier else None
+            if not (resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
+                raise AlreadySubmitted(earlier, record)
+            token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
+            form.submission_id.data = token
+            store.claim_submission(token)
     image_value = None
     if form.checked_image is not None:
         image_value = encode_image(form.checked_image, settings.image_base64_format)
     elif form.image_url.data:
         image_value = form.image_url.data
+    local_id = f"local-{secrets.token_hex(10)}"
+    try:
+        store.add_sending(local_id, form.values(), submitted_by=submitted_by, sender=sender_id())
+    except sqlite3.Error as exc:
+        if token:
+            store.release_submission(token)
+        log.error("history not writable, nothing sent: %s", exc)
+        raise HistoryUnavailable("The history cannot be written just now, so nothing was sent. "
+                                 "Try again in a moment; if it keeps happening, tell whoever runs this app.") from exc
     try:
         job = api.create_video(form.to_video_request(image_value))
-    except BaseException:
+    except UpstreamError as err:
+        if err.may_have_created:
+            store.uncertain(local_id, err.message)
+            if token:
+                store.finish_submission(token, local_id)
+            raise MaybeCreated(local_id, err) from err
+        store.discard(local_id)
         if token:
             store.release_submission(token)
         raise
-    store.add(job, form.values(), submitted_by=submitted_by)
+    except BaseException:
+        # The worker is being stopped mid-send: the outcome is unknown, so the row must say so.
+        store.uncertain(local_id, "The app was interrupted while sending this job.")
+        raise
+    try:
+        store.created(local_id, job)
+    except sqlite3.Error as exc:
+        log.error("job=%s was created upstream but could not be recorded (row %s): %s", job.id, local_id, exc)
+        raise HistoryUnavailable(f"The video API made the job ({job.id}), but the history could not record it. "
+                                 "Do not send it again; tell whoever runs this app.") from exc
     if token:
         store.finish_submission(token, job.id)
     return job

@@ -1,8 +1,11 @@
 """The client of the upstream video API, and the only module that knows its field names, error
 shapes, status spellings and timestamp units (see RELAY-NOTES)."""
 
+import http.client
 import json
 import logging
+import math
+import socket
 import re
 import time
 from dataclasses import dataclass, field
@@ -10,11 +13,17 @@ from datetime import datetime
 from html import unescape
 
 import requests
+import urllib3
 
+from app.lifecycle import JobStatus
 from app.multipart import Base64File, MultipartBody
 
 log = logging.getLogger("app.upstream")
 
+# An id we will put in a URL path and a history row: letters, digits and a few separators, never "." or "..".
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
+MAX_SEED = 2**63 - 1
 STATUS_SPELLINGS = {
     "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
     "not_started": "queued", "waiting": "queued", "created": "queued",
@@ -25,7 +34,6 @@ STATUS_SPELLINGS = {
     "failed": "failed", "failure": "failed", "error": "failed", "cancelled": "failed",
     "canceled": "failed", "expired": "failed",
 }
-FINISHED = ("completed", "failed")
 
 # Upstream field names (and their aliases) -> the form field a person sees.
 PARAM_TO_FIELD = {
@@ -79,7 +87,7 @@ class Job:
     """A video job as the app shows it, whatever the upstream's spelling."""
 
     id: str
-    status: str                      # queued | in_progress | completed | failed | unknown
+    status: JobStatus
     raw_status: str = ""
     object: str = "video"
     model: str | None = None
@@ -93,11 +101,16 @@ class Job:
     metadata: dict = field(default_factory=dict)
     video_url: str | None = None     # a direct address of the MP4, when the upstream gives one
     variant_count: int = 1
+    seed: int | None = None          # the seed the upstream used, when it says
+    fps: int | None = None
     raw: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.status = JobStatus(self.status)
 
     @property
     def is_finished(self):
-        return self.status in FINISHED
+        return self.status.is_finished
 
     def to_dict(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -113,9 +126,11 @@ class Job:
             raise ValueError("the job is not a JSON object")
         inner = data.get("data") if isinstance(data.get("data"), dict) and "id" not in data else data
         job_id = inner.get("id") or inner.get("task_id")
-        if not job_id or not isinstance(job_id, (str, int)):
+        if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
             raise ValueError("the answer has no job id")
-        raw_status = str(inner.get("status") or "").strip()
+        if not SAFE_ID.match(str(job_id)):
+            raise ValueError("its job id is not one this app can use safely")
+        raw_status = str(inner.get("status") or "").strip()[:60]
         status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
         metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
         error = inner.get("error")
@@ -143,7 +158,10 @@ class Job:
             size=_str_or_none(inner.get("size")),
             error=error, metadata=metadata,
             video_url=_video_url(inner, metadata),
-            variant_count=max(1, len(variants)),
+            variant_count=max(1, min(len(variants), 16)),
+            seed=_whole(inner.get("seed"), 0, MAX_SEED) if inner.get("seed") is not None
+            else _whole(metadata.get("seed"), 0, MAX_SEED),
+            fps=_whole(inner.get("fps"), 1, 1000),
             raw=data,
         )
 
@@ -152,9 +170,11 @@ class UpstreamError(Exception):
     """The upstream could not be reached or refused; carries what a person needs to see."""
 
     def __init__(self, kind, message, *, status=None, type_=None, param=None, code=None,
-                 retry_after=None, detail=None):
+                 retry_after=None, detail=None, may_have_created=False):
         super().__init__(message)
         self.kind = kind            # timeout | connect | http | invalid_response
+        # The request reached the upstream and no usable answer came back: a create may have been made.
+        self.may_have_created = may_have_created
         self.message = message
         self.status = status
         self.type = type_
@@ -199,17 +219,28 @@ class VideoAPI:
         """POST /v1/videos as multipart/form-data (streamed: an image is read from disk as it is sent)."""
         body = MultipartBody(request.form_parts(self.send_aliases))
         resp = self._call("POST", "/v1/videos", data=body, headers={"Content-Type": body.content_type})
-        job = self._job(resp)
+        try:
+            job = self._job(resp)
+        except UpstreamError as exc:
+            # A 2xx whose body we cannot use: the upstream said yes, so the job may well exist.
+            exc.may_have_created = exc.kind == "invalid_response" or exc.may_have_created
+            raise
         log.info("upstream created job=%s status=%s", job.id, job.status)
         return job
 
-    def get_video(self, video_id) -> Job:
-        """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms']."""
-        resp = self._call("GET", f"/v1/videos/{video_id}")
+    def get_video(self, video_id, timeout=None) -> Job:
+        """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms'].
+
+        The job keeps the id it was asked for: a relay may answer with another one (or a task_id).
+        """
+        resp = self._call("GET", f"/v1/videos/{video_id}", timeout=timeout)
         job = self._job(resp)
+        if job.id != video_id:
+            log.info("upstream answered job=%s for job=%s; keeping the id asked for", job.id, video_id)
+            job.id = video_id
         hint = resp.headers.get("openai-poll-after-ms")
         if hint and hint.isdigit():
-            job.raw = {**job.raw, "_poll_after_ms": int(hint)}
+            job.raw = {**job.raw, "_poll_after_ms": min(int(hint), 3_600_000)}
         return job
 
     def delete_video(self, video_id):
@@ -221,9 +252,12 @@ class VideoAPI:
         params = {"variant": variant} if variant != "video" else {}
         if index:
             params["index"] = index
+        # Ask for the media itself: an upstream that picks the format from Accept would otherwise send JSON.
+        accept = {"Accept": "image/jpeg, image/webp, image/*;q=0.8, */*;q=0.1" if variant == "thumbnail"
+                  else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
         if url:
-            return self._call("GET", url, stream=True, absolute=True)
-        return self._call("GET", f"/v1/videos/{video_id}/content", params=params, stream=True)
+            return self._call("GET", url, stream=True, absolute=True, headers=accept)
+        return self._call("GET", f"/v1/videos/{video_id}/content", params=params, stream=True, headers=accept)
 
     def list_models(self, timeout=3.0):
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
@@ -252,15 +286,18 @@ class VideoAPI:
                                            f"within {self.timeout[0]:g} s.") from exc
         except requests.exceptions.ReadTimeout as exc:
             self._log(method, path, "read-timeout", started)
-            raise UpstreamError("timeout", f"The video API did not answer within {self.timeout[1]:g} s. "
-                                           "It may still be working on it; try again in a moment.") from exc
+            wait = (timeout or self.timeout)[1] if isinstance(timeout or self.timeout, tuple) else timeout
+            raise UpstreamError("timeout", f"The video API did not answer within {wait:g} s. "
+                                           "It may still be working on it; try again in a moment.",
+                                may_have_created=True) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             self._log(method, path, "broken-body", started)
             raise UpstreamError("connect", "The connection to the video API broke off in the middle of its "
-                                           "answer. Try again in a moment.") from exc
+                                           "answer. Try again in a moment.", may_have_created=True) from exc
         except requests.exceptions.ConnectionError as exc:
             self._log(method, path, "connection-error", started)
-            raise UpstreamError("connect", _connection_message(exc, self.base_url)) from exc
+            message, reached = _connection_failure(exc, self.base_url)
+            raise UpstreamError("connect", message, may_have_created=reached) from exc
         except requests.exceptions.RequestException as exc:
             self._log(method, path, "error", started)
             raise UpstreamError("connect", f"The request to the video API failed: {type(exc).__name__}.") from exc
@@ -362,17 +399,21 @@ def unix_seconds(value):
             return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
         except ValueError:
             return None
+    if not math.isfinite(number):
+        return None
     if number > 1e14:       # microseconds
         number /= 1e6
     elif number > 1e11:     # milliseconds: 1e11 s is the year 5138
         number /= 1e3
-    return int(number) if number > 0 else None
+    return int(number) if 0 < number <= LATEST_TIMESTAMP else None
 
 
 def _progress(value, status):
     try:
         number = float(str(value).rstrip("%"))
     except (TypeError, ValueError):
+        number = 0
+    if not math.isfinite(number):
         number = 0
     if 0 < number <= 1 and isinstance(value, float):
         number *= 100
@@ -386,6 +427,17 @@ def _video_url(job, metadata):
         if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
             return candidate
     return None
+
+
+def _whole(value, low, high):
+    """A whole number within [low, high] from an int or a numeric string; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value) if isinstance(value, int) else int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
 
 
 def _str_or_none(value):
@@ -418,12 +470,29 @@ def _param_in_message(message):
     return None
 
 
-def _connection_message(exc, base_url):
-    text = str(exc)
-    if "Name or service not known" in text or "getaddrinfo" in text or "NameResolution" in text:
-        return f"The video API's host name could not be resolved ({base_url}). Check VIDEO_API_BASE_URL."
-    if "Connection refused" in text or "ECONNREFUSED" in text or "Errno 111" in text:
-        return f"Nothing is listening at {base_url}: the video API refused the connection. Is it running?"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
-        return "The video API closed the connection without answering."
-    return f"The video API at {base_url} could not be reached."
+def _causes(exc):
+    """The exception and everything it wraps (requests -> urllib3 -> socket)."""
+    found, stack = [], [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or any(current is f for f in found):
+            continue
+        found.append(current)
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__,
+                      *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]])
+    return found
+
+
+def _connection_failure(exc, base_url):
+    """A message for a transport failure, classified by exception type, and whether the request got through."""
+    causes = _causes(exc)
+    if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError)) for c in causes):
+        return f"The video API's host name could not be resolved ({base_url}). Check VIDEO_API_BASE_URL.", False
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"Nothing is listening at {base_url}: the video API refused the connection. Is it running?", False
+    if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes):
+        return f"The video API at {base_url} could not be reached.", False
+    if any(isinstance(c, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                          urllib3.exceptions.ProtocolError)) for c in causes):
+        return "The video API closed the connection without answering.", True
+    return f"The video API at {base_url} could not be reached.", True

@@ -1,19 +1,20 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
 import math
-
+import re
 import secrets
 import sqlite3
+import time
 
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
                    url_for)
-from werkzeug.utils import secure_filename
 
 from app.filters import status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
 from app.jobs import STATUS_FILTERS
+from app.lifecycle import JobStatus
 from app.ratelimit import limiter, submit_limits
-from app.submission import AlreadySubmitted, submit_job
+from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.video_api import UpstreamError
 
 bp = Blueprint("studio", __name__)
@@ -26,7 +27,7 @@ def ext(name):
     return current_app.extensions[name]
 
 
-def render_form(form, status=200, upstream_error=None, notice=None):
+def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
     """The form page, with errors from validation or the upstream, and every value kept."""
     if upstream_error is not None and upstream_error.field:
         field = upstream_error.field
@@ -41,7 +42,7 @@ def render_form(form, status=200, upstream_error=None, notice=None):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
     return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
                            models=ext("catalogue").models(), size_presets=SIZE_PRESETS,
-                           image_preview=image_preview), status
+                           image_preview=image_preview, uncertain=uncertain), status
 
 
 def form_again(status, notice):
@@ -50,7 +51,8 @@ def form_again(status, notice):
 
 
 def record_or_404(job_id):
-    record = ext("tracker").current(job_id)
+    """The stored record (pages never wait on the upstream: the follower keeps it current)."""
+    record = ext("jobs").get(job_id)
     if record is None:
         abort(404, description=f"No job with id {job_id} was submitted through this app.")
     return record
@@ -68,7 +70,12 @@ def new_job():
             notice = "That job is no longer in the history, so the form starts empty."
         else:
             data = {k: v for k, v in record.params.items() if k != "image_warnings"}
+            if data.get("seed") is None and record.job.seed is not None:
+                data["seed"] = record.job.seed     # the seed the API chose: the same settings repeat the result
             notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
+            if record.status == JobStatus.UNCERTAIN:
+                notice = ("These are the settings of a job that may have been created without this app learning "
+                          "of it. Check with the video API's provider before sending them again.")
     if g.get("identity") and not data.get("user"):
         data["user"] = g.identity
     form = VideoJobForm(data=data)
@@ -79,7 +86,7 @@ def new_job():
 
 
 @bp.post("/jobs")
-@limiter.limit(submit_limits, deduct_when=lambda response: response.status_code == 303,
+@limiter.limit(submit_limits, deduct_when=lambda response: bool(g.get("job_created")),
                error_message="submissions")
 def create_job():
     """Validate, send upstream (once per filled form), then redirect to the job's permalink."""
@@ -90,16 +97,27 @@ def create_job():
         form.user.data = g.identity      # the API's `user` says who asked, unless the person typed another
     try:
         job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
-                         submitted_by=g.get("identity") or (form.user.data or "").strip() or None)
+                         submitted_by=g.get("identity") or (form.user.data or "").strip() or None,
+                         resend_confirmed=request.form.get("resend") == "1")
     except AlreadySubmitted as earlier:
+        if earlier.may_have_created:
+            return render_form(form, status=409, uncertain=earlier.record)
         if earlier.job_id:
             return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
         return render_form(form, status=409, notice=(
             "This form was already sent and the video API has not answered it yet. Wait a moment and look in "
             "the history before sending it again."))
+    except MaybeCreated as lost:
+        current_app.logger.warning("create outcome unknown: %s (kept as %s)", lost.error.kind, lost.job_id)
+        return render_form(form, status=lost.error.http_status, upstream_error=lost.error,
+                           uncertain=ext("jobs").get(lost.job_id))
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=err.http_status, upstream_error=err)
+    except HistoryUnavailable as exc:
+        return render_form(form, status=503, notice=str(exc))
+    g.job_created = True          # only a job actually made counts against the spending limits
+    ext("follower").wake()
     return redirect(url_for("studio.job_page", job_id=job.id), code=303)
 
 
@@ -107,17 +125,58 @@ def create_job():
 def job_page(job_id):
     """The job card: a permalink that shows the current state."""
     record = record_or_404(job_id)
-    return render_template("job.html", record=record, job=record.job)
+    if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
+        return redirect(url_for("studio.job_page", job_id=record.id), code=301)
+    image_kept = bool(ext("uploads").path(record.params.get("image_token")))
+    return render_template("job.html", record=record, job=record.job, image_kept=image_kept)
 
 
 @bp.get("/jobs/<job_id>/status")
 def job_status(job_id):
-    """The job's state for the page's script: status, progress, the polling hint and the card's HTML."""
+    """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
+    return jsonify(live_state(record, card_html=render_template("_job_card.html", record=record, job=record.job)))
+
+
+@bp.post("/jobs/<job_id>/check")
+def check_again(job_id):
+    """Ask the follower to read a (stalled) job's status now."""
+    record = record_or_404(job_id)
+    if ext("jobs").check_now(record.id):
+        ext("follower").wake()
+        flash("The status will be checked again now.", "success")
+    return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+
+
+@bp.post("/jobs/<job_id>/fetch")
+def fetch_again(job_id):
+    """Ask the follower to fetch a completed job's video again now."""
+    record = record_or_404(job_id)
+    if ext("jobs").fetch_again(record.id):
+        ext("follower").wake()
+        flash("The video will be fetched again now.", "success")
+    return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+
+
+@bp.get("/history/live")
+def history_live():
+    """The current rows of the history entries a page is showing (?id=... repeated), for in-place updates."""
+    ids = [i for i in request.args.getlist("id") if i][:100]
+    rows = {}
+    for record in ext("jobs").get_many(ids):
+        rows[record.id] = {**live_state(record), "row_html": render_template("_history_row.html", record=record,
+                                                                             job=record.job)}
+    return jsonify(rows=rows, now=time.time())
+
+
+def live_state(record, **extra):
+    """What a live page needs to know about a job, read from the store only."""
     job = record.job
-    return jsonify(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
-                   archive=record.archive, finished=record.is_settled, poll_after_ms=job.raw.get("_poll_after_ms"),
-                   card_html=render_template("_job_card.html", record=record, job=job))
+    return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
+                archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
+                check_error=record.check_error, checked_at=record.checked_at or None, now=time.time(),
+                title=f"{status_label(job.status)} · {_short(record.params.get('prompt') or job.id)} · Video studio",
+                url=url_for("studio.job_page", job_id=job.id), **extra)
 
 
 @bp.get("/jobs/<job_id>/video/<int:index>.mp4")
@@ -142,7 +201,7 @@ def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
     if ext("jobs").get(job_id) is None:
         abort(404, description=f"No job with id {job_id} was submitted through this app.")
-    note = ext("tracker").delete(job_id)
+    note = ext("follower").forget(job_id)
     flash(note or "The job was deleted.", "warning" if note else "success")
     return redirect(url_for("studio.history"), code=303)
 
@@ -154,7 +213,7 @@ def history():
     status = request.args.get("status", "")
     status = status if status in STATUS_FILTERS else ""
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
     records, total = ext("jobs").search(query, status, page, HISTORY_PAGE_SIZE)
@@ -206,6 +265,13 @@ def _archived_file(record, index, kind):
 
 
 def _download_name(record, index):
-    words = secure_filename(" ".join((record.params.get("prompt") or "").split()[:8]))[:60].strip("_.-")
+    """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
+    words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
+    words = words[:60].strip("_.-")
     suffix = f"-{index + 1}" if len(record.files) > 1 else ""
     return f"{words or 'video'}-{record.id[-8:]}{suffix}.mp4".lower()
+
+
+def _short(text, limit=40):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 
 from werkzeug.serving import make_server
 
@@ -23,7 +24,8 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="demo_api %(levelname)s %(message)s")
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(args.key, args.data_dir, args.workers, args.min_render_seconds)
+    data_dir = os.path.abspath(args.data_dir) if args.data_dir else None   # relative to where we were started
+    app = create_app(args.key, data_dir, args.workers, args.min_render_seconds)
     server = make_server(args.host, args.port, app, threaded=True)
     logging.getLogger("demo_api").info("serving on http://%s:%s", args.host, server.server_port)
     try:

@@ -21,7 +21,8 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0):
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = limits.MAX_BODY_BYTES
     app.json.sort_keys = False
-    store = JobStore(data_dir or tempfile.mkdtemp(prefix="demo_api_"), workers, min_render_seconds)
+    # Resolved once here: send_file would otherwise resolve a relative folder against this package.
+    store = JobStore(os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")), workers, min_render_seconds)
     app.extensions["demo_store"] = store
 
     @app.before_request
@@ -42,7 +43,10 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0):
         if isinstance(exc, RequestEntityTooLarge):
             return APIError(413, f"Request body is larger than {limits.MAX_BODY_BYTES // (1024 * 1024)} MB.",
                             code="request_too_large").to_response()
-        return APIError(exc.code, exc.description, code=exc.name.lower().replace(" ", "_")).to_response()
+        body, status = APIError(exc.code, exc.description, code=exc.name.lower().replace(" ", "_")).to_response()
+        # Keep the exception's own headers: a 405 must say which methods are allowed (RFC 9110).
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.get("/")
     def index():

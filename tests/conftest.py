@@ -61,12 +61,23 @@ def make_settings(base_url, data_dir, **overrides):
 
 @pytest.fixture
 def make_app(tmp_path):
-    """Build the app against an upstream URL, with a real SQLite file under tmp_path."""
-    def build(base_url, **overrides):
+    """Build the app against an upstream URL, with a real SQLite file under tmp_path.
+
+    Its follower runs in the background as under gunicorn; follow=False stops it, so a test can drive
+    it one round at a time with app.extensions["follower"].run_once().
+    """
+    built = []
+
+    def build(base_url, follow=True, **overrides):
         app = create_app(make_settings(base_url, tmp_path / "data", **overrides))
         app.config["TESTING"] = True
+        built.append(app)
+        if not follow:
+            app.extensions["follower"].stop()
         return app
-    return build
+    yield build
+    for app in built:
+        app.extensions["follower"].stop()
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from demo_api.validation import JobSpec
 from servers import AppProcess, hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
+from app.video_api import Job
+
 
 @pytest.fixture(scope="module")
 def tiny_mp4(tmp_path_factory):
@@ -195,15 +197,16 @@ def test_history_search_filter_and_paging(app, client, upstream):
     assert "0 jobs found" in client.get("/jobs?q=100%25").get_data(as_text=True)
 
 
-def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(app, client, upstream, tiny_mp4):
+def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(make_app, upstream, tiny_mp4):
     upstream.handler = lifecycle(tiny_mp4)
-    store, tracker = app.extensions["jobs"], app.extensions["tracker"]
-    job_id = submit(client, {"prompt": "orphaned"}).headers["Location"].rsplit("/", 1)[1]
-    assert store.claim_archive(job_id, tracker.archive_lease)          # a worker claims the fetch, then dies
-    assert client.get(f"/jobs/{job_id}/status").get_json()["archive"] == "fetching"
-    time.sleep(0.3)
-    assert store.get(job_id).archive == "fetching"                      # nobody steals a live lease
+    app = make_app(upstream.url, follow=False)
+    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "orphaned"})
+    assert store.claim_archive("video_orphan", follower.archive_lease)   # a worker claims the fetch, then dies
+    follower.run_once()
+    assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "fetching"   # nobody steals a live lease
     store._execute("UPDATE jobs SET archive_started = archive_started - ? WHERE id = ?",
-                   (tracker.archive_lease + 1, job_id))                 # ...its lease runs out
-    assert wait_settled(client, job_id)["archive"] == "archived"
-    assert client.get(f"/jobs/{job_id}/video/0.mp4").data == tiny_mp4
+                   (follower.archive_lease + 1, "video_orphan"))                      # ...its lease runs out
+    follower.run_once()
+    assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "archived"
+    assert client.get("/jobs/video_orphan/video/0.mp4").data == tiny_mp4

@@ -135,61 +135,147 @@
     });
   }
 
-  /* Follow a running job: ask our server (which asks the upstream at most about once a second),
-     update the card in place, honour the upstream's polling hint, back off while nothing changes,
-     and stop once the job has failed or its video is saved. */
+  /* "Last checked 12 s ago", kept current between polls. The server's clock is the reference. */
+  var clockOffset = 0;
+  function agoText(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    if (seconds < 90) { return seconds + " s ago"; }
+    if (seconds < 5400) { return Math.round(seconds / 60) + " min ago"; }
+    return Math.round(seconds / 3600) + " h ago";
+  }
+  function tickCheckedClocks() {
+    var now = (Date.now() + clockOffset) / 1000;
+    $all("[data-checked-at]").forEach(function (el) {
+      var at = parseFloat(el.getAttribute("data-checked-at"));
+      if (at > 0) { el.textContent = agoText(now - at); }
+    });
+  }
+
+  function showLiveProblem(text) {
+    var box = $("[data-live-problem]");
+    if (!box) { return; }
+    if (text) { box.textContent = text; box.hidden = false; } else { box.hidden = true; box.textContent = ""; }
+  }
+
+  /* Follow a job on its page. Our server only reads what its follower stored (it never waits on the video
+     API), so asking every second or two is cheap. The card is replaced when its state changes, the tab
+     title follows the status, and the page says so when it loses contact or the job is gone. */
   function followJob() {
     var card = $("[data-job-card]");
     if (!card || card.getAttribute("data-settled") === "true") { return; }
     var url = card.getAttribute("data-status-url");
-    var base = 1000, delay = base, lastProgress = null;
+    var started = Date.now(), failures = 0;
+
+    function signature(data) {
+      return [data.status, data.archive, data.stalled ? "true" : "false", data.check_error || ""].join("|");
+    }
 
     function apply(data) {
+      clockOffset = data.now * 1000 - Date.now();
+      if (data.title) { document.title = data.title; }
+      if (data.url && window.location.pathname !== data.url && window.history.replaceState) {
+        window.history.replaceState(null, "", data.url);    // the job now has the video API's id
+      }
       var current = $("[data-job-card]");
-      if (data.status !== current.getAttribute("data-status") ||
-          data.archive !== current.getAttribute("data-archive") || data.finished) {
+      if (signature(data) !== current.getAttribute("data-sig") || data.finished) {
         var holder = document.createElement("div");
         holder.innerHTML = data.card_html;
         var fresh = holder.firstElementChild;
         current.parentNode.replaceChild(fresh, current);
+        confirmForms(fresh);
         localTimes();
-        return;
+      } else {
+        var bar = $("[data-progress]", current);
+        if (bar) { bar.value = data.progress; }
+        $all("[data-progress-text], [data-progress-fact]", current).forEach(function (el) {
+          el.textContent = String(data.progress);
+        });
+        var checked = $("[data-checked-at]", current);
+        if (checked && data.checked_at) { checked.setAttribute("data-checked-at", String(data.checked_at)); }
       }
-      var bar = $("[data-progress]", current);
-      if (bar) { bar.value = data.progress; }
-      $all("[data-progress-text], [data-progress-fact]", current).forEach(function (el) {
-        el.textContent = String(data.progress);
-      });
+      tickCheckedClocks();
     }
 
-    function schedule() { window.setTimeout(poll, delay); }
+    function nextDelay() {
+      var age = Date.now() - started;
+      return age < 120000 ? 1000 : (age < 600000 ? 3000 : 10000);
+    }
 
     function poll() {
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (resp) {
+          if (resp.status === 404) {
+            showLiveProblem("This job is no longer in the history (it was deleted). Nothing more will change here.");
+            document.title = "Deleted · Video studio";
+            return null;
+          }
+          if (resp.status === 401 || resp.status === 403) {
+            showLiveProblem("Your session has ended, so this page stopped following the job. Reload the page to sign in again.");
+            return null;
+          }
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json().then(function (data) {
+            failures = 0;
+            showLiveProblem("");
+            apply(data);
+            if (!data.finished) { window.setTimeout(poll, nextDelay()); }
+          });
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures >= 2) {
+            showLiveProblem("Lost contact with the studio server. This page keeps trying; the job goes on regardless.");
+          }
+          window.setTimeout(poll, Math.min(1000 * Math.pow(2, failures), 30000));
+        });
+    }
+    window.setInterval(tickCheckedClocks, 1000);
+    window.setTimeout(poll, 1000);
+  }
+
+  /* History rows of unfinished jobs update in place. */
+  function followHistory() {
+    var list = $("[data-history-live-url]");
+    if (!list) { return; }
+    var url = list.getAttribute("data-history-live-url"), failures = 0;
+
+    function poll() {
+      var live = $all("[data-history-row][data-live='true']", list);
+      if (!live.length) { return; }
+      var query = live.map(function (row) {
+        return "id=" + encodeURIComponent(row.getAttribute("data-job-id"));
+      }).join("&");
+      fetch(url + "?" + query, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
         .then(function (resp) {
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
           return resp.json();
         })
         .then(function (data) {
-          apply(data);
-          if (data.finished) { return; }
-          // The upstream's hint sets the pace; while nothing moves, wait longer each time (up to 10 s).
-          var step = Math.max(500, data.poll_after_ms > 0 ? data.poll_after_ms : base);
-          delay = data.progress !== lastProgress ? step : Math.min(Math.max(delay, step) * 1.5, 10000);
-          lastProgress = data.progress;
-          schedule();
+          failures = 0;
+          live.forEach(function (row) {
+            var state = data.rows[row.getAttribute("data-job-id")];
+            if (!state) { row.setAttribute("data-live", "false"); return; }
+            var holder = document.createElement("ul");
+            holder.innerHTML = state.row_html;
+            var fresh = holder.firstElementChild;
+            if (fresh && fresh.getAttribute("data-sig") !== row.getAttribute("data-sig")) {
+              row.parentNode.replaceChild(fresh, row);
+            }
+          });
+          localTimes();
+          window.setTimeout(poll, 2000);
         })
         .catch(function () {
-          delay = Math.min(delay * 2, 30000);
-          schedule();
+          failures += 1;
+          window.setTimeout(poll, Math.min(2000 * Math.pow(2, failures), 30000));
         });
     }
-    schedule();
+    window.setTimeout(poll, 2000);
   }
 
   /* Ask before deleting. */
-  function confirmForms() {
-    $all("form[data-confirm]").forEach(function (form) {
+  function confirmForms(root) {
+    $all("form[data-confirm]", root).forEach(function (form) {
       form.addEventListener("submit", function (event) {
         if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
       });
@@ -198,6 +284,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     followJob();
+    followHistory();
     confirmForms();
     focusErrorSummary();
     promptCounter();

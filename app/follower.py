@@ -1,0 +1,240 @@
+"""Follows every unfinished job on the server, whether anyone has a page open or not, and archives each
+finished video once.
+
+Each gunicorn worker runs one Follower thread. They share the work through claims in the job store
+(a claim is a conditional UPDATE with a lease), so one job gets one status read at a time and one video
+fetch, across workers and, with a shared store, across hosts. Pages only read what the follower stored.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from app.archive import ArchiveError
+from app.lifecycle import JobStatus
+from app.video_api import UpstreamError
+
+log = logging.getLogger("app.follower")
+
+SENDER = f"{socket.gethostname()}"
+LOST_SEND = ("The app stopped while sending this job (a restart or a crash), before the video API's answer "
+             "came back. The API may have created it and may charge for it: check with its provider before "
+             "sending the same request again.")
+ARCHIVE_RETRY_FIRST, ARCHIVE_RETRY_MAX = 15.0, 900.0
+ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600      # relays' addresses last "hours to a day"
+
+
+def sender_id():
+    """host:pid of this worker, written on a row while it is being sent."""
+    return f"{SENDER}:{os.getpid()}"
+
+
+class Follower:
+    """Reads the status of every running job at the upstream's pace and archives completed videos."""
+
+    def __init__(self, api, store, archive, uploads=None, *, min_interval=1.0, stall_after=1800.0,
+                 status_timeout=20.0, connect_timeout=5.0, send_window=600.0, archive_lease=60.0,
+                 upload_max_age=14 * 86400, tick=0.25, status_threads=4, archive_threads=2,
+                 housekeeping_every=600.0):
+        self.api, self.store, self.archive, self.uploads = api, store, archive, uploads
+        self.min_interval, self.stall_after = min_interval, stall_after
+        self.status_timeout = (connect_timeout, status_timeout)
+        self.status_lease = connect_timeout + status_timeout + 5
+        self.send_window, self.archive_lease = send_window, archive_lease
+        self.upload_max_age, self.tick = upload_max_age, tick
+        self.status_threads, self.archive_threads = status_threads, archive_threads
+        self.housekeeping_every = housekeeping_every
+        self._lock = threading.Lock()
+        self._thread, self._pid = None, None
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._busy = {"status": set(), "archive": set()}
+        self._pools = None          # None while stopped: run_once() then does its work inline (tests, tools)
+        self._next_housekeeping = 0.0
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def start(self):
+        """Start following in this process (again after a fork: threads do not survive one)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stop, self._wake = threading.Event(), threading.Event()
+            self._busy = {"status": set(), "archive": set()}
+            self._pools = {"status": ThreadPoolExecutor(self.status_threads, thread_name_prefix="status"),
+                           "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")}
+            self._thread = threading.Thread(target=self._run, daemon=True, name="follower")
+            self._thread.start()
+
+    def ensure_running(self):
+        """After a fork (gunicorn --preload) the parent's thread is not here: start one in this process."""
+        if self._pid is not None and self._pid != os.getpid():
+            self.start()
+
+    def stop(self):
+        """Stop following (tests and shutdown); work in flight is left to its lease."""
+        with self._lock:
+            thread, self._thread, self._pid = self._thread, None, None
+            self._stop.set()
+            self._wake.set()
+            for pool in (self._pools or {}).values():
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._pools = None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def wake(self):
+        """Look for work now rather than at the next tick (a job was just created)."""
+        self._wake.set()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:   # a locked database or a full disk must not end the follower
+                log.exception("follower round failed; trying again")
+            self._wake.wait(self.tick)
+            self._wake.clear()
+
+    def run_once(self):
+        """One round: settle lost sends, start due status reads and archive fetches, tidy up now and then."""
+        now = time.time()
+        self._settle_lost_sends(now)
+        self._dispatch("status", self.store.due_status_reads(now), self.check,
+                       lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
+        self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
+                       lambda job_id: self.store.claim_archive(job_id, self.archive_lease))
+        if now >= self._next_housekeeping:
+            self._next_housekeeping = now + self.housekeeping_every
+            self.housekeeping(now)
+
+    def _dispatch(self, kind, due, work, claim):
+        busy = self._busy[kind]
+        for job_id in due:
+            if len(busy) >= (self.status_threads if kind == "status" else self.archive_threads):
+                return   # every thread is busy (a hanging upstream): claim nothing we cannot start now
+            if job_id in busy or not claim(job_id):
+                continue
+            busy.add(job_id)
+            pools = self._pools
+            if pools is None:
+                self._guarded(kind, work, job_id)
+                continue
+            try:
+                pools[kind].submit(self._guarded, kind, work, job_id)
+            except RuntimeError:   # stopping
+                busy.discard(job_id)
+                return
+
+    def _guarded(self, kind, work, job_id):
+        try:
+            work(job_id)
+        except Exception:
+            log.exception("%s work on %s failed", kind, job_id)
+        finally:
+            self._busy[kind].discard(job_id)
+
+    def _settle_lost_sends(self, now):
+        """A row still 'sending' whose worker is gone, or that is older than any send can take."""
+        for job_id, sender, submitted_at in self.store.sending():
+            host, _, pid = (sender or "").rpartition(":")
+            gone = host == SENDER and pid.isdigit() and not _alive(int(pid))
+            if gone or submitted_at < now - self.send_window:
+                if self.store.uncertain(job_id, LOST_SEND):
+                    log.warning("job %s: its send never finished; marked as possibly created", job_id)
+
+    # --- status ----------------------------------------------------------------------------------
+
+    def check(self, job_id):
+        """Read one job's status upstream and store it; archive it at once when it has completed."""
+        record = self.store.get(job_id)
+        if record is None or not record.status.is_running:
+            return
+        now = time.time()
+        try:
+            job = self.api.get_video(job_id, timeout=self.status_timeout)
+        except UpstreamError as exc:
+            delay = min(60.0, max(self.min_interval, 1.0) * 2 ** min(record.check_failures + 1, 6))
+            quiet_since = max(record.answered_at, record.submitted_at)
+            self.store.status_unanswered(job_id, exc.message, now + delay, now - quiet_since > self.stall_after)
+            log.info("status of %s unavailable (%s); next try in %.0f s", job_id, exc.kind, delay)
+            return
+        moved = job.status != record.status or job.progress != record.job.progress
+        stalled = not moved and now - max(record.changed_at, record.submitted_at) > self.stall_after
+        self.store.status_answered(job, now + self._interval(job, record, now, stalled), stalled)
+        if job.status == JobStatus.COMPLETED:
+            self._dispatch("archive", [job_id], self.fetch,
+                           lambda jid: self.store.claim_archive(jid, self.archive_lease))
+
+    def _interval(self, job, record, now, stalled):
+        """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls."""
+        hint = job.raw.get("_poll_after_ms") or 0
+        age = now - record.submitted_at
+        floor = 0 if age < 120 else 3 if age < 600 else 10 if age < 3600 else 30
+        if stalled:
+            floor = max(floor, 60)
+        return max(self.min_interval, hint / 1000.0, 0.1, floor)
+
+    # --- the archive -----------------------------------------------------------------------------
+
+    def fetch(self, job_id):
+        """Fetch a completed job's video; on failure schedule a retry with backoff until the upstream's copy expires."""
+        record = self.store.get(job_id)
+        if record is None:
+            return
+        try:
+            files, total = self.archive.fetch(self.api, record.job,
+                                              heartbeat=lambda: self.store.archive_heartbeat(job_id))
+        except (ArchiveError, UpstreamError, OSError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            now = time.time()
+            retry_at = now + min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2 ** record.archive_attempts)
+            finished = record.job.completed_at or record.answered_at or now
+            deadline = record.job.expires_at or finished + ARCHIVE_DEADLINE_UNKNOWN_EXPIRY
+            if retry_at > deadline:
+                retry_at = None
+            self.store.archive_failed(job_id, message, retry_at)
+            log.warning("archiving %s failed (%s); %s", job_id, message,
+                        f"next try in {retry_at - now:.0f} s" if retry_at else "giving up: the API's copy has expired")
+            return
+        self.store.archive_done(job_id, files, total)
+        log.info("archived %s: %d file(s), %d bytes", job_id, len(files), total)
+        self.archive.evict(self.store)
+
+    # --- tidying ---------------------------------------------------------------------------------
+
+    def housekeeping(self, now=None):
+        """Evict old archived videos and forget uploaded images no one has used for a while."""
+        now = now or time.time()
+        self.archive.evict(self.store, now)
+        if self.uploads is not None:
+            removed = self.uploads.remove_older_than(now - self.upload_max_age)
+            if removed:
+                log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
+
+    def forget(self, job_id):
+        """Remove a job from history and archive, and upstream where the route exists; returns a note or None."""
+        note = None
+        record = self.store.get(job_id)
+        if record is not None and record.status not in (JobStatus.SENDING, JobStatus.UNCERTAIN):
+            try:
+                self.api.delete_video(job_id)
+            except UpstreamError as exc:
+                if exc.status not in (400, 404, 405, 501):
+                    note = f"The video API did not confirm the deletion: {exc.message}"
+        self.archive.remove(job_id)
+        self.store.delete(job_id)
+        return note
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
