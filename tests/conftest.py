@@ -24,6 +24,18 @@ def make_png(width=640, height=400, colour=(200, 80, 40), fmt="PNG"):
 
 
 @pytest.fixture(scope="session")
+def tiny_mp4(tmp_path_factory):
+    """The bytes of a real 1 s, 64x64 H.264 MP4, drawn by the demo API's renderer."""
+    from demo_api.render import render_video
+    from demo_api.validation import JobSpec
+    folder = tmp_path_factory.mktemp("mp4")
+    spec = JobSpec(prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1,
+                   response_format="url", user=None)
+    render_video(spec, 1, 0, str(folder / "v.mp4"), str(folder / "v.jpg"))
+    return (folder / "v.mp4").read_bytes()
+
+
+@pytest.fixture(scope="session")
 def demo_api(tmp_path_factory):
     """The demo video API running as its own process on loopback (shared by a test session)."""
     server = DemoAPIProcess(tmp_path_factory.mktemp("demo_api")).start()

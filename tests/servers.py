@@ -1,22 +1,34 @@
 """Start real HTTP servers on loopback for the tests: the demo API as its own process."""
 
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class _HiddenInputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.values.setdefault(attrs["name"], attrs.get("value") or "")
+
+
 def hidden_value(page, name="csrf_token"):
-    """The value of a hidden input in a page (the CSRF token by default)."""
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page)
-    assert match, f"no hidden {name} in the page"
-    return match.group(1)
+    """The value of the first hidden input of that name in a page (the CSRF token by default)."""
+    parser = _HiddenInputs()
+    parser.feed(page)
+    assert parser.values.get(name), f"no hidden {name} in the page"
+    return parser.values[name]
 
 
 def free_port():

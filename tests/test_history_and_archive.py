@@ -9,21 +9,10 @@ import pytest
 from werkzeug.wrappers import Response
 
 from conftest import make_png, submit
-from demo_api.render import render_video
-from demo_api.validation import JobSpec
 from servers import AppProcess, hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
 from app.video_api import Job
-
-
-@pytest.fixture(scope="module")
-def tiny_mp4(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mp4")
-    spec = JobSpec(prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1,
-                   response_format="url", user=None)
-    render_video(spec, 1, 0, str(folder / "v.mp4"), str(folder / "v.jpg"))
-    return (folder / "v.mp4").read_bytes()
 
 
 def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
