@@ -205,6 +205,13 @@ def test_missing_or_wrong_key_is_401(demo_api, headers):
     assert requests.get(f"{demo_api.base_url}/v1/models", headers=headers, timeout=10).status_code == 401
 
 
+def test_a_method_not_allowed_says_which_are(demo_api):
+    resp = requests.put(f"{demo_api.base_url}/v1/videos", headers=auth(), timeout=10)
+    assert resp.status_code == 405
+    assert set(resp.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert resp.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_demo_fail_makes_the_job_fail_with_that_code(demo_api):
     job = create(demo_api, data={"prompt": "doomed", "duration": "1", "width": "128", "height": "96",
                                  "fps": "10", "metadata": json.dumps({"demo_fail": "content_policy"})}).json()

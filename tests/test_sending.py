@@ -1,0 +1,223 @@
+"""Nothing paid for disappears: a job is recorded before it is sent, and a send whose outcome cannot be known
+stays in the history as "may have been created"; sending that form again asks first."""
+
+import os
+import re
+import signal
+import threading
+import time
+
+import requests
+from werkzeug.wrappers import Response
+
+from conftest import submit
+from servers import AppProcess, hidden_value
+from upstreams import ScriptedUpstream, job_body, json_response, slow
+
+
+def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
+    release = threading.Event()
+
+    def handler(req):
+        if req.method == "POST":
+            release.wait(10)
+            return json_response(job_body("video_sent"))
+        return json_response(job_body("video_sent", status="in_progress", progress=3))
+    upstream.handler = handler
+    result = {}
+    sender = threading.Thread(target=lambda: result.setdefault("resp", submit(app.test_client(), {"prompt": "a fox"})))
+    sender.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not upstream.creates and time.monotonic() < deadline:
+            time.sleep(0.05)
+        history = client.get("/jobs").get_data(as_text=True)
+        assert "a fox" in history and "Sending" in history              # recorded before the answer came
+        local_id = re.search(r'data-job-id="(local-[0-9a-f]+)"', history).group(1)
+    finally:
+        release.set()
+        sender.join()
+    assert result["resp"].headers["Location"].endswith("/jobs/video_sent")
+    moved = client.get(f"/jobs/{local_id}")                              # the id it had while sending still works
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/jobs/video_sent")
+    history = client.get("/jobs").get_data(as_text=True)
+    assert history.count("a fox") == 1 and "/jobs/local-" not in history
+
+
+def test_a_refused_job_leaves_no_row(client, upstream):
+    upstream.handler = lambda req: json_response({"error": {"message": "prompt is not allowed", "param": "prompt"}}, 400)
+    resp = submit(client, {"prompt": "refused one"})
+    assert resp.status_code == 400 and "Nothing was created" in resp.get_data(as_text=True)
+    assert "No jobs yet" in client.get("/jobs").get_data(as_text=True)
+
+
+def test_a_create_that_times_out_is_kept_as_may_have_been_created_and_resending_asks_first(make_app, upstream):
+    upstream.handler = slow(2, json_response(job_body("video_late")))
+    client = make_app(upstream.url, video_api_timeout=0.5).test_client()
+    token = hidden_value(client.get("/").get_data(as_text=True))
+    form = {"csrf_token": token, "prompt": "a slow relay", "submission_id": "f" * 32}
+    first = client.post("/jobs", data=form)
+    page = first.get_data(as_text=True)
+    assert first.status_code == 504
+    assert "may have been created" in page and "Nothing was created" not in page
+    history = client.get("/jobs").get_data(as_text=True)
+    assert "a slow relay" in history and "May have been created" in history
+    job_url = re.search(r'href="(/jobs/local-[0-9a-f]+)"', history).group(1)
+    card = client.get(job_url).get_data(as_text=True)
+    assert "This job may have been created" in card and "did not answer within 0.5 s" in card
+
+    again = client.post("/jobs", data=form)                          # the same filled form, sent again
+    assert again.status_code == 409 and len(upstream.creates) == 1   # nothing sent: it asks first
+    text = again.get_data(as_text=True)
+    assert "This form was sent before, and that job may exist" in text and "Send it again anyway" in text
+    assert "a slow relay</textarea>" in text
+
+    upstream.handler = lambda req: json_response(job_body("video_second"))
+    confirmed = client.post("/jobs", data={**form, "resend": "1"})
+    assert confirmed.status_code == 303 and confirmed.headers["Location"].endswith("/jobs/video_second")
+    assert len(upstream.creates) == 2
+
+
+def test_a_200_without_a_usable_id_is_kept_as_may_have_been_created(client, upstream):
+    upstream.handler = lambda req: json_response({"object": "video", "status": "queued"})
+    resp = submit(client, {"prompt": "no id came back"})
+    assert resp.status_code == 502 and "may have been created" in resp.get_data(as_text=True)
+    assert "May have been created" in client.get("/jobs?status=uncertain").get_data(as_text=True)
+
+
+def worker_pids(master_pid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master_pid:
+                pids.append(int(entry))
+    return pids
+
+
+def test_a_worker_killed_mid_submit_leaves_the_job_as_may_have_been_created(tmp_path):
+    created = []
+
+    def handler(req):
+        if req.method == "POST":
+            created.append(req)             # the upstream makes the job (and will charge for it)...
+            time.sleep(30)                  # ...and the worker is killed before the answer arrives
+            return json_response(job_body("video_lost"))
+        return json_response({"data": []})
+    upstream = ScriptedUpstream(handler=handler)
+    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
+                                        "WEB_WORKERS": "1", "VIDEO_API_TIMEOUT": "60"}).start()
+    try:
+        browser = requests.Session()
+        token = hidden_value(browser.get(app.base_url + "/", timeout=10).text)
+        sender = threading.Thread(target=lambda: _ignore(lambda: browser.post(
+            app.base_url + "/jobs", data={"csrf_token": token, "prompt": "paid for, then killed"}, timeout=40)))
+        sender.start()
+        deadline = time.monotonic() + 10
+        while not created and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert created, "the create never reached the upstream"
+        (worker,) = worker_pids(app.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        deadline, history = time.monotonic() + 30, ""
+        while time.monotonic() < deadline:
+            try:
+                history = requests.get(app.base_url + "/jobs", timeout=5).text
+            except requests.RequestException:
+                history = ""
+            if "May have been created" in history:
+                break
+            time.sleep(0.3)
+        assert "paid for, then killed" in history and "May have been created" in history
+        sender.join(timeout=45)
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+def _ignore(call):
+    try:
+        call()
+    except requests.RequestException:
+        pass
+
+
+def test_a_resent_form_does_not_count_against_the_rate_limit(make_app, upstream):
+    client = make_app(upstream.url, submit_rate_limit="2 per minute").test_client()
+    token = hidden_value(client.get("/").get_data(as_text=True))
+    form_a = {"csrf_token": token, "prompt": "form A", "submission_id": "a" * 32}
+    assert client.post("/jobs", data=form_a).status_code == 303
+    assert client.post("/jobs", data=form_a).status_code == 303       # the same form again: its earlier job
+    assert len(upstream.creates) == 1
+    form_b = {"csrf_token": token, "prompt": "form B", "submission_id": "b" * 32}
+    assert client.post("/jobs", data=form_b).status_code == 303       # the second real job is allowed
+    assert len(upstream.creates) == 2
+    form_c = {"csrf_token": token, "prompt": "form C", "submission_id": "c" * 32}
+    assert client.post("/jobs", data=form_c).status_code == 429       # the third is not
+    assert len(upstream.creates) == 2
+
+
+def test_an_anonymous_post_under_a_team_password_is_sent_to_sign_in(make_app, upstream):
+    client = make_app(upstream.url, app_password="s3cret-team").test_client()
+    resp = client.post("/jobs", data={"prompt": "from a page left open"})
+    assert resp.status_code == 303 and "/login?next=" in resp.headers["Location"]
+    assert not upstream.creates
+
+
+def test_a_history_that_cannot_be_written_sends_nothing_and_says_so(make_app, upstream, tmp_path):
+    app = make_app(upstream.url, follow=False)
+    client = app.test_client()
+    token = hidden_value(client.get("/").get_data(as_text=True))
+    database = tmp_path / "data" / "jobs.sqlite3"
+    for path in (database, tmp_path / "data" / "jobs.sqlite3-wal", tmp_path / "data" / "jobs.sqlite3-shm"):
+        if path.exists():
+            path.unlink()
+    database.mkdir()                    # the history file cannot be opened (as with a broken or full disk)
+    resp = client.post("/jobs", data={"csrf_token": token, "prompt": "no room"})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 503 and "nothing was sent" in text and "no room</textarea>" in text
+    assert not upstream.creates
+
+
+def test_content_is_fetched_with_an_accept_header_asking_for_video(client, upstream, tiny_mp4):
+    """An upstream that picks the format from Accept (JSON unless video is asked for)."""
+    def handler(req):
+        if req.method == "POST":
+            return json_response(job_body("video_accept"))
+        if req.path.endswith("/content"):
+            if "video/" not in req.headers.get("Accept", "") or req.args.get("variant") == "thumbnail":
+                return json_response({"id": "video_accept", "url": "https://expired.example/v.mp4"})
+            return Response(tiny_mp4, mimetype="video/mp4")
+        return json_response(job_body("video_accept", status="completed", progress=100))
+    upstream.handler = handler
+    assert submit(client, {"prompt": "accept"}).status_code == 303
+    _wait_archive(client, "video_accept")
+    assert client.get("/jobs/video_accept/video/0.mp4").data == tiny_mp4
+
+
+def test_a_status_answer_carrying_another_id_updates_the_job_asked_for(client, upstream, tiny_mp4):
+    def handler(req):
+        if req.method == "POST":
+            return json_response(job_body("video_asked"))
+        if req.path.endswith("/content"):
+            return Response(tiny_mp4, mimetype="video/mp4") if req.args.get("variant") != "thumbnail" else Response("", 404)
+        return json_response({"task_id": "task_987", "status": "SUCCESS", "progress": "100%"})   # another id
+    upstream.handler = handler
+    assert submit(client, {"prompt": "relay ids"}).status_code == 303
+    state = _wait_archive(client, "video_asked")
+    assert state["status"] == "completed"
+    assert "task_987" not in client.get("/jobs").get_data(as_text=True)
+
+
+def _wait_archive(client, job_id, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/jobs/{job_id}/status").get_json()
+        if state["archive"] == "archived":
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"{job_id} was never archived: {state}")
