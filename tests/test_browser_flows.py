@@ -250,6 +250,25 @@ def test_every_page_fits_and_looks_right(browser, stack, picture, width, scheme)
     context.close()
 
 
+def test_a_portrait_video_is_shown_at_its_own_shape(page):
+    page.goto("/")
+    page.fill("#prompt", "A waterfall, filmed upright")
+    page.fill("#width", "180")
+    page.fill("#height", "320")
+    page.fill("#duration", "1")
+    page.fill("#fps", "8")
+    page.click("[data-submit]")
+    page.wait_for_url(re.compile(r"/jobs/video_[0-9a-f]+$"))
+    video = page.locator("video[data-video]")
+    video.wait_for(timeout=60000)
+    page.wait_for_function("v => v.readyState >= 1", arg=video.element_handle(), timeout=10000)
+    box = video.bounding_box()
+    # The box has the video's 9:16 shape and a useful size, not a 16:9 frame with a sliver of picture.
+    assert abs(box["width"] / box["height"] - 180 / 320) < 0.03, box
+    assert box["height"] > 500, box
+    screenshot(page, "job-portrait-1440")
+
+
 def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
     import requests
     html = requests.get(stack.base_url + "/", timeout=10).text
