@@ -65,6 +65,12 @@ CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);
 CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
 
+# The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
+COMPLETED = JobStatus.COMPLETED.value
+A_NONE, A_FETCHING, A_ARCHIVED, A_RETRYING, A_FAILED, A_EXPIRED = (
+    s.value for s in (ArchiveState.NONE, ArchiveState.FETCHING, ArchiveState.ARCHIVED, ArchiveState.RETRYING,
+                      ArchiveState.FAILED, ArchiveState.EXPIRED))
+
 STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
                   JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
 _RUNNING = tuple(str(s) for s in RUNNING)
@@ -177,7 +183,7 @@ class JobStore:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}")
         if "archive_next_at" in missing:
             # The first version left failed fetches as 'failed' and retried them on a page view.
-            db.execute("UPDATE jobs SET archive = 'retrying' WHERE archive = 'failed'")
+            db.execute(f"UPDATE jobs SET archive = '{A_RETRYING}' WHERE archive = '{A_FAILED}'")
 
     @contextmanager
     def _connect(self):
@@ -347,9 +353,10 @@ class JobStore:
         """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT id FROM jobs WHERE status = 'completed' AND (archive = 'none'"
-                " OR (archive = 'retrying' AND archive_next_at <= ?)"
-                " OR (archive = 'fetching' AND archive_started <= ?)) ORDER BY submitted_at LIMIT ?",
+                f"SELECT id FROM jobs WHERE archive IN ('{A_NONE}', '{A_RETRYING}', '{A_FETCHING}')"
+                f" AND status = '{COMPLETED}' AND (archive = '{A_NONE}'"
+                f" OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
+                f" OR (archive = '{A_FETCHING}' AND archive_started <= ?)) ORDER BY submitted_at LIMIT ?",
                 (now, now - lease_seconds, limit)).fetchall()
         return [r[0] for r in rows]
 
@@ -357,17 +364,18 @@ class JobStore:
         """True for the one caller that should fetch the job's video now."""
         now = time.time()
         return self._execute(
-            "UPDATE jobs SET archive = 'fetching', archive_started = ? WHERE id = ? AND status = 'completed'"
-            " AND (archive = 'none' OR (archive = 'retrying' AND archive_next_at <= ?)"
-            " OR (archive = 'fetching' AND archive_started <= ?))",
+            f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ? WHERE id = ? AND status = '{COMPLETED}'"
+            f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
+            f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
             (now, job_id, now, now - lease_seconds)) == 1
 
     def archive_heartbeat(self, job_id):
         """A fetch still in progress renews its own lease."""
-        self._execute("UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = 'fetching'", (time.time(), job_id))
+        self._execute(f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'",
+                      (time.time(), job_id))
 
     def archive_done(self, job_id, files, total_bytes):
-        self._execute("UPDATE jobs SET archive = 'archived', files = ?, archive_bytes = ?, archived_at = ?,"
+        self._execute(f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
                       " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))
 
     def archive_failed(self, job_id, message, retry_at):
@@ -379,17 +387,19 @@ class JobStore:
     def fetch_again(self, job_id):
         """A person asked to fetch the video again now."""
         return self._execute(
-            "UPDATE jobs SET archive = 'none', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
-            " AND status = 'completed' AND archive IN ('retrying', 'failed', 'expired')", (job_id,)) == 1
+            f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
+            f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
+            (job_id,)) == 1
 
     def archive_expired(self, job_id):
-        self._execute("UPDATE jobs SET archive = 'expired', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,))
+        self._execute(f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?",
+                      (job_id,))
 
     def archived_oldest_first(self):
         """[(id, archived_at, bytes)] of every archived job, oldest first."""
         with self._connect() as db:
             return [tuple(r) for r in db.execute(
-                "SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = 'archived' ORDER BY archived_at")]
+                f"SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = '{A_ARCHIVED}' ORDER BY archived_at")]
 
     # --- one job per filled form ---------------------------------------------------------------
 

@@ -287,8 +287,8 @@ class VideoAPI:
         except requests.exceptions.ReadTimeout as exc:
             self._log(method, path, "read-timeout", started)
             wait = (timeout or self.timeout)[1] if isinstance(timeout or self.timeout, tuple) else timeout
-            raise UpstreamError("timeout", f"The video API did not answer within {wait:g} s. "
-                                           "It may still be working on it; try again in a moment.",
+            raise UpstreamError("timeout", f"The video API did not answer within {wait:g} s; "
+                                           "it may still be working on it.",
                                 may_have_created=True) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             self._log(method, path, "broken-body", started)

@@ -141,20 +141,20 @@ def job_status(job_id):
 @bp.post("/jobs/<job_id>/check")
 def check_again(job_id):
     """Ask the follower to read a (stalled) job's status now."""
-    record = record_or_404(job_id)
-    if ext("jobs").check_now(record.id):
-        ext("follower").wake()
-        flash("The status will be checked again now.", "success")
-    return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+    return _nudge_follower(job_id, ext("jobs").check_now, "The status will be checked again now.")
 
 
 @bp.post("/jobs/<job_id>/fetch")
 def fetch_again(job_id):
     """Ask the follower to fetch a completed job's video again now."""
+    return _nudge_follower(job_id, ext("jobs").fetch_again, "The video will be fetched again now.")
+
+
+def _nudge_follower(job_id, reset, message):
     record = record_or_404(job_id)
-    if ext("jobs").fetch_again(record.id):
+    if reset(record.id):
         ext("follower").wake()
-        flash("The video will be fetched again now.", "success")
+        flash(message, "success")
     return redirect(url_for("studio.job_page", job_id=record.id), code=303)
 
 
