@@ -25,6 +25,9 @@ threads = _whole("WEB_THREADS", 16)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
 graceful_timeout = 30
+# Leave preload_app off: each worker builds the app itself and starts its own follower thread (the
+# server-side job follower), and a thread started before a fork would live in the master, not the workers.
+preload_app = False
 keepalive = 5
 accesslog = None      # the app logs one line per request itself (method, path, status, duration, job id)
 errorlog = "-"
