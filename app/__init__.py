@@ -11,11 +11,12 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from app.allowance import Allowance, rules_from
 from app.archive import VideoArchive
 from app.auth import init_auth
 from app.catalogue import ModelCatalogue
 from app.config import Settings
-from app.filters import register_filters
+from app.filters import duration_text, register_filters
 from app.follower import Follower
 from app.images import UploadStore
 from app.jobs import JobStore
@@ -74,14 +75,20 @@ def register_extensions(app, settings):
     init_limiter(app, settings)
     api = VideoAPI(settings.video_api_base_url, settings.video_api_key,
                    connect_timeout=settings.video_api_connect_timeout, read_timeout=settings.video_api_timeout,
-                   send_aliases=settings.send_compat_aliases)
+                   send_aliases=settings.send_compat_aliases,
+                   allowed_private_hosts=settings.allowed_private_hosts)
     app.extensions["video_api"] = api
     app.extensions["catalogue"] = ModelCatalogue(api, settings.models_cache_seconds)
     store = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
     archive = VideoArchive(os.path.join(settings.data_dir, "archive"),
                            max_bytes=int(settings.archive_max_mb * 1024 * 1024),
-                           max_age_seconds=settings.archive_max_days * 86400)
+                           max_age_seconds=settings.archive_max_days * 86400,
+                           max_file_bytes=int(settings.video_max_mb * 1024 * 1024),
+                           fetch_seconds=settings.archive_fetch_seconds)
     uploads = UploadStore(os.path.join(settings.data_dir, "uploads"))
+    app.extensions["allowance"] = Allowance(store.path, rules_from(settings.submit_rate_limit,
+                                                                   settings.daily_submit_cap),
+                                            settings.team_daily_cap)
     app.extensions["jobs"] = store
     app.extensions["archive"] = archive
     app.extensions["uploads"] = uploads
@@ -110,18 +117,11 @@ def register_errorhandlers(app):
 
     @app.errorhandler(429)
     def too_many_requests(err):
+        """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         from app.ratelimit import limiter
-        from app.views import form_again
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        limit = getattr(getattr(err, "limit", None), "limit", None)
-        rule = f" (the limit is {limit})" if limit else ""
-        message = (f"You have sent as many videos as this app allows for now{rule}. Nothing was sent. "
-                   f"Try again in {_duration(wait)}; your form is kept below.")
-        if request.endpoint == "studio.create_job":
-            page, status = form_again(429, message)
-        else:
-            page, status = render_error(429, "Too many requests", f"Slow down a little and try again in {_duration(wait)}.")
+        page, status = render_error(429, "Too many requests", f"Slow down a little and try again in {duration_text(wait)}.")
         return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
@@ -153,14 +153,6 @@ def asset_url(filename):
     path = os.path.join(current_app.static_folder, filename)
     version = _asset_version(path, os.path.getmtime(path)) if os.path.exists(path) else "0"
     return url_for("static", filename=filename, v=version)
-
-
-def _duration(seconds):
-    if seconds < 90:
-        return f"{seconds} seconds"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} minutes"
-    return f"{round(seconds / 3600)} hours"
 
 
 def render_error(status, title, detail):

@@ -1,5 +1,6 @@
 """The archive of finished videos: fetched once from the upstream, streamed to disk, served from here."""
 
+import hashlib
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from app.video_api import UpstreamError
 log = logging.getLogger("app.archive")
 CHUNK = 256 * 1024
 HEARTBEAT_SECONDS = 5
+POSTER_MAX_BYTES = 10 * 1024 * 1024
 
 
 class ArchiveError(Exception):
@@ -24,14 +26,19 @@ class ArchiveError(Exception):
 class VideoArchive:
     """Files under DATA_DIR/archive/<job id>/: <i>.mp4 and <i>.jpg (the poster) for each variant."""
 
-    def __init__(self, folder, max_bytes=None, max_age_seconds=None, heartbeat_seconds=HEARTBEAT_SECONDS):
+    def __init__(self, folder, max_bytes=None, max_age_seconds=None, heartbeat_seconds=HEARTBEAT_SECONDS,
+                 max_file_bytes=None, fetch_seconds=900.0):
         self.folder = os.path.abspath(folder)
         self.heartbeat_seconds = heartbeat_seconds
+        # No single file may be larger than this, nor than the whole archive's budget.
+        self.max_file_bytes = min(b for b in (max_file_bytes, max_bytes, 2**62) if b is not None)
+        self.fetch_seconds = fetch_seconds
         self.max_bytes, self.max_age_seconds = max_bytes, max_age_seconds
         os.makedirs(folder, exist_ok=True)
 
     def job_dir(self, job_id):
-        return os.path.join(self.folder, re.sub(r"[^A-Za-z0-9_.-]", "_", job_id)[:200])
+        """The job's folder: named from a hash of its id, never from upstream text itself."""
+        return os.path.join(self.folder, hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:32])
 
     def path(self, relative):
         """The absolute path of an archived file, refusing anything outside the archive."""
@@ -50,9 +57,10 @@ class VideoArchive:
         folder = self.job_dir(job.id)
         os.makedirs(folder, exist_ok=True)
         files, total = [], 0
+        deadline = time.monotonic() + self.fetch_seconds
         for index in range(job.variant_count):
             video = os.path.join(folder, f"{index}.mp4")
-            total += self._download_video(api, job, index, video, heartbeat)
+            total += self._download_video(api, job, index, video, heartbeat, deadline)
             poster = os.path.join(folder, f"{index}.jpg")
             has_poster = self._download_poster(api, job, index, poster) or extract_poster(video, poster)
             rel = os.path.relpath(folder, self.folder)
@@ -62,7 +70,7 @@ class VideoArchive:
                 total += os.path.getsize(poster)
         return files, total
 
-    def _download_video(self, api, job, index, target, heartbeat):
+    def _download_video(self, api, job, index, target, heartbeat, deadline):
         try:
             resp = api.open_content(job.id, index=index)
         except UpstreamError as exc:
@@ -76,7 +84,7 @@ class VideoArchive:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith(("application/json", "text/")):
                 raise ArchiveError(f"The video API sent {kind.split(';')[0]} instead of a video.")
-            return _stream_to(resp, target, heartbeat, self.heartbeat_seconds)
+            return _stream_to(resp, target, heartbeat, self.heartbeat_seconds, self.max_file_bytes, deadline)
 
     def _download_poster(self, api, job, index, target):
         try:
@@ -87,7 +95,7 @@ class VideoArchive:
             if not resp.headers.get("Content-Type", "").startswith("image/"):
                 return False
             try:
-                _stream_to(resp, target)
+                _stream_to(resp, target, max_bytes=POSTER_MAX_BYTES, deadline=time.monotonic() + 60)
                 with Image.open(target) as img:
                     img.verify()
                 return True
@@ -96,7 +104,12 @@ class VideoArchive:
                 return False
 
     def remove(self, job_id):
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        """Delete the job's files; only ever a folder directly inside the archive."""
+        legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]     # folders named by the first version
+        for folder in (self.job_dir(job_id), os.path.join(self.folder, legacy)):
+            real = os.path.realpath(folder)
+            if os.path.dirname(real) == os.path.realpath(self.folder) and legacy not in ("", ".", ".."):
+                shutil.rmtree(real, ignore_errors=True)
 
     def evict(self, store, now=None):
         """Drop the oldest archived videos beyond the age and size limits; their history rows stay."""
@@ -137,15 +150,28 @@ def extract_poster(video_path, poster_path, at_seconds=1.0):
         return False
 
 
-def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS):
-    """Write the body to target through a temporary file, never holding it in memory; returns bytes written."""
+def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS, max_bytes=2**62, deadline=None):
+    """Write the body to target through a temporary file, never holding it in memory; returns bytes written.
+
+    Stops at max_bytes (announced or received) and at the deadline, however slowly the bytes drip in.
+    """
     tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.part"
     written, beat = 0, time.monotonic()
+    announced = resp.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > max_bytes:
+        resp.close()
+        raise ArchiveError(f"The video is {_mb(int(announced))}, more than the {_mb(max_bytes)} this app keeps "
+                           "(VIDEO_MAX_MB, ARCHIVE_MAX_MB).")
     try:
         with open(tmp, "wb") as fh:
             for chunk in resp.iter_content(CHUNK):
                 fh.write(chunk)
                 written += len(chunk)
+                if written > max_bytes:
+                    raise ArchiveError(f"The video grew past the {_mb(max_bytes)} this app keeps "
+                                       "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped.")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ArchiveError("The download took longer than ARCHIVE_FETCH_SECONDS allows and was stopped.")
                 if heartbeat and time.monotonic() - beat > heartbeat_seconds:
                     heartbeat()
                     beat = time.monotonic()
@@ -161,6 +187,10 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
         if isinstance(exc, ArchiveError):
             raise
         raise ArchiveError(f"The download broke off ({type(exc).__name__}).") from exc
+
+
+def _mb(size):
+    return f"{size / 1048576:.1f} MB"
 
 
 def _remove(path):

@@ -40,9 +40,13 @@ class Settings:
     auth_header: str = ""                  # reverse-proxy identity mode, e.g. X-Forwarded-User
     submit_rate_limit: str = "10 per minute"
     daily_submit_cap: int = 100            # per person; 0 switches the cap off
+    team_daily_cap: int = 500              # for everyone together; 0 switches it off
     ratelimit_storage_uri: str = ""        # default: SQLite under DATA_DIR, shared by all workers
     trusted_proxies: int = 0               # how many reverse proxies set X-Forwarded-* (ProxyFix)
     demo_mode: bool = False                # set by `make run` when it serves the built-in demo API
+    allowed_private_hosts: tuple = ()      # hosts on private networks that videos may be fetched from
+    video_max_mb: float = 1024.0           # the largest video file fetched into the archive
+    archive_fetch_seconds: float = 900.0   # the longest one video fetch may take, start to end
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -52,10 +56,12 @@ class Settings:
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
         for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
-                     "archive_max_days", "stall_after_minutes", "upload_keep_days"):
+                     "archive_max_days", "stall_after_minutes", "upload_keep_days", "video_max_mb",
+                     "archive_fetch_seconds"):
             if not getattr(self, name) > 0:
                 unit = {"max_upload_mb": "MB", "archive_max_mb": "MB", "archive_max_days": "days",
-                        "stall_after_minutes": "minutes", "upload_keep_days": "days"}.get(name, "seconds")
+                        "stall_after_minutes": "minutes", "upload_keep_days": "days",
+                        "video_max_mb": "MB"}.get(name, "seconds")
                 raise ConfigError(f"{name.upper()} must be a positive number of {unit}")
         if self.status_cache_seconds < 0:
             raise ConfigError("STATUS_CACHE_SECONDS must not be negative")
@@ -70,6 +76,8 @@ class Settings:
             except ValueError:
                 raise ConfigError(f"SUBMIT_RATE_LIMIT must look like '10 per minute' or '10/minute;100/day', "
                                   f"not {self.submit_rate_limit!r}") from None
+        if self.team_daily_cap < 0:
+            raise ConfigError("TEAM_DAILY_CAP must not be negative")
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
             raise ConfigError(f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} "
                               "must not be negative")
@@ -107,11 +115,14 @@ class Settings:
             app_password=get("APP_PASSWORD"),
             auth_header=get("AUTH_HEADER"),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI"),
+            allowed_private_hosts=tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
+                                        if h.strip()),
         )
         if "SUBMIT_RATE_LIMIT" in env:
             rate = get("SUBMIT_RATE_LIMIT")
             values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate
-        for var, attr in (("DAILY_SUBMIT_CAP", "daily_submit_cap"), ("TRUSTED_PROXIES", "trusted_proxies")):
+        for var, attr in (("DAILY_SUBMIT_CAP", "daily_submit_cap"), ("TRUSTED_PROXIES", "trusted_proxies"),
+                          ("TEAM_DAILY_CAP", "team_daily_cap")):
             if get(var):
                 values[attr] = _whole(var, get(var))
         for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),
@@ -122,7 +133,9 @@ class Settings:
                           ("ARCHIVE_MAX_MB", "archive_max_mb"),
                           ("ARCHIVE_MAX_DAYS", "archive_max_days"),
                           ("STALL_AFTER_MINUTES", "stall_after_minutes"),
-                          ("UPLOAD_KEEP_DAYS", "upload_keep_days")):
+                          ("UPLOAD_KEEP_DAYS", "upload_keep_days"),
+                          ("VIDEO_MAX_MB", "video_max_mb"),
+                          ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds")):
             if get(var):
                 values[attr] = _number(var, get(var))
         if get("DEMO_MODE"):

@@ -42,6 +42,15 @@ def iso_time(seconds):
     return moment.isoformat() if moment else ""
 
 
+def duration_text(seconds):
+    """'45 seconds', '3 minutes', '2 hours': how long to wait."""
+    if seconds < 90:
+        return f"{seconds} seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
+
+
 def ago(seconds, now=None):
     """'12 s ago', '3 min ago', '2 h ago' for a past Unix time."""
     gap = max(0, int((now or time.time()) - float(seconds)))

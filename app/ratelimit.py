@@ -1,4 +1,5 @@
-"""The spending guard: Flask-Limiter counting submissions per person across every gunicorn worker.
+"""Flask-Limiter for the sign-in page (guessing the team password is slow). The spending guard on jobs
+is app/allowance.py.
 
 By default the counters live in SQLite under DATA_DIR (a `sqlite:///path` storage registered with the
 `limits` library below); RATELIMIT_STORAGE_URI may point at Redis or Memcached instead.
@@ -9,7 +10,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_limiter import Limiter
 from limits.storage import Storage
 
@@ -20,15 +21,6 @@ def identity_key():
 
 
 limiter = Limiter(key_func=identity_key, strategy="fixed-window", headers_enabled=True)
-
-
-def submit_limits():
-    """The limits on creating jobs, from the settings: SUBMIT_RATE_LIMIT and DAILY_SUBMIT_CAP."""
-    settings = current_app.config["SETTINGS"]
-    parts = [settings.submit_rate_limit] if settings.submit_rate_limit else []
-    if settings.daily_submit_cap:
-        parts.append(f"{settings.daily_submit_cap} per day")
-    return ";".join(parts) or "1000000 per second"
 
 
 def init_limiter(app, settings):

@@ -17,6 +17,8 @@ from app.video_api import UpstreamError
 
 log = logging.getLogger("app.submission")
 IN_FLIGHT_WAIT = 0.25
+UNWRITABLE = ("The history cannot be written just now, so nothing was sent. "
+              "Try again in a moment; if it keeps happening, tell whoever runs this app.")
 
 
 class AlreadySubmitted(Exception):
@@ -43,14 +45,20 @@ class HistoryUnavailable(Exception):
     """The history cannot be written, so nothing was sent (or a made job could not be recorded)."""
 
 
-def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=False):
+def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=False, allowance=None, spender=None):
     """Send the form's request with the stored key; returns the new Job.
 
-    Raises UpstreamError (refused: nothing made), MaybeCreated, AlreadySubmitted or HistoryUnavailable.
+    The job takes a place in the allowance (the spending guard) before it is sent, and gives it back when
+    the upstream refuses it. Raises UpstreamError (refused: nothing made), MaybeCreated, AlreadySubmitted,
+    LimitReached or HistoryUnavailable.
     """
     token = (form.submission_id.data or "").strip()[:64]
     if token:
-        earlier = _claim(store, token, settings)
+        try:
+            earlier = _claim(store, token, settings)
+        except sqlite3.Error as exc:
+            log.error("history not readable, nothing sent: %s", exc)
+            raise HistoryUnavailable(UNWRITABLE) from exc
         if earlier is not None:
             record = store.get(earlier) if earlier else None
             if not (resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
@@ -58,6 +66,17 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
             token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
             form.submission_id.data = token
             store.claim_submission(token)
+    place = None
+    if allowance is not None:
+        try:
+            place = allowance.reserve(spender)
+        except BaseException as exc:
+            if token and not isinstance(exc, sqlite3.Error):
+                store.release_submission(token)
+            if isinstance(exc, sqlite3.Error):
+                log.error("spending guard not writable, nothing sent: %s", exc)
+                raise HistoryUnavailable(UNWRITABLE) from exc
+            raise
     image_value = None
     if form.checked_image is not None:
         image_value = encode_image(form.checked_image, settings.image_base64_format)
@@ -69,9 +88,9 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
     except sqlite3.Error as exc:
         if token:
             store.release_submission(token)
+        _give_back(allowance, place)
         log.error("history not writable, nothing sent: %s", exc)
-        raise HistoryUnavailable("The history cannot be written just now, so nothing was sent. "
-                                 "Try again in a moment; if it keeps happening, tell whoever runs this app.") from exc
+        raise HistoryUnavailable(UNWRITABLE) from exc
     try:
         job = api.create_video(form.to_video_request(image_value))
     except UpstreamError as err:
@@ -83,6 +102,7 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
         store.discard(local_id)
         if token:
             store.release_submission(token)
+        _give_back(allowance, place)
         raise
     except BaseException:
         # The worker is being stopped mid-send: the outcome is unknown, so the row must say so.
@@ -97,6 +117,14 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
     if token:
         store.finish_submission(token, job.id)
     return job
+
+
+def _give_back(allowance, place):
+    if allowance is not None and place is not None:
+        try:
+            allowance.release(place)
+        except sqlite3.Error as exc:    # the count stays a little high: safe for spending
+            log.warning("could not give back an allowance place: %s", exc)
 
 
 def _claim(store, token, settings):

@@ -5,18 +5,20 @@ import http.client
 import json
 import logging
 import math
-import socket
 import re
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import unescape
+from urllib.parse import urljoin
 
 import requests
 import urllib3
 
 from app.lifecycle import JobStatus
 from app.multipart import Base64File, MultipartBody
+from app.netguard import AddressRefused, check_public, same_origin
 
 log = logging.getLogger("app.upstream")
 
@@ -24,6 +26,9 @@ log = logging.getLogger("app.upstream")
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
 LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
 MAX_SEED = 2**63 - 1
+MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
+MAX_REDIRECTS = 5
+REDACTED = "[redacted]"
 STATUS_SPELLINGS = {
     "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
     "not_started": "queued", "waiting": "queued", "created": "queued",
@@ -205,8 +210,9 @@ class VideoAPI:
     """One requests.Session to the upstream, the bearer key set once, a timeout on every call."""
 
     def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
-                 send_aliases=True, session=None):
+                 send_aliases=True, session=None, allowed_private_hosts=()):
         self.base_url = base_url.rstrip("/")
+        self.allowed_private_hosts = {h.lower() for h in allowed_private_hosts}
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
         self._key = key
@@ -272,35 +278,20 @@ class VideoAPI:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _call(self, method, path, *, timeout=None, stream=False, absolute=False, headers=None, **kwargs):
+        """One request. Its body is read here (capped, the key scrubbed) unless stream=True; an error
+        status becomes an UpstreamError. Redirects are followed here, each hop checked like the first."""
         url = path if absolute else f"{self.base_url}{path}"
-        headers = dict(headers or {})
-        if absolute and not url.startswith(self.base_url + "/"):
-            headers["Authorization"] = None    # a provider's address on another host never gets the key
+        timeout = timeout or self.timeout
         started = time.monotonic()
         try:
-            resp = self.session.request(method, url, timeout=timeout or self.timeout, stream=stream,
-                                        headers=headers, **kwargs)
-        except requests.exceptions.ConnectTimeout as exc:
-            self._log(method, path, "connect-timeout", started)
-            raise UpstreamError("timeout", f"The video API at {self.base_url} did not accept a connection "
-                                           f"within {self.timeout[0]:g} s.") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            self._log(method, path, "read-timeout", started)
-            wait = (timeout or self.timeout)[1] if isinstance(timeout or self.timeout, tuple) else timeout
-            raise UpstreamError("timeout", f"The video API did not answer within {wait:g} s; "
-                                           "it may still be working on it.",
-                                may_have_created=True) from exc
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            self._log(method, path, "broken-body", started)
-            raise UpstreamError("connect", "The connection to the video API broke off in the middle of its "
-                                           "answer. Try again in a moment.", may_have_created=True) from exc
-        except requests.exceptions.ConnectionError as exc:
-            self._log(method, path, "connection-error", started)
-            message, reached = _connection_failure(exc, self.base_url)
-            raise UpstreamError("connect", message, may_have_created=reached) from exc
+            resp = self._send(method, url, timeout, headers, kwargs)
+            if not stream or resp.status_code >= 400:
+                self._read_body(resp)
+        except UpstreamError:
+            self._log(method, path, "refused", started)
+            raise
         except requests.exceptions.RequestException as exc:
-            self._log(method, path, "error", started)
-            raise UpstreamError("connect", f"The request to the video API failed: {type(exc).__name__}.") from exc
+            self._raise_transport(exc, method, path, timeout, started)
         self._log(method, path, resp.status_code, started)
         if resp.status_code >= 400:
             try:
@@ -308,6 +299,72 @@ class VideoAPI:
             finally:
                 resp.close()
         return resp
+
+    def _raise_transport(self, exc, method, path, timeout, started):
+        """Map a transport failure to an UpstreamError by exception type (a read timeout while a body
+        streams arrives wrapped in a ConnectionError, so the causes are looked at too)."""
+        if isinstance(exc, requests.exceptions.ConnectionError) and any(
+                isinstance(c, urllib3.exceptions.ReadTimeoutError) for c in _causes(exc)):
+            exc = requests.exceptions.ReadTimeout(exc)
+        try:
+            raise exc
+        except requests.exceptions.ConnectTimeout:
+            self._log(method, path, "connect-timeout", started)
+            raise UpstreamError("timeout", f"The video API at {self.base_url} did not accept a connection "
+                                           f"within {timeout[0]:g} s.") from exc
+        except requests.exceptions.ReadTimeout:
+            self._log(method, path, "read-timeout", started)
+            raise UpstreamError("timeout", f"The video API did not answer within {timeout[1]:g} s; "
+                                           "it may still be working on it.",
+                                may_have_created=True) from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            self._log(method, path, "broken-body", started)
+            raise UpstreamError("connect", "The connection to the video API broke off in the middle of its "
+                                           "answer. Try again in a moment.", may_have_created=True) from exc
+        except requests.exceptions.ConnectionError:
+            self._log(method, path, "connection-error", started)
+            message, reached = _connection_failure(exc, self.base_url)
+            raise UpstreamError("connect", message, may_have_created=reached) from exc
+        except requests.exceptions.RequestException:
+            self._log(method, path, "error", started)
+            raise UpstreamError("connect", f"The request to the video API failed: {type(exc).__name__}.") from exc
+
+    def _send(self, method, url, timeout, headers, kwargs):
+        """Send, following redirects by hand: only the upstream's own host, or public addresses, are reached,
+        and the key goes only to the upstream's own host."""
+        for _ in range(MAX_REDIRECTS + 1):
+            hop_headers = dict(headers or {})
+            if not same_origin(url, self.base_url):
+                try:
+                    check_public(url, self.allowed_private_hosts)
+                except AddressRefused as exc:
+                    raise UpstreamError("unsafe_address", str(exc)) from None
+                hop_headers["Authorization"] = None    # a provider's address on another host never gets the key
+            resp = self.session.request(method, url, timeout=timeout, stream=True, headers=hop_headers,
+                                        allow_redirects=False, **kwargs)
+            if not (resp.is_redirect and method in ("GET", "HEAD")):
+                return resp
+            location = resp.headers.get("Location", "")
+            resp.close()
+            url = urljoin(url, location)
+            kwargs.pop("params", None)
+        raise UpstreamError("invalid_response", "The video API redirected too many times.")
+
+    def _read_body(self, resp):
+        """Read a JSON (or error) answer, refusing one larger than MAX_ANSWER_BYTES; scrub the key from it."""
+        chunks, size = [], 0
+        for chunk in resp.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                resp.close()
+                raise UpstreamError("invalid_response", f"The video API answered HTTP {resp.status_code} with more "
+                                    f"than {MAX_ANSWER_BYTES // 1048576} MB, far more than a job takes; it was not "
+                                    "read.", status=resp.status_code, may_have_created=resp.ok)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if self._key:
+            body = body.replace(self._key.encode("utf-8"), REDACTED.encode())
+        resp._content, resp._content_consumed = body, True
 
     def _log(self, method, path, outcome, started):
         log.info("upstream %s %s -> %s in %.0f ms", method, path.split("?")[0], outcome,
@@ -323,8 +380,8 @@ class VideoAPI:
 
     def _json(self, resp):
         try:
-            return resp.json()
-        except ValueError:
+            return self._scrub_tree(resp.json())
+        except (ValueError, RecursionError):
             kind = "an HTML page" if _looks_like_html(resp.text) else "a body that is not JSON"
             raise UpstreamError("invalid_response",
                                 f"The video API answered HTTP {resp.status_code} with {kind} instead of JSON.",
@@ -334,14 +391,14 @@ class VideoAPI:
 
     def _error(self, resp):
         status = resp.status_code
-        retry_after = resp.headers.get("Retry-After")
+        retry_after = _retry_after(self._scrub(resp.headers.get("Retry-After")))
         try:
             text = resp.text
         except requests.exceptions.RequestException:
             text = ""
         try:
-            body = json.loads(text) if text.strip() else None
-        except ValueError:
+            body = self._scrub_tree(json.loads(text)) if text.strip() else None
+        except (ValueError, RecursionError):
             body = None
         message = type_ = param = code = None
         if isinstance(body, dict):
@@ -370,15 +427,25 @@ class VideoAPI:
             else:
                 message = f"The video API answered HTTP {status} with an empty body."
         message = f"{_STATUS_HINTS.get(status, '')}{message}"
-        return UpstreamError("http", self._scrub(str(message)), status=status, type_=_str_or_none(type_),
-                             param=_str_or_none(param), code=_str_or_none(code),
+        return UpstreamError("http", self._scrub(str(message))[:2000], status=status, type_=_short_text(type_),
+                             param=_short_text(param), code=_short_text(code),
                              retry_after=retry_after, detail=self._scrub(detail) if detail else None)
 
     def _scrub(self, text):
         """Never let the key through, should an upstream echo it back."""
         if text and self._key and self._key in text:
-            return text.replace(self._key, "[redacted]")
+            return text.replace(self._key, REDACTED)
         return text
+
+    def _scrub_tree(self, value):
+        """The key out of every string of a parsed answer (JSON escapes can spell it out again)."""
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, list):
+            return [self._scrub_tree(v) for v in value]
+        if isinstance(value, dict):
+            return {self._scrub(str(k)): self._scrub_tree(v) for k, v in value.items()}
+        return value
 
 
 _STATUS_HINTS = {
@@ -438,6 +505,18 @@ def _whole(value, low, high):
     except (TypeError, ValueError):
         return None
     return number if low <= number <= high else None
+
+
+def _short_text(value, limit=100):
+    """An error's type, param or code: text of a sensible length, or None."""
+    text = _str_or_none(value)
+    return text[:limit] if text else None
+
+
+def _retry_after(value):
+    """Retry-After as whole seconds (at most a day), or None for anything else."""
+    text = (value or "").strip()
+    return str(min(int(text), 86400)) if text.isdigit() else None
 
 
 def _str_or_none(value):

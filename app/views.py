@@ -9,11 +9,11 @@ import time
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
                    url_for)
 
-from app.filters import status_label
+from app.filters import duration_text, status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
 from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
-from app.ratelimit import limiter, submit_limits
+from app.allowance import LimitReached
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.video_api import UpstreamError
 
@@ -48,6 +48,24 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
 def form_again(status, notice):
     """The form refilled from what was just posted (not validated), for requests refused before validation."""
     return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
+
+
+def spender_key(settings):
+    """Whom the per-person limits count: a name a person cannot change at will. Behind a sign-in proxy
+    that is the proxy's identity; otherwise (open, or one shared team password where the name is typed
+    freely) the client's address."""
+    if settings.auth_mode == "header" and g.get("identity"):
+        return f"user:{g.identity}"
+    return f"ip:{request.remote_addr}"
+
+
+def limit_reached(form, limit):
+    """The form again, with why nothing was sent and when to try again."""
+    who = "this team" if limit.team else "one person"
+    message = (f"You have sent as many videos as this app allows for now (the limit is {limit.rule} for {who}). "
+               f"Nothing was sent. Try again in {duration_text(limit.wait)}; your form is kept below.")
+    page, status = render_form(form, status=429, notice=message)
+    return page, status, {"Retry-After": str(limit.wait)}
 
 
 def record_or_404(job_id):
@@ -86,8 +104,6 @@ def new_job():
 
 
 @bp.post("/jobs")
-@limiter.limit(submit_limits, deduct_when=lambda response: bool(g.get("job_created")),
-               error_message="submissions")
 def create_job():
     """Validate, send upstream (once per filled form), then redirect to the job's permalink."""
     form = VideoJobForm()
@@ -98,7 +114,10 @@ def create_job():
     try:
         job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
                          submitted_by=g.get("identity") or (form.user.data or "").strip() or None,
-                         resend_confirmed=request.form.get("resend") == "1")
+                         resend_confirmed=request.form.get("resend") == "1",
+                         allowance=ext("allowance"), spender=spender_key(current_app.config["SETTINGS"]))
+    except LimitReached as limit:
+        return limit_reached(form, limit)
     except AlreadySubmitted as earlier:
         if earlier.may_have_created:
             return render_form(form, status=409, uncertain=earlier.record)
@@ -116,7 +135,6 @@ def create_job():
         return render_form(form, status=err.http_status, upstream_error=err)
     except HistoryUnavailable as exc:
         return render_form(form, status=503, notice=str(exc))
-    g.job_created = True          # only a job actually made counts against the spending limits
     ext("follower").wake()
     return redirect(url_for("studio.job_page", job_id=job.id), code=303)
 

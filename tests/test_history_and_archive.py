@@ -93,7 +93,9 @@ def test_milliseconds_and_relay_spellings_on_the_card(client, upstream, tiny_mp4
     assert "24 Nov 2025, 16:01:00 UTC" in page and "1764000060000" in page
 
 
-def test_metadata_url_is_used_when_content_is_refused(client, upstream, tiny_mp4):
+def test_metadata_url_is_used_when_content_is_refused(make_app, upstream, tiny_mp4):
+    # A provider's storage on another host; on loopback here, so it is listed as an allowed private host.
+    client = make_app(upstream.url, allowed_private_hosts=("127.0.0.1",)).test_client()
     cdn = ScriptedUpstream(handler=lambda req: Response(tiny_mp4, mimetype="video/mp4"))   # another host
     upstream.handler = lifecycle(tiny_mp4, content_status=400, metadata={"url": cdn.url + "/files/v.mp4"})
     job_id = submit(client, {"prompt": "relay"}).headers["Location"].rsplit("/", 1)[1]

@@ -177,7 +177,7 @@ def test_a_history_that_cannot_be_written_sends_nothing_and_says_so(make_app, up
         if path.exists():
             path.unlink()
     database.mkdir()                    # the history file cannot be opened (as with a broken or full disk)
-    resp = client.post("/jobs", data={"csrf_token": token, "prompt": "no room"})
+    resp = client.post("/jobs", data={"csrf_token": token, "prompt": "no room", "submission_id": "d" * 32})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 503 and "nothing was sent" in text and "no room</textarea>" in text
     assert not upstream.creates

@@ -142,3 +142,64 @@ def test_one_log_line_per_request_and_per_upstream_call(client, upstream, caplog
     assert any(re.fullmatch(r"upstream POST /v1/videos -> 200 in \d+ ms", line) for line in lines)
     assert any(re.fullmatch(r"POST /jobs -> 303 in \d+ ms job=video_123", line) for line in lines)
     assert resp.status_code == 303
+
+
+def test_a_burst_of_parallel_submissions_never_gets_past_the_limits(tmp_path):
+    """20 people's worth of submissions at once from one address, across two workers."""
+    upstream = ScriptedUpstream(handler=lambda req: slow(0.3, default_handler(req))(req))
+    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
+                                        "WEB_WORKERS": "2", "SUBMIT_RATE_LIMIT": "5 per minute",
+                                        "DAILY_SUBMIT_CAP": "8"}).start()
+    try:
+        sessions = [requests.Session() for _ in range(20)]
+        tokens = [hidden_value(s.get(app.base_url + "/", timeout=10).text) for s in sessions]
+        results, barrier = [], threading.Barrier(20)
+
+        def send(session, token, i):
+            barrier.wait()
+            results.append(session.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": f"burst {i}"},
+                                        timeout=30, allow_redirects=False).status_code)
+        threads = [threading.Thread(target=send, args=(s, t, i)) for i, (s, t) in enumerate(zip(sessions, tokens))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [303] * 5 + [429] * 15, results
+        assert len(upstream.creates) == 5
+    finally:
+        app.stop()
+        upstream.stop()
+
+
+def test_signing_in_again_under_another_name_gives_no_fresh_allowance(make_app, upstream):
+    client = make_app(upstream.url, app_password="team-pass", submit_rate_limit="2 per minute").test_client()
+
+    def sign_in(name):
+        token = hidden_value(client.get("/login").get_data(as_text=True))
+        assert client.post("/login", data={"csrf_token": token, "name": name, "password": "team-pass"}).status_code == 303
+    sign_in("ana")
+    assert [submit(client, {"prompt": "p"}).status_code for _ in range(2)] == [303, 303]
+    sign_in("someone-else")
+    refused = submit(client, {"prompt": "p"})
+    assert refused.status_code == 429 and "2 per 1 minute" in refused.get_data(as_text=True)
+    assert len(upstream.creates) == 2
+
+
+def test_the_team_cap_holds_whoever_sends(make_app, upstream):
+    client = make_app(upstream.url, auth_header="X-User", submit_rate_limit="", daily_submit_cap=0,
+                      team_daily_cap=3).test_client()
+    statuses = []
+    for name in ("ana", "bo", "cy", "di"):
+        client.environ_base["HTTP_X_USER"] = name
+        statuses.append(submit(client, {"prompt": f"by {name}"}))
+    assert [r.status_code for r in statuses] == [303, 303, 303, 429]
+    assert "for the whole team" in statuses[-1].get_data(as_text=True)
+    assert len(upstream.creates) == 3
+
+
+def test_a_refused_job_gives_its_place_back(make_app, upstream):
+    client = make_app(upstream.url, submit_rate_limit="1 per minute").test_client()
+    upstream.handler = lambda req: Response('{"error": {"message": "bad prompt"}}', 400, content_type="application/json")
+    assert submit(client, {"prompt": "refused"}).status_code == 400
+    upstream.handler = default_handler
+    assert submit(client, {"prompt": "accepted"}).status_code == 303

@@ -54,11 +54,12 @@ class ScriptedUpstream:
 
     requests: list = field(default_factory=list)
     handler: object = None
+    host: str = "127.0.0.1"           # another loopback address (127.0.0.2) stands for an internal service
 
     def __post_init__(self):
         self.handler = self.handler or default_handler
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._server = make_server(self.host, 0, self._wsgi, threaded=True)
+        self.url = f"http://{self.host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
