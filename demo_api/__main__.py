@@ -20,12 +20,15 @@ def main(argv=None):
     parser.add_argument("--min-render-seconds", type=float, default=0.0,
                         help="make each job take at least this long, so progress can be watched")
     parser.add_argument("--quiet", action="store_true", help="no line per request (errors are still logged)")
+    parser.add_argument("--allow-private-urls", action="store_true",
+                        help="fetch image URLs on loopback, private and link-local addresses too (off by default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="demo_api %(levelname)s %(message)s")
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     data_dir = os.path.abspath(args.data_dir) if args.data_dir else None   # relative to where we were started
-    app = create_app(args.key, data_dir, args.workers, args.min_render_seconds)
+    app = create_app(args.key, data_dir, args.workers, args.min_render_seconds,
+                     allow_private_urls=args.allow_private_urls)
     server = make_server(args.host, args.port, app, threaded=True)
     logging.getLogger("demo_api").info("serving on http://%s:%s", args.host, server.server_port)
     try:

@@ -23,8 +23,9 @@ PUBLIC_FIELDS = ("id", "object", "model", "status", "progress", "created_at", "s
 class JobStore:
     """Holds job records and renders them in the background."""
 
-    def __init__(self, data_dir, workers=2, min_render_seconds=0.0):
+    def __init__(self, data_dir, workers=2, min_render_seconds=0.0, allow_private_urls=False):
         self.data_dir = data_dir
+        self.allow_private_urls = allow_private_urls
         self.min_render_seconds = min_render_seconds
         self._jobs = {}
         self._lock = threading.Lock()
@@ -123,7 +124,7 @@ class JobStore:
             with open(image_path, "rb") as fh:
                 image = fh.read()
         elif spec.image_url:
-            image = fetch_image(spec.image_url)
+            image = fetch_image(spec.image_url, self.allow_private_urls)
 
         def on_frame(done):
             if record.get("_deleted"):

@@ -5,14 +5,21 @@ random generator and every drawing step depends only on the frame index.
 """
 
 import io
+import ipaddress
+import logging
 import os
 import random
+import socket
 import textwrap
+import time
 import urllib.request
 from fractions import Fraction
+from urllib.parse import urlsplit
 
 import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from demo_api.limits import MAX_IMAGE_PIXELS
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -20,8 +27,10 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 )
-IMAGE_FETCH_TIMEOUT = 5
+IMAGE_FETCH_TIMEOUT = 5               # per socket operation
+IMAGE_FETCH_DEADLINE = 15             # for the whole download, however slowly it drips
 IMAGE_FETCH_LIMIT = 10 * 1024 * 1024
+log = logging.getLogger("demo_api")
 
 
 class Cancelled(Exception):
@@ -36,17 +45,60 @@ def font(size):
     return ImageFont.load_default(size=size)
 
 
-def fetch_image(url):
-    """The bytes behind an image URL, or None when it cannot be had (offline demo)."""
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Every redirect is checked like the first address."""
+
+    def __init__(self, allow_private):
+        super().__init__()
+        self.allow_private = allow_private
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        refuse_private(newurl, self.allow_private)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def refuse_private(url, allow_private=False):
+    """Raise ValueError unless url is http(s) on a public address (or private ones are allowed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) address: {url[:100]}")
+    if allow_private:
+        return
+    for info in socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM):
+        if not ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_global:
+            raise ValueError(f"{parts.hostname} is a private, loopback or link-local address")
+
+
+def fetch_image(url, allow_private=False):
+    """The bytes behind an image URL, or None when it cannot or may not be had (offline demo, private address)."""
     try:
-        with urllib.request.urlopen(url, timeout=IMAGE_FETCH_TIMEOUT) as resp:  # noqa: S310 (http/https checked)
-            data = resp.read(IMAGE_FETCH_LIMIT + 1)
-        if len(data) > IMAGE_FETCH_LIMIT:
-            return None
-        Image.open(io.BytesIO(data)).verify()
+        refuse_private(url, allow_private)
+        opener = urllib.request.build_opener(_CheckedRedirects(allow_private))
+        deadline, chunks, size = time.monotonic() + IMAGE_FETCH_DEADLINE, [], 0
+        with opener.open(url, timeout=IMAGE_FETCH_TIMEOUT) as resp:
+            while size <= IMAGE_FETCH_LIMIT and time.monotonic() < deadline:
+                chunk = resp.read(64 * 1024)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            else:
+                raise ValueError("too large or too slow")
+        data = b"".join(chunks)
+        check_picture(data)
         return data
-    except Exception:  # any failure means: draw without the picture
+    except Exception as exc:  # any failure means: draw without the picture
+        log.warning("image %s not used: %s", url[:100], exc)
         return None
+
+
+def check_picture(data):
+    """Raise ValueError unless data is a picture Pillow reads, of sensible pixel count."""
+    with Image.open(io.BytesIO(data)) as img:
+        if img.size[0] * img.size[1] > MAX_IMAGE_PIXELS:
+            raise ValueError(f"the picture is {img.size[0]}x{img.size[1]} px, more than "
+                             f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+        img.verify()
 
 
 class FramePainter:

@@ -16,13 +16,14 @@ from demo_api.validation import parse_create
 POLL_AFTER_MS = 250  # the polling hint OpenAI's SDK honours
 
 
-def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0):
+def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, allow_private_urls=False):
     """The demo API as a Flask app; without data_dir its files live in a temporary folder."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = limits.MAX_BODY_BYTES
     app.json.sort_keys = False
     # Resolved once here: send_file would otherwise resolve a relative folder against this package.
-    store = JobStore(os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")), workers, min_render_seconds)
+    store = JobStore(os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")), workers, min_render_seconds,
+                     allow_private_urls=allow_private_urls)
     app.extensions["demo_store"] = store
 
     @app.before_request

@@ -164,11 +164,15 @@ def _metadata(raw):
         return raw
     if not isinstance(raw, str):
         raise field_error("metadata", "metadata must be a JSON object.")
+    if len(raw) > limits.MAX_METADATA_CHARS:
+        raise field_error("metadata", f"metadata is longer than {limits.MAX_METADATA_CHARS:,} characters.")
     try:
         value = json.loads(raw)
     except ValueError as exc:
         raise field_error("metadata", f"metadata is not valid JSON: {exc.msg} "
                                       f"(line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise field_error("metadata", "metadata is nested too deeply.") from None
     if not isinstance(value, dict):
         raise field_error("metadata", "metadata must be a JSON object, like {\"style\": \"anime\"}.")
     return value
@@ -207,7 +211,13 @@ def _checked_image(data, param):
                           "image_too_large")
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.size[0] * img.size[1] > limits.MAX_IMAGE_PIXELS:
+                raise field_error(param, f"image is {img.size[0]}x{img.size[1]} px, more than "
+                                  f"{limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.", "image_too_large")
             img.verify()
+    except Image.DecompressionBombError:
+        raise field_error(param, f"image has far more than {limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
+                          "image_too_large") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise field_error(param, "image data could not be read as a picture (png, jpeg, webp, gif).",
                           "invalid_image") from None

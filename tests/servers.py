@@ -54,8 +54,8 @@ def wait_until_up(url, proc=None, timeout=20.0, log_path=None):
 class DemoAPIProcess:
     """`python -m demo_api` on a free loopback port."""
 
-    def __init__(self, data_dir, key="demo", workers=2, min_render_seconds=0.0, port=None):
-        self.data_dir, self.key = str(data_dir), key
+    def __init__(self, data_dir, key="demo", workers=2, min_render_seconds=0.0, port=None, extra_args=()):
+        self.data_dir, self.key, self.extra_args = str(data_dir), key, list(extra_args)
         self.workers, self.min_render_seconds = workers, min_render_seconds
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -64,7 +64,7 @@ class DemoAPIProcess:
     def start(self):
         cmd = [sys.executable, "-m", "demo_api", "--port", str(self.port), "--key", self.key,
                "--data-dir", self.data_dir, "--workers", str(self.workers),
-               "--min-render-seconds", str(self.min_render_seconds)]
+               "--min-render-seconds", str(self.min_render_seconds), *self.extra_args]
         self.log_path = os.path.join(self.data_dir, "demo_api.log")
         os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:

@@ -303,3 +303,41 @@ def test_jobs_and_files_survive_a_restart_with_a_data_dir(tmp_path):
         assert download(again, job["id"]).content == before
     finally:
         again.stop()
+
+
+@pytest.fixture
+def picture_server():
+    """An image on another loopback address, standing for a service inside the network."""
+    from upstreams import ScriptedUpstream
+    from werkzeug.wrappers import Response
+    server = ScriptedUpstream(host="127.0.0.2", handler=lambda req: Response(make_png(400, 300), mimetype="image/png"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["default", "allow-private-urls"])
+def test_image_urls_on_private_addresses_are_fetched_only_when_allowed(tmp_path, picture_server, allowed):
+    api = DemoAPIProcess(tmp_path, extra_args=["--allow-private-urls"] if allowed else []).start()
+    try:
+        job = create(api, {"prompt": "inward", "seconds": "1", "size": "160x96", "fps": "8",
+                           "image": picture_server.url + "/inside.png"}).json()
+        assert wait_for(api, job["id"])[0]["status"] == "completed"
+        assert len(picture_server.requests) == (1 if allowed else 0)
+    finally:
+        api.stop()
+
+
+def test_a_decompression_bomb_is_refused_by_pixel_count(demo_api):
+    bomb = io.BytesIO()
+    from PIL import Image
+    Image.new("1", (20000, 20000)).save(bomb, "PNG", optimize=True)     # ~50 kB, 400 megapixels decoded
+    assert len(bomb.getvalue()) < 200_000
+    resp = create(demo_api, {"prompt": "bomb", "image": base64.b64encode(bomb.getvalue()).decode()})
+    assert resp.status_code == 400 and resp.json()["error"]["param"] == "image"
+    assert "megapixels" in resp.json()["error"]["message"]
+
+
+def test_deeply_nested_or_huge_metadata_is_a_400_not_a_crash(demo_api):
+    for metadata in ("[" * 100000 + "]" * 100000, json.dumps({"k": "x" * 20000})):
+        resp = create(demo_api, {"prompt": "p", "metadata": metadata})
+        assert resp.status_code == 400 and resp.json()["error"]["param"] == "metadata"
