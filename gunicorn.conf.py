@@ -36,6 +36,12 @@ errorlog = "-"
 def when_ready(server):
     """Say so when the app is open to everyone who can reach it."""
     host = bind.rsplit(":", 1)[0].strip("[]")
-    if _settings.auth_mode == "open" and host not in ("127.0.0.1", "localhost", "::1"):
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return
+    if _settings.auth_mode == "open":
         server.log.warning("No access control: anyone who can reach %s can spend the video API key. "
                            "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).", bind)
+    elif _settings.auth_mode == "header":
+        server.log.warning("AUTH_HEADER trusts the %s header, which any client that reaches %s directly can send "
+                           "itself. Bind to 127.0.0.1 behind the sign-in proxy (see README).",
+                           _settings.auth_header, bind)

@@ -2,7 +2,9 @@
 reverse proxy (AUTH_HEADER), or open."""
 
 import hmac
+import os
 import time
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for)
 from flask_wtf import FlaskForm
@@ -10,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.ratelimit import limiter
+from app.sessions import SessionRegistry
 
 bp = Blueprint("auth", __name__)
 
@@ -24,6 +27,10 @@ class LoginForm(FlaskForm):
 
 
 def init_auth(app):
+    settings = app.config["SETTINGS"]
+    if settings.auth_mode == "password":
+        app.extensions["sessions"] = SessionRegistry(os.path.join(settings.data_dir, "jobs.sqlite3"),
+                                                     settings.secret_key, settings.app_password)
     app.register_blueprint(bp)
     app.before_request(require_identity)
 
@@ -31,26 +38,40 @@ def init_auth(app):
 def require_identity():
     """Every route but health checks, static files and the login page needs a signed-in person."""
     settings = current_app.config["SETTINGS"]
-    g.identity = None
+    g.identity = _identity(settings)
     if settings.auth_mode == "open" or request.endpoint in OPEN_ENDPOINTS:
-        if settings.auth_mode == "password":
-            g.identity = session.get("identity")
         return None
     if settings.auth_mode == "header":
-        identity = request.headers.get(settings.auth_header, "").strip()
-        if not identity:
+        if not g.identity:
             abort(401, description="This app is reached through the team's sign-in proxy, and no identity came "
                                    "with this request. Open it through the usual address, or ask whoever runs it.")
-        g.identity = identity[:120]
         return None
-    identity = session.get("identity")
-    if not identity:
+    if not g.identity:
         if request.method == "GET" and request.endpoint not in ("studio.job_status", "studio.history_live"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if request.endpoint == "studio.create_job":    # a form sent from a page left open past sign-out
             return redirect(url_for("auth.login", next=url_for("studio.new_job")), code=303)
         abort(401, description="Your session has ended. Sign in again.")
-    g.identity = identity
+    return None
+
+
+def _identity(settings):
+    """Who is asking: the sign-in proxy's header, or a session the server still knows; else None."""
+    if settings.auth_mode == "header":
+        values = request.headers.getlist(settings.auth_header)
+        # A client's own copy of the header would arrive joined to the proxy's: refuse rather than guess.
+        if len(values) > 1 or any("," in v for v in values):
+            abort(400, description="This request carries more than one identity. Open the app through the team's "
+                                   "sign-in proxy only.")
+        return (values[0].strip()[:120] if values else "") or None
+    if settings.auth_mode == "password":
+        if "sid" not in session:
+            return None
+        identity = current_app.extensions["sessions"].identity(session.get("sid"), session.get("tag"))
+        if identity is None:      # signed out elsewhere, expired, or the team password has changed
+            session.pop("sid", None)
+            session.pop("tag", None)
+        return identity
     return None
 
 
@@ -68,7 +89,8 @@ def login():
         if hmac.compare_digest(given, settings.app_password.encode("utf-8")):
             session.clear()
             session.permanent = True
-            session["identity"] = (form.name.data or "").strip()[:80] or "team"
+            name = (form.name.data or "").strip()[:80] or "team"
+            session["sid"], session["tag"] = current_app.extensions["sessions"].start(name)
             return redirect(_safe_next(request.args.get("next")), code=303)
         time.sleep(FAILED_LOGIN_DELAY)
         current_app.logger.warning("failed sign-in from %s", request.remote_addr)
@@ -80,14 +102,21 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Forget the signed-in person."""
+    """End the session, on the server too: the old cookie no longer signs anyone in."""
+    if "sessions" in current_app.extensions:
+        current_app.extensions["sessions"].end(session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login") if current_app.config["SETTINGS"].auth_mode == "password"
                     else url_for("studio.new_job"), code=303)
 
 
 def _safe_next(target):
-    """Only paths on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site. Browsers drop tabs and line breaks from addresses ("/\t/evil" becomes
+    "//evil", another host), so any control character, space or backslash refuses it outright."""
+    target = target or ""
+    if (target.startswith("/") and not target.startswith("//") and len(target) <= 2000
+            and not any(c in target for c in "\\ ") and all(ord(c) >= 32 and ord(c) != 127 for c in target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("studio.new_job")

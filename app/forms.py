@@ -13,6 +13,7 @@ from app.images import ImageError, check_image_url
 from app.video_api import VideoRequest
 
 PROMPT_LIMIT = 2500
+METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metadata on to the provider as-is
 MAX_SEED = 2**32 - 1
 METADATA_KEYS = ("negative_prompt", "style", "quality_level")
 SIZE_PRESETS = ((1280, 720, "Landscape 16:9"), (720, 1280, "Portrait 9:16"), (1920, 1080, "Full HD 16:9"),
@@ -107,8 +108,13 @@ class VideoJobForm(FlaskForm):
     checked_image = None  # set by validate(): the CheckedImage to send
 
     def validate_metadata(self, field):
+        if len(field.data) > METADATA_LIMIT:
+            raise ValidationError(f"Metadata may be at most {METADATA_LIMIT:,} characters; this is "
+                                  f"{len(field.data):,}.")
         try:
             value = json.loads(field.data)
+        except RecursionError:
+            raise ValidationError("This JSON is nested too deeply; keep metadata to a few levels.") from None
         except ValueError as exc:
             raise ValidationError(f"This is not valid JSON: {exc.msg} at line {exc.lineno}, "
                                   f"column {exc.colno}.") from None

@@ -257,7 +257,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when the store takes writes and the video API answers."""
+    """Ready when the store takes writes and the video API answers. Strangers learn only that; the
+    details (and the API's address) go to the log, and to signed-in people."""
     checks, ready = {}, True
     try:
         ext("jobs").check_writable()
@@ -271,7 +272,11 @@ def readyz():
         answered = exc.kind == "http" and exc.status and exc.status < 500
         checks["upstream"] = "answers (HTTP %s)" % exc.status if answered else f"unavailable: {exc.message}"
         ready = ready and bool(answered)
-    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+    status = "ready" if ready else "not ready"
+    if not ready:
+        current_app.logger.warning("readiness: %s", checks)
+    body = {"status": status, "checks": checks} if g.get("identity") else {"status": status}
+    return jsonify(body), 200 if ready else 503
 
 
 def _archived_file(record, index, kind):

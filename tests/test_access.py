@@ -8,8 +8,10 @@ import time
 
 import pytest
 
+from urllib.parse import quote
+
 from conftest import csrf_token, submit
-from servers import ROOT, free_port, wait_until_up
+from servers import ROOT, free_port, hidden_value, wait_until_up
 
 
 def login(client, password, name="Ana", next_path="/"):
@@ -91,3 +93,57 @@ def test_open_mode_warns_at_start_up_when_bound_beyond_loopback(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     assert "anyone who can reach 0.0.0.0:" in log_path.read_text() and "APP_PASSWORD" in log_path.read_text()
+
+
+def test_an_old_cookie_no_longer_signs_in_after_sign_out(locked):
+    login(locked, "correct horse battery")
+    stolen = locked.get_cookie("session").value                 # a copy of the cookie, kept by someone
+    token = hidden_value(locked.get("/").get_data(as_text=True))
+    assert locked.post("/logout", data={"csrf_token": token}).status_code == 303
+    locked.set_cookie("session", stolen)
+    assert locked.get("/").status_code == 302                    # the server ended that session
+
+
+def test_changing_the_team_password_ends_every_session(make_app, upstream):
+    old = make_app(upstream.url, app_password="first-password").test_client()
+    login(old, "first-password")
+    cookie = old.get_cookie("session").value
+    assert old.get("/").status_code == 200
+    restarted = make_app(upstream.url, app_password="second-password").test_client()   # same DATA_DIR
+    restarted.set_cookie("session", cookie)
+    assert restarted.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/phish", "/\t/evil.example/phish", "/%09/evil.example",
+                                    "/\\evil.example", "https://evil.example/", "/\r\nSet-Cookie: x=1",
+                                    "/ /evil.example", "javascript:alert(1)"])
+def test_next_accepts_only_paths_on_this_site(locked, target):
+    resp = login(locked, "correct horse battery", next_path=quote(target, safe="/:%"))
+    assert resp.status_code == 303
+    location = resp.headers["Location"]
+    assert location == "/" or (location.startswith("/") and not location.startswith("//")
+                               and "evil" not in location.replace("%", "")), location
+
+
+def test_duplicate_identity_headers_are_refused(make_app, upstream):
+    client = make_app(upstream.url, auth_header="X-Forwarded-User").test_client()
+    # What a WSGI server hands over when a client sent its own copy in front of the proxy's.
+    resp = client.get("/", headers=[("X-Forwarded-User", "mallory"), ("X-Forwarded-User", "ana")])
+    assert resp.status_code == 400 and "more than one identity" in resp.get_data(as_text=True)
+    assert client.get("/", headers={"X-Forwarded-User": "mallory, ana"}).status_code == 400
+    assert client.get("/", headers={"X-Forwarded-User": "ana"}).status_code == 200
+
+
+def test_header_mode_warns_when_bound_beyond_loopback(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
+    env.update(VIDEO_API_BASE_URL="http://127.0.0.1:9", DATA_DIR=str(tmp_path), SECRET_KEY="s",
+               BIND=f"0.0.0.0:{port}", AUTH_HEADER="X-Forwarded-User", WEB_WORKERS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    assert "AUTH_HEADER trusts the X-Forwarded-User header" in out

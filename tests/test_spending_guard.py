@@ -126,11 +126,16 @@ def test_cookies_are_secure_behind_an_https_proxy(make_app, upstream):
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_readyz_reports_the_store_and_the_upstream(make_app, upstream):
+def test_readyz_reports_the_store_and_the_upstream(make_app, upstream, caplog):
     assert make_app(upstream.url).test_client().get("/readyz").get_json()["status"] == "ready"
-    down = make_app(f"http://127.0.0.1:{free_port()}").test_client().get("/readyz")
-    assert down.status_code == 503 and "refused" in down.get_json()["checks"]["upstream"]
-    assert down.get_json()["checks"]["store"] == "ok"
+    dead = f"http://127.0.0.1:{free_port()}"
+    down = make_app(dead).test_client().get("/readyz")
+    # A stranger learns only "not ready"; the details (and the API's address) go to the log.
+    assert down.status_code == 503 and down.get_json() == {"status": "not ready"}
+    assert dead not in down.get_data(as_text=True) and "refused" in caplog.text
+    insider = make_app(dead, auth_header="X-User").test_client()
+    details = insider.get("/readyz", headers={"X-User": "ops"}).get_json()
+    assert "refused" in details["checks"]["upstream"] and details["checks"]["store"] == "ok"
 
 
 def test_one_log_line_per_request_and_per_upstream_call(client, upstream, caplog):

@@ -1,6 +1,7 @@
 """What a person sees when the input is wrong or the upstream fails: a readable error, values kept, no 500."""
 
 import io
+import json
 import logging
 import re
 import time
@@ -208,3 +209,19 @@ def test_the_key_never_appears_in_pages_or_logs(client, upstream, caplog, capfd)
     out, err = capfd.readouterr()
     for text in (page, job_page, caplog.text, out, err):
         assert TEST_KEY not in text
+
+
+@pytest.mark.parametrize("metadata,message", [
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ('{"a":' * 2000 + "1" + "}" * 2000, "nested too deeply"),
+    (json.dumps({"notes": "x" * 20000}), "at most 16,384 characters"),
+])
+def test_metadata_that_is_too_deep_or_too_large_is_a_clear_error(client, upstream, metadata, message):
+    resp = submit(client, {"prompt": "meta", "metadata": metadata})
+    assert resp.status_code == 400 and message in field_error(resp.get_data(as_text=True), "metadata")
+    assert not upstream.creates
+
+
+@pytest.mark.parametrize("query", ["page=1e20", "page=99999999999999999999999", "page=-5", "page=%00", "q=%FF%FE"])
+def test_odd_history_queries_never_cause_a_500(client, query):
+    assert client.get(f"/jobs?{query}").status_code == 200
