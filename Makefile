@@ -24,18 +24,20 @@ run: $(VENV)/.runtime
 demo-api: $(VENV)/.runtime
 	$(BIN)/python -m demo_api --port $${DEMO_API_PORT:-8001} --data-dir $${DATA_DIR:-data}/demo_api
 
-# Debian's Chromium (and a CJK font for screenshots), when missing and installable; otherwise the
-# browser tests are skipped with a reason (REQUIRE_BROWSER=1, set by .ci/run, turns that into a failure).
+# Debian's Chromium (and a CJK font for screenshots) and nginx (the slow-client test puts it in front of
+# the app), when missing and installable; otherwise those tests are skipped with a reason
+# (REQUIRE_BROWSER=1, set by .ci/run, turns that into a failure).
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-wqy-microhei nginx
 browser:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi wqy; then exit 0; fi; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] && fc-list 2>/dev/null | grep -qi wqy; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium and fonts with apt-get..."; \
+	  echo "Installing $(SYSTEM_PACKAGES) with apt-get..."; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	     chromium fonts-dejavu-core fonts-wqy-microhei >/dev/null) || echo "apt-get could not install Chromium"; \
+	     $(SYSTEM_PACKAGES) >/dev/null) || echo "apt-get could not install $(SYSTEM_PACKAGES)"; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	     chromium fonts-dejavu-core fonts-wqy-microhei >/dev/null) || echo "apt-get could not install Chromium"; \
-	else echo "Chromium is missing and cannot be installed here: browser tests will be skipped"; fi
+	     $(SYSTEM_PACKAGES) >/dev/null) || echo "apt-get could not install $(SYSTEM_PACKAGES)"; \
+	else echo "Chromium or nginx is missing and cannot be installed here: those tests will be skipped"; fi
 
 test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest

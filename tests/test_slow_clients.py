@@ -1,0 +1,119 @@
+"""Slow clients: with the shipped nginx settings in front (docs/deploy/nginx-video-studio-proxy.conf),
+64 clients dribbling their request bodies leave the app answering everyone else."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from servers import ROOT, AppProcess, free_port, wait_until_up
+
+NGINX = "/usr/sbin/nginx"
+SNIPPET = os.path.join(ROOT, "docs", "deploy", "nginx-video-studio-proxy.conf")
+
+
+def require_nginx():
+    if not os.path.exists(NGINX):
+        reason = f"Debian's nginx is not installed ({NGINX}); `make test` installs it where it can"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_BROWSER=1 forbids skipping", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def app(tmp_path):
+    from upstreams import ScriptedUpstream
+    upstream = ScriptedUpstream()
+    server = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
+                                           "TRUSTED_PROXIES": "1"}).start()
+    yield server
+    server.stop()
+    upstream.stop()
+
+
+@pytest.fixture
+def nginx(app, tmp_path):
+    """nginx on a free loopback port with the shipped proxy settings, pointed at the app."""
+    require_nginx()
+    folder = tmp_path / "nginx"
+    folder.mkdir()
+    with open(SNIPPET, encoding="utf-8") as fh:
+        snippet = fh.read().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{app.port}")
+    (folder / "proxy.conf").write_text(snippet)
+    port = free_port()
+    temp = {name: folder / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    (folder / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {folder}/error.log warn;
+pid {folder}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp['body']};
+    proxy_temp_path {temp['proxy']};
+    fastcgi_temp_path {temp['fastcgi']};
+    uwsgi_temp_path {temp['uwsgi']};
+    scgi_temp_path {temp['scgi']};
+    server {{
+        listen 127.0.0.1:{port};
+        include {folder}/proxy.conf;
+    }}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
+        yield f"http://127.0.0.1:{port}", port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def dribble(port, stop, opened):
+    """A client that announces a 100 kB form and sends it a byte at a time."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"POST /jobs HTTP/1.1\r\nHost: studio\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: 100000\r\n\r\nprompt=")
+            opened.append(1)
+            while not stop.is_set():
+                sock.sendall(b"a")
+                stop.wait(0.5)
+    except OSError:
+        pass
+
+
+def test_64_slow_clients_behind_the_shipped_nginx_leave_the_app_answering(nginx):
+    base_url, port = nginx
+    stop, opened = threading.Event(), []
+    clients = [threading.Thread(target=dribble, args=(port, stop, opened), daemon=True) for _ in range(64)]
+    for c in clients:
+        c.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(opened) < 64 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(opened) == 64
+        time.sleep(1)                      # they are all dribbling now
+        answered = 0
+        for _ in range(20):
+            try:
+                answered += requests.get(base_url + "/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        assert answered == 20, f"{answered} of 20 health probes answered"
+        assert requests.get(base_url + "/", timeout=5).status_code == 200     # and the form loads
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(timeout=5)
