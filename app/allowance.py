@@ -5,12 +5,12 @@ A job is counted *before* it is sent, in one transaction that checks every limit
 refuses the job. The counts live in the job store's SQLite file, shared by every worker.
 """
 
-import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from limits import parse_many
+
+from app.sqlite import connect
 
 DAY = 86400
 SCHEMA = """
@@ -55,14 +55,8 @@ class Allowance:
         with self._connect() as db:
             db.executescript(SCHEMA)
 
-    @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout=10000")
-            yield db
-        finally:
-            db.close()
+        return connect(self.path)
 
     def reserve(self, who):
         """A place for one job by `who`; returns its id, or raises LimitReached."""

@@ -9,10 +9,10 @@ import json
 import os
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from app.lifecycle import RUNNING, ArchiveState, JobStatus
+from app.sqlite import connect
 from app.video_api import Job
 
 SCHEMA = """
@@ -185,15 +185,8 @@ class JobStore:
             # The first version left failed fetches as 'failed' and retried them on a page view.
             db.execute(f"UPDATE jobs SET archive = '{A_RETRYING}' WHERE archive = '{A_FAILED}'")
 
-    @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA busy_timeout=10000")
-            yield db
-        finally:
-            db.close()
+        return connect(self.path, row_factory=sqlite3.Row)
 
     def _execute(self, sql, args=()):
         with self._connect() as db:

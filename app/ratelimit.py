@@ -8,11 +8,12 @@ By default the counters live in SQLite under DATA_DIR (a `sqlite:///path` storag
 import os
 import sqlite3
 import time
-from contextlib import contextmanager
 
 from flask import g, request
 from flask_limiter import Limiter
 from limits.storage import Storage
+
+from app.sqlite import connect
 
 
 def identity_key():
@@ -49,14 +50,8 @@ class SQLiteStorage(Storage):
     def base_exceptions(self):
         return sqlite3.Error
 
-    @contextmanager
     def _db(self):
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout=10000")
-            yield db
-        finally:
-            db.close()
+        return connect(self.path)
 
     def incr(self, key, expiry, amount=1):
         now = time.time()

@@ -5,9 +5,9 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 import time
-from contextlib import contextmanager
+
+from app.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -30,14 +30,8 @@ class SessionRegistry:
         with self._connect() as db:
             db.executescript(SCHEMA)
 
-    @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout=10000")
-            yield db
-        finally:
-            db.close()
+        return connect(self.path)
 
     def start(self, identity):
         """A new session; returns (id, tag) for the cookie."""

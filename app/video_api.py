@@ -29,6 +29,7 @@ MAX_SEED = 2**63 - 1
 MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
 MAX_REDIRECTS = 5
 REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 8
 STATUS_SPELLINGS = {
     "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
     "not_started": "queued", "waiting": "queued", "created": "queued",
@@ -215,7 +216,9 @@ class VideoAPI:
         self.allowed_private_hosts = {h.lower() for h in allowed_private_hosts}
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
-        self._key = key
+        # The key scrubbed from answers; a "key" of a few characters (the demo API's "demo") is no secret,
+        # and replacing such a short string everywhere would garble every message.
+        self._secret = key if len(key or "") >= MIN_SECRET_CHARS else ""
         self.session = session or requests.Session()
         if key:
             self.session.headers["Authorization"] = f"Bearer {key}"
@@ -362,8 +365,8 @@ class VideoAPI:
                                     "read.", status=resp.status_code, may_have_created=resp.ok)
             chunks.append(chunk)
         body = b"".join(chunks)
-        if self._key:
-            body = body.replace(self._key.encode("utf-8"), REDACTED.encode())
+        if self._secret:
+            body = body.replace(self._secret.encode("utf-8"), REDACTED.encode())
         resp._content, resp._content_consumed = body, True
 
     def _log(self, method, path, outcome, started):
@@ -433,8 +436,8 @@ class VideoAPI:
 
     def _scrub(self, text):
         """Never let the key through, should an upstream echo it back."""
-        if text and self._key and self._key in text:
-            return text.replace(self._key, REDACTED)
+        if text and self._secret and self._secret in text:
+            return text.replace(self._secret, REDACTED)
         return text
 
     def _scrub_tree(self, value):

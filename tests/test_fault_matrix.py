@@ -3,7 +3,6 @@ never a 500, nothing of the key."""
 
 import html
 import json
-import time
 
 import pytest
 from werkzeug.wrappers import Response

@@ -5,7 +5,6 @@ import re
 import threading
 import time
 
-import pytest
 from werkzeug.wrappers import Response
 
 from conftest import make_png, submit
