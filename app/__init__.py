@@ -23,7 +23,7 @@ from app.jobs import JobStore
 from app.lifecycle import ArchiveState, JobStatus
 from app.ratelimit import init_limiter
 from app.security import init_security
-from app.video_api import VideoAPI
+from app.upstream import VideoAPI
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 csrf = CSRFProtect()

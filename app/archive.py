@@ -11,7 +11,7 @@ import time
 import av
 from PIL import Image
 
-from app.video_api import UpstreamError
+from app.upstream import UpstreamError
 
 log = logging.getLogger("app.archive")
 CHUNK = 256 * 1024

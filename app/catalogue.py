@@ -4,7 +4,7 @@ import logging
 import threading
 import time
 
-from app.video_api import UpstreamError
+from app.upstream import UpstreamError
 
 log = logging.getLogger("app.catalogue")
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from app.archive import ArchiveError
 from app.lifecycle import JobStatus
-from app.video_api import UpstreamError
+from app.upstream import UpstreamError
 
 log = logging.getLogger("app.follower")
 

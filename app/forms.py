@@ -10,7 +10,7 @@ from wtforms import SelectChoice, BooleanField, FloatField, HiddenField, Integer
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.images import ImageError, check_image_url
-from app.video_api import VideoRequest
+from app.upstream import VideoRequest
 
 PROMPT_LIMIT = 2500
 METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metadata on to the provider as-is

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from app.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.sqlite import connect
-from app.video_api import Job
+from app.upstream import Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

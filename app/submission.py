@@ -13,7 +13,7 @@ import time
 from app.follower import sender_id
 from app.images import encode_image
 from app.lifecycle import JobStatus
-from app.video_api import UpstreamError
+from app.upstream import UpstreamError
 
 log = logging.getLogger("app.submission")
 IN_FLIGHT_WAIT = 0.25

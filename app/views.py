@@ -15,7 +15,8 @@ from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
 from app.allowance import LimitReached
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
-from app.video_api import UpstreamError
+from app.upstream import UpstreamError, UpstreamRefused
+from app.web_errors import browser_status, form_field
 
 bp = Blueprint("studio", __name__)
 
@@ -29,12 +30,9 @@ def ext(name):
 
 def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
     """The form page, with errors from validation or the upstream, and every value kept."""
-    if upstream_error is not None and upstream_error.field:
-        field = upstream_error.field
-        if field == "image":
-            field = "image_url" if form.image_url.data else "image_file"
-        if field in form and upstream_error.message not in form[field].errors:
-            form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
+    field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
+    if field in form and upstream_error.message not in form[field].errors:
+        form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
     if not form.submission_id.data:
         form.submission_id.data = secrets.token_hex(16)
     image_preview = None
@@ -128,11 +126,11 @@ def create_job():
             "the history before sending it again."))
     except MaybeCreated as lost:
         current_app.logger.warning("create outcome unknown: %s (kept as %s)", lost.error.kind, lost.job_id)
-        return render_form(form, status=lost.error.http_status, upstream_error=lost.error,
+        return render_form(form, status=browser_status(lost.error), upstream_error=lost.error,
                            uncertain=ext("jobs").get(lost.job_id))
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
-        return render_form(form, status=err.http_status, upstream_error=err)
+        return render_form(form, status=browser_status(err), upstream_error=err)
     except HistoryUnavailable as exc:
         return render_form(form, status=503, notice=str(exc))
     ext("follower").wake()
@@ -269,7 +267,7 @@ def readyz():
         ext("video_api").list_models(timeout=3.0)
         checks["upstream"] = "ok"
     except UpstreamError as exc:
-        answered = exc.kind == "http" and exc.status and exc.status < 500
+        answered = isinstance(exc, UpstreamRefused) and exc.status < 500
         checks["upstream"] = "answers (HTTP %s)" % exc.status if answered else f"unavailable: {exc.message}"
         ready = ready and bool(answered)
     status = "ready" if ready else "not ready"

@@ -12,7 +12,7 @@ from faults import BlackHole, RawServer
 from servers import free_port
 from upstreams import ScriptedUpstream, json_response, slow
 
-from app.video_api import Job
+from app.upstream import Job
 
 
 def http(status, body, content_type="application/json", headers=None):

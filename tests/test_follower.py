@@ -13,7 +13,7 @@ from conftest import submit
 from servers import AppProcess, DemoAPIProcess, hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
-from app.video_api import Job
+from app.upstream import Job
 
 
 def send_form(app, **fields):

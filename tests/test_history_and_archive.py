@@ -11,7 +11,7 @@ from conftest import make_png, submit
 from servers import AppProcess, hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
-from app.video_api import Job
+from app.upstream import Job
 
 
 def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
@@ -170,7 +170,7 @@ def test_use_these_settings_again_refills_the_form_with_the_image(client, upstre
 
 def test_history_search_filter_and_paging(app, client, upstream):
     store = app.extensions["jobs"]
-    from app.video_api import Job
+    from app.upstream import Job
     for i in range(25):
         store.add(Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
                   {"prompt": f"{'astronaut' if i % 2 else 'lighthouse'} number {i}"}, submitted_by="ana")

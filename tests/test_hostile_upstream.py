@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from conftest import TEST_KEY, submit
 from upstreams import ScriptedUpstream, job_body, json_response
 
-from app.video_api import Job
+from app.upstream import Job
 
 
 def files_under(folder):

@@ -12,7 +12,7 @@ from servers import hidden_value
 from upstreams import ScriptedUpstream, job_body, json_response
 
 from app.archive import VideoArchive
-from app.video_api import Job, VideoAPI
+from app.upstream import Job, VideoAPI
 
 
 def test_absurd_numbers_in_a_job_never_break_its_page(make_app, upstream):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.video_api import Job, unix_seconds
+from app.upstream.models import Job, unix_seconds
 
 
 @pytest.mark.parametrize("spelling,status", [

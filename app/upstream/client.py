@@ -1,0 +1,255 @@
+"""The HTTP client of the upstream video API: one requests.Session, the bearer key set once, a timeout on
+every call, redirects checked hop by hop, answers size-capped and scrubbed of the key."""
+
+import http.client
+import json
+import logging
+import socket
+import time
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+
+from app.multipart import MultipartBody
+from app.upstream.addresses import AddressRefused, check_public, same_origin
+from app.upstream.errors import (BadAnswer, UnsafeAddress, UpstreamError, UpstreamTimeout, UpstreamUnreachable,
+                                 error_from_response, excerpt, looks_like_html)
+from app.upstream.models import Job, VideoRequest
+
+log = logging.getLogger("app.upstream")
+
+MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
+MAX_REDIRECTS = 5
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 8
+
+class VideoAPI:
+    """One requests.Session to the upstream, the bearer key set once, a timeout on every call."""
+
+    def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
+                 send_aliases=True, session=None, allowed_private_hosts=()):
+        self.base_url = base_url.rstrip("/")
+        self.allowed_private_hosts = {h.lower() for h in allowed_private_hosts}
+        self.timeout = (connect_timeout, read_timeout)
+        self.send_aliases = send_aliases
+        # The key scrubbed from answers; a "key" of a few characters (the demo API's "demo") is no secret,
+        # and replacing such a short string everywhere would garble every message.
+        self._secret = key if len(key or "") >= MIN_SECRET_CHARS else ""
+        self.session = session or requests.Session()
+        if key:
+            self.session.headers["Authorization"] = f"Bearer {key}"
+        self.session.headers["Accept"] = "application/json"
+
+    def create_video(self, request: VideoRequest) -> Job:
+        """POST /v1/videos as multipart/form-data (streamed: an image is read from disk as it is sent)."""
+        body = MultipartBody(request.form_parts(self.send_aliases))
+        resp = self._call("POST", "/v1/videos", data=body, headers={"Content-Type": body.content_type})
+        try:
+            job = self._job(resp)
+        except UpstreamError as exc:
+            # A 2xx whose body we cannot use: the upstream said yes, so the job may well exist.
+            exc.may_have_created = isinstance(exc, BadAnswer) or exc.may_have_created
+            raise
+        log.info("upstream created job=%s status=%s", job.id, job.status)
+        return job
+
+    def get_video(self, video_id, timeout=None) -> Job:
+        """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms'].
+
+        The job keeps the id it was asked for: a relay may answer with another one (or a task_id).
+        """
+        resp = self._call("GET", f"/v1/videos/{video_id}", timeout=timeout)
+        job = self._job(resp)
+        if job.id != video_id:
+            log.info("upstream answered job=%s for job=%s; keeping the id asked for", job.id, video_id)
+            job.id = video_id
+        hint = resp.headers.get("openai-poll-after-ms")
+        if hint and hint.isdigit():
+            job.raw = {**job.raw, "_poll_after_ms": min(int(hint), 3_600_000)}
+        return job
+
+    def delete_video(self, video_id):
+        """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
+        self._call("DELETE", f"/v1/videos/{video_id}")
+
+    def open_content(self, video_id, variant="video", index=None, url=None):
+        """A streaming response with the MP4 (or thumbnail); the caller closes it."""
+        params = {"variant": variant} if variant != "video" else {}
+        if index:
+            params["index"] = index
+        # Ask for the media itself: an upstream that picks the format from Accept would otherwise send JSON.
+        accept = {"Accept": "image/jpeg, image/webp, image/*;q=0.8, */*;q=0.1" if variant == "thumbnail"
+                  else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
+        if url:
+            return self._call("GET", url, stream=True, absolute=True, headers=accept)
+        return self._call("GET", f"/v1/videos/{video_id}/content", params=params, stream=True, headers=accept)
+
+    def list_models(self, timeout=3.0):
+        """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
+        resp = self._call("GET", "/v1/models", timeout=(min(self.timeout[0], timeout), timeout))
+        body = self._json(resp)
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise BadAnswer("The model list is not in a known shape.")
+        ids = [str(m.get("id")) if isinstance(m, dict) else str(m) for m in items]
+        return [i for i in ids if i and i != "None"]
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _call(self, method, path, *, timeout=None, stream=False, absolute=False, headers=None, **kwargs):
+        """One request. Its body is read here (capped, the key scrubbed) unless stream=True; an error
+        status becomes an UpstreamError. Redirects are followed here, each hop checked like the first."""
+        url = path if absolute else f"{self.base_url}{path}"
+        timeout = timeout or self.timeout
+        started = time.monotonic()
+        try:
+            resp = self._send(method, url, timeout, headers, kwargs)
+            if not stream or resp.status_code >= 400:
+                self._read_body(resp)
+        except UpstreamError:
+            self._log(method, path, "refused", started)
+            raise
+        except requests.exceptions.RequestException as exc:
+            self._raise_transport(exc, method, path, timeout, started)
+        self._log(method, path, resp.status_code, started)
+        if resp.status_code >= 400:
+            try:
+                raise self._error(resp)
+            finally:
+                resp.close()
+        return resp
+
+    def _raise_transport(self, exc, method, path, timeout, started):
+        """Map a transport failure to an UpstreamError by exception type (a read timeout while a body
+        streams arrives wrapped in a ConnectionError, so the causes are looked at too)."""
+        if isinstance(exc, requests.exceptions.ConnectionError) and any(
+                isinstance(c, urllib3.exceptions.ReadTimeoutError) for c in _causes(exc)):
+            exc = requests.exceptions.ReadTimeout(exc)
+        try:
+            raise exc
+        except requests.exceptions.ConnectTimeout:
+            self._log(method, path, "connect-timeout", started)
+            raise UpstreamTimeout(f"The video API at {self.base_url} did not accept a connection "
+                                  f"within {timeout[0]:g} s.") from exc
+        except requests.exceptions.ReadTimeout:
+            self._log(method, path, "read-timeout", started)
+            raise UpstreamTimeout(f"The video API did not answer within {timeout[1]:g} s; "
+                                  "it may still be working on it.", may_have_created=True) from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            self._log(method, path, "broken-body", started)
+            raise UpstreamUnreachable("The connection to the video API broke off in the middle of its "
+                                      "answer. Try again in a moment.", may_have_created=True) from exc
+        except requests.exceptions.ConnectionError:
+            self._log(method, path, "connection-error", started)
+            message, reached = _connection_failure(exc, self.base_url)
+            raise UpstreamUnreachable(message, may_have_created=reached) from exc
+        except requests.exceptions.RequestException:
+            self._log(method, path, "error", started)
+            raise UpstreamUnreachable(f"The request to the video API failed: {type(exc).__name__}.") from exc
+
+    def _send(self, method, url, timeout, headers, kwargs):
+        """Send, following redirects by hand: only the upstream's own host, or public addresses, are reached,
+        and the key goes only to the upstream's own host."""
+        for _ in range(MAX_REDIRECTS + 1):
+            hop_headers = dict(headers or {})
+            if not same_origin(url, self.base_url):
+                try:
+                    check_public(url, self.allowed_private_hosts)
+                except AddressRefused as exc:
+                    raise UnsafeAddress(str(exc)) from None
+                hop_headers["Authorization"] = None    # a provider's address on another host never gets the key
+            resp = self.session.request(method, url, timeout=timeout, stream=True, headers=hop_headers,
+                                        allow_redirects=False, **kwargs)
+            if not (resp.is_redirect and method in ("GET", "HEAD")):
+                return resp
+            location = resp.headers.get("Location", "")
+            resp.close()
+            url = urljoin(url, location)
+            kwargs.pop("params", None)
+        raise BadAnswer("The video API redirected too many times.")
+
+    def _read_body(self, resp):
+        """Read a JSON (or error) answer, refusing one larger than MAX_ANSWER_BYTES; scrub the key from it."""
+        chunks, size = [], 0
+        for chunk in resp.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                resp.close()
+                raise BadAnswer(f"The video API answered HTTP {resp.status_code} with more than "
+                                f"{MAX_ANSWER_BYTES // 1048576} MB, far more than a job takes; it was not read.",
+                                status=resp.status_code, may_have_created=resp.ok)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if self._secret:
+            body = body.replace(self._secret.encode("utf-8"), REDACTED.encode())
+        resp._content, resp._content_consumed = body, True
+
+    def _log(self, method, path, outcome, started):
+        log.info("upstream %s %s -> %s in %.0f ms", method, path.split("?")[0], outcome,
+                 (time.monotonic() - started) * 1000)
+
+    def _job(self, resp):
+        body = self._json(resp)
+        try:
+            return Job.from_upstream(body)
+        except ValueError as exc:
+            raise BadAnswer(f"The video API answered HTTP {resp.status_code} but {exc}.",
+                            status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
+
+    def _json(self, resp):
+        try:
+            return self._scrub_tree(resp.json())
+        except (ValueError, RecursionError):
+            kind = "an HTML page" if looks_like_html(resp.text) else "a body that is not JSON"
+            raise BadAnswer(f"The video API answered HTTP {resp.status_code} with {kind} instead of JSON.",
+                            status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
+
+    def _error(self, resp):
+        return error_from_response(resp.status_code, resp.text, self._scrub(resp.headers.get("Retry-After")),
+                                   self._scrub_tree)
+
+    def _scrub(self, text):
+        """Never let the key through, should an upstream echo it back."""
+        if text and self._secret and self._secret in text:
+            return text.replace(self._secret, REDACTED)
+        return text
+
+    def _scrub_tree(self, value):
+        """The key out of every string of a parsed answer (JSON escapes can spell it out again)."""
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, list):
+            return [self._scrub_tree(v) for v in value]
+        if isinstance(value, dict):
+            return {self._scrub(str(k)): self._scrub_tree(v) for k, v in value.items()}
+        return value
+
+
+def _causes(exc):
+    """The exception and everything it wraps (requests -> urllib3 -> socket)."""
+    found, stack = [], [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or any(current is f for f in found):
+            continue
+        found.append(current)
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__,
+                      *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]])
+    return found
+
+
+def _connection_failure(exc, base_url):
+    """A message for a transport failure, classified by exception type, and whether the request got through."""
+    causes = _causes(exc)
+    if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError)) for c in causes):
+        return f"The video API's host name could not be resolved ({base_url}). Check VIDEO_API_BASE_URL.", False
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"Nothing is listening at {base_url}: the video API refused the connection. Is it running?", False
+    if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes):
+        return f"The video API at {base_url} could not be reached.", False
+    if any(isinstance(c, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                          urllib3.exceptions.ProtocolError)) for c in causes):
+        return "The video API closed the connection without answering.", True
+    return f"The video API at {base_url} could not be reached.", True
+

@@ -1,0 +1,213 @@
+"""The contract's request and job models, and how the upstream's answers are normalised into them:
+status spellings, timestamp units, numbers clamped, ids checked (see docs/relay-notes.md)."""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.lifecycle import JobStatus
+from app.multipart import Base64File
+
+# An id we will put in a URL path and a history row: letters, digits and a few separators, never "." or "..".
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
+MAX_SEED = 2**63 - 1
+STATUS_SPELLINGS = {
+    "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
+    "not_started": "queued", "waiting": "queued", "created": "queued",
+    "in_progress": "in_progress", "processing": "in_progress", "running": "in_progress",
+    "generating": "in_progress", "started": "in_progress",
+    "completed": "completed", "succeeded": "completed", "success": "completed", "succeed": "completed",
+    "done": "completed", "finished": "completed",
+    "failed": "failed", "failure": "failed", "error": "failed", "cancelled": "failed",
+    "canceled": "failed", "expired": "failed",
+}
+
+
+@dataclass
+class VideoRequest:
+    """A create request in the contract's terms; None means: leave the field out."""
+
+    prompt: str
+    model: str | None = None
+    image: "str | Base64File | None" = None   # an http(s) URL, or base64 (raw or data: URL) streamed from disk
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: int | None = None
+    seed: int | None = None
+    n: int | None = None
+    response_format: str | None = None
+    user: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def form_parts(self, send_aliases=True):
+        """(name, text) pairs for multipart/form-data, in the contract's order."""
+        parts = []
+        for name in ("model", "prompt", "image", "duration", "width", "height", "fps", "seed", "n",
+                     "response_format", "user"):
+            value = getattr(self, name)
+            if isinstance(value, Base64File):
+                parts.append((name, value))
+            elif value is not None and value != "":
+                parts.append((name, _text(value)))
+        if self.metadata:
+            parts.append(("metadata", json.dumps(self.metadata, ensure_ascii=False)))
+        if send_aliases:
+            if self.duration is not None:
+                parts.append(("seconds", _text(self.duration)))
+            if self.width and self.height:
+                parts.append(("size", f"{self.width}x{self.height}"))
+        return parts
+
+
+
+@dataclass
+class Job:
+    """A video job as the app shows it, whatever the upstream's spelling."""
+
+    id: str
+    status: JobStatus
+    raw_status: str = ""
+    object: str = "video"
+    model: str | None = None
+    progress: int = 0
+    created_at: int | None = None    # Unix seconds
+    completed_at: int | None = None
+    expires_at: int | None = None
+    seconds: str | None = None
+    size: str | None = None
+    error: dict | None = None        # {"message", "code"}
+    metadata: dict = field(default_factory=dict)
+    video_url: str | None = None     # a direct address of the MP4, when the upstream gives one
+    variant_count: int = 1
+    seed: int | None = None          # the seed the upstream used, when it says
+    fps: int | None = None
+    raw: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.status = JobStatus(self.status)
+
+    @property
+    def is_finished(self):
+        return self.status.is_finished
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_upstream(cls, data):
+        """Normalise an upstream job object (OpenAI, the contract, or a relay's variant)."""
+        if not isinstance(data, dict):
+            raise ValueError("the job is not a JSON object")
+        inner = data.get("data") if isinstance(data.get("data"), dict) and "id" not in data else data
+        job_id = inner.get("id") or inner.get("task_id")
+        if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
+            raise ValueError("the answer has no job id")
+        if not SAFE_ID.match(str(job_id)):
+            raise ValueError("its job id is not one this app can use safely")
+        raw_status = str(inner.get("status") or "").strip()[:60]
+        status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
+        metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
+        error = inner.get("error")
+        if isinstance(error, str):
+            error = {"message": error, "code": None}
+        elif isinstance(error, dict):
+            error = {"message": str(error.get("message") or error.get("msg") or ""),
+                     "code": error.get("code")}
+            if not error["message"] and not error["code"]:
+                error = None
+        else:
+            error = None
+        if status == "failed" and error is None and inner.get("fail_reason"):
+            error = {"message": str(inner["fail_reason"]), "code": None}
+        variants = inner.get("variants") if isinstance(inner.get("variants"), list) else []
+        return cls(
+            id=str(job_id), status=status, raw_status=raw_status,
+            object=str(inner.get("object") or "video"),
+            model=_str_or_none(inner.get("model")),
+            progress=_progress(inner.get("progress"), status),
+            created_at=unix_seconds(inner.get("created_at")),
+            completed_at=unix_seconds(inner.get("completed_at")),
+            expires_at=unix_seconds(inner.get("expires_at")),
+            seconds=_str_or_none(inner.get("seconds")),
+            size=_str_or_none(inner.get("size")),
+            error=error, metadata=metadata,
+            video_url=_video_url(inner, metadata),
+            variant_count=max(1, min(len(variants), 16)),
+            seed=_whole(inner.get("seed"), 0, MAX_SEED) if inner.get("seed") is not None
+            else _whole(metadata.get("seed"), 0, MAX_SEED),
+            fps=_whole(inner.get("fps"), 1, 1000),
+            raw=data,
+        )
+
+
+
+def unix_seconds(value):
+    """Unix seconds from seconds, milliseconds, numeric strings or ISO text; None when absent."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        try:
+            return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return None
+    if not math.isfinite(number):
+        return None
+    if number > 1e14:       # microseconds
+        number /= 1e6
+    elif number > 1e11:     # milliseconds: 1e11 s is the year 5138
+        number /= 1e3
+    return int(number) if 0 < number <= LATEST_TIMESTAMP else None
+
+
+def _progress(value, status):
+    try:
+        number = float(str(value).rstrip("%"))
+    except (TypeError, ValueError):
+        number = 0
+    if not math.isfinite(number):
+        number = 0
+    if 0 < number <= 1 and isinstance(value, float):
+        number *= 100
+    if status == "completed":
+        number = 100
+    return max(0, min(100, int(number)))
+
+
+def _video_url(job, metadata):
+    for candidate in (metadata.get("url"), job.get("url"), job.get("video_url")):
+        if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
+            return candidate
+    return None
+
+
+def _whole(value, low, high):
+    """A whole number within [low, high] from an int or a numeric string; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value) if isinstance(value, int) else int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+def _str_or_none(value):
+    return None if value is None or value == "" else str(value)
+
+
+def _text(value):
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
