@@ -2,7 +2,6 @@
 reverse proxy (AUTH_HEADER), or open."""
 
 import hmac
-import os
 import time
 from urllib.parse import urlsplit
 
@@ -12,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.ratelimit import limiter
-from app.sessions import SessionRegistry
+from app.services import services
 
 bp = Blueprint("auth", __name__)
 
@@ -27,17 +26,13 @@ class LoginForm(FlaskForm):
 
 
 def init_auth(app):
-    settings = app.config["SETTINGS"]
-    if settings.auth_mode == "password":
-        app.extensions["sessions"] = SessionRegistry(os.path.join(settings.data_dir, "jobs.sqlite3"),
-                                                     settings.secret_key, settings.app_password)
     app.register_blueprint(bp)
     app.before_request(require_identity)
 
 
 def require_identity():
     """Every route but health checks, static files and the login page needs a signed-in person."""
-    settings = current_app.config["SETTINGS"]
+    settings = services().settings
     g.identity = _identity(settings)
     if settings.auth_mode == "open" or request.endpoint in OPEN_ENDPOINTS:
         return None
@@ -67,7 +62,7 @@ def _identity(settings):
     if settings.auth_mode == "password":
         if "sid" not in session:
             return None
-        identity = current_app.extensions["sessions"].identity(session.get("sid"), session.get("tag"))
+        identity = services().sessions.identity(session.get("sid"), session.get("tag"))
         if identity is None:      # signed out elsewhere, expired, or the team password has changed
             session.pop("sid", None)
             session.pop("tag", None)
@@ -79,7 +74,7 @@ def _identity(settings):
 @limiter.limit("20 per minute", methods=["POST"], key_func=lambda: f"login:{request.remote_addr}")
 def login():
     """The team password page."""
-    settings = current_app.config["SETTINGS"]
+    settings = services().settings
     if settings.auth_mode != "password":
         return redirect(url_for("studio.new_job"))
     form = LoginForm()
@@ -90,7 +85,7 @@ def login():
             session.clear()
             session.permanent = True
             name = (form.name.data or "").strip()[:80] or "team"
-            session["sid"], session["tag"] = current_app.extensions["sessions"].start(name)
+            session["sid"], session["tag"] = services().sessions.start(name)
             return redirect(_safe_next(request.args.get("next")), code=303)
         time.sleep(FAILED_LOGIN_DELAY)
         current_app.logger.warning("failed sign-in from %s", request.remote_addr)
@@ -103,10 +98,10 @@ def login():
 @bp.post("/logout")
 def logout():
     """End the session, on the server too: the old cookie no longer signs anyone in."""
-    if "sessions" in current_app.extensions:
-        current_app.extensions["sessions"].end(session.get("sid"))
+    if services().sessions is not None:
+        services().sessions.end(session.get("sid"))
     session.clear()
-    return redirect(url_for("auth.login") if current_app.config["SETTINGS"].auth_mode == "password"
+    return redirect(url_for("auth.login") if services().settings.auth_mode == "password"
                     else url_for("studio.new_job"), code=303)
 
 

@@ -3,7 +3,6 @@
 import json
 import math
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, BooleanField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -128,31 +127,30 @@ class VideoJobForm(FlaskForm):
             raise ValidationError(str(exc)) from None
 
     def validate(self, extra_validators=None):
+        """Check every field and the rules between them; no I/O (the image is taken by take_image())."""
         ok = super().validate(extra_validators)
-        ok = self._resolve_image() and ok
         if (self.width.data is None) != (self.height.data is None) and not (self.width.errors or self.height.errors):
             missing = self.height if self.width.data is not None else self.width
             missing.errors.append("Give both width and height, or neither.")
             ok = False
         return ok
 
-    def _resolve_image(self):
-        """Check a new upload (and keep it), or reload the one kept from an earlier try."""
-        uploads = current_app.extensions["uploads"]
-        limit = current_app.config["SETTINGS"].max_upload_bytes
+    def take_image(self, uploads, max_bytes):
+        """Check and keep a new upload, or reload the one kept from an earlier try; False with an error
+        at the image field when it cannot be used."""
         upload = self.image_file.data
         if self.image_remove.data:
             self.image_token.data = ""
         if upload is not None and getattr(upload, "filename", ""):
             try:
-                self.checked_image = uploads.save_stream(upload.stream, limit)
+                self.checked_image = uploads.save_stream(upload.stream, max_bytes)
             except ImageError as exc:
                 self.image_file.errors.append(str(exc))
                 return False
             self.image_token.data = self.checked_image.token
         elif self.image_token.data:
             try:
-                self.checked_image = uploads.load(self.image_token.data, limit)
+                self.checked_image = uploads.load(self.image_token.data, max_bytes)
             except ImageError:
                 self.checked_image = None
             if self.checked_image is None:

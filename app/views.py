@@ -13,6 +13,7 @@ from app.filters import duration_text, status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
 from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
+from app.services import services
 from app.allowance import LimitReached
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
@@ -24,10 +25,6 @@ FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 72
 HISTORY_PAGE_SIZE = 20
 
 
-def ext(name):
-    return current_app.extensions[name]
-
-
 def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
@@ -36,11 +33,12 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     if not form.submission_id.data:
         form.submission_id.data = secrets.token_hex(16)
     image_preview = None
-    if form.image_token.data and ext("uploads").path(form.image_token.data):
+    if form.image_token.data and services().uploads.path(form.image_token.data):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
     return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
-                           models=ext("catalogue").models(), size_presets=SIZE_PRESETS,
-                           image_preview=image_preview, uncertain=uncertain), status
+                           models=services().catalogue.models(), size_presets=SIZE_PRESETS,
+                           image_preview=image_preview, uncertain=uncertain,
+                           max_upload_bytes=services().settings.max_upload_bytes), status
 
 
 def form_again(status, notice):
@@ -68,7 +66,7 @@ def limit_reached(form, limit):
 
 def record_or_404(job_id):
     """The stored record (pages never wait on the upstream: the follower keeps it current)."""
-    record = ext("jobs").get(job_id)
+    record = services().store.get(job_id)
     if record is None:
         abort(404, description=f"No job with id {job_id} was submitted through this app.")
     return record
@@ -81,7 +79,7 @@ def new_job():
     data = dict(FORM_DEFAULTS)
     source = request.args.get("from")
     if source:
-        record = ext("jobs").get(source)
+        record = services().store.get(source)
         if record is None:
             notice = "That job is no longer in the history, so the form starts empty."
         else:
@@ -95,7 +93,7 @@ def new_job():
     if g.get("identity") and not data.get("user"):
         data["user"] = g.identity
     form = VideoJobForm(data=data)
-    if form.image_token.data and not ext("uploads").path(form.image_token.data):
+    if form.image_token.data and not services().uploads.path(form.image_token.data):
         form.image_token.data = ""
         notice = "The settings are back, but the earlier image is no longer stored: choose it again."
     return render_form(form, notice=notice)
@@ -105,15 +103,17 @@ def new_job():
 def create_job():
     """Validate, send upstream (once per filled form), then redirect to the job's permalink."""
     form = VideoJobForm()
-    if not form.validate():
+    settings = services().settings
+    valid = form.validate()
+    if not (form.take_image(services().uploads, settings.max_upload_bytes) and valid):
         return render_form(form, status=400)
     if g.get("identity") and not (form.user.data or "").strip():
         form.user.data = g.identity      # the API's `user` says who asked, unless the person typed another
     try:
-        job = submit_job(form, ext("video_api"), ext("jobs"), current_app.config["SETTINGS"],
+        job = submit_job(form, services().api, services().store, settings,
                          submitted_by=g.get("identity") or (form.user.data or "").strip() or None,
                          resend_confirmed=request.form.get("resend") == "1",
-                         allowance=ext("allowance"), spender=spender_key(current_app.config["SETTINGS"]))
+                         allowance=services().allowance, spender=spender_key(settings))
     except LimitReached as limit:
         return limit_reached(form, limit)
     except AlreadySubmitted as earlier:
@@ -127,13 +127,13 @@ def create_job():
     except MaybeCreated as lost:
         current_app.logger.warning("create outcome unknown: %s (kept as %s)", lost.error.kind, lost.job_id)
         return render_form(form, status=browser_status(lost.error), upstream_error=lost.error,
-                           uncertain=ext("jobs").get(lost.job_id))
+                           uncertain=services().store.get(lost.job_id))
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=browser_status(err), upstream_error=err)
     except HistoryUnavailable as exc:
         return render_form(form, status=503, notice=str(exc))
-    ext("follower").wake()
+    services().follower.wake()
     return redirect(url_for("studio.job_page", job_id=job.id), code=303)
 
 
@@ -143,7 +143,7 @@ def job_page(job_id):
     record = record_or_404(job_id)
     if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
         return redirect(url_for("studio.job_page", job_id=record.id), code=301)
-    image_kept = bool(ext("uploads").path(record.params.get("image_token")))
+    image_kept = bool(services().uploads.path(record.params.get("image_token")))
     return render_template("job.html", record=record, job=record.job, image_kept=image_kept)
 
 
@@ -157,19 +157,19 @@ def job_status(job_id):
 @bp.post("/jobs/<job_id>/check")
 def check_again(job_id):
     """Ask the follower to read a (stalled) job's status now."""
-    return _nudge_follower(job_id, ext("jobs").check_now, "The status will be checked again now.")
+    return _nudge_follower(job_id, services().store.check_now, "The status will be checked again now.")
 
 
 @bp.post("/jobs/<job_id>/fetch")
 def fetch_again(job_id):
     """Ask the follower to fetch a completed job's video again now."""
-    return _nudge_follower(job_id, ext("jobs").fetch_again, "The video will be fetched again now.")
+    return _nudge_follower(job_id, services().store.fetch_again, "The video will be fetched again now.")
 
 
 def _nudge_follower(job_id, reset, message):
     record = record_or_404(job_id)
     if reset(record.id):
-        ext("follower").wake()
+        services().follower.wake()
         flash(message, "success")
     return redirect(url_for("studio.job_page", job_id=record.id), code=303)
 
@@ -179,7 +179,7 @@ def history_live():
     """The current rows of the history entries a page is showing (?id=... repeated), for in-place updates."""
     ids = [i for i in request.args.getlist("id") if i][:100]
     rows = {}
-    for record in ext("jobs").get_many(ids):
+    for record in services().store.get_many(ids):
         rows[record.id] = {**live_state(record), "row_html": render_template("_history_row.html", record=record,
                                                                              job=record.job)}
     return jsonify(rows=rows, now=time.time())
@@ -198,7 +198,7 @@ def live_state(record, **extra):
 @bp.get("/jobs/<job_id>/video/<int:index>.mp4")
 def job_video(job_id, index):
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
-    record = ext("jobs").get(job_id) or abort(404)
+    record = services().store.get(job_id) or abort(404)
     path = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
     return send_file(path, mimetype="video/mp4", conditional=True, max_age=86400, as_attachment=download,
@@ -208,16 +208,16 @@ def job_video(job_id, index):
 @bp.get("/jobs/<job_id>/poster/<int:index>.jpg")
 def job_poster(job_id, index):
     """The archived video's poster frame."""
-    record = ext("jobs").get(job_id) or abort(404)
+    record = services().store.get(job_id) or abort(404)
     return send_file(_archived_file(record, index, "poster"), mimetype="image/jpeg", max_age=86400)
 
 
 @bp.post("/jobs/<job_id>/delete")
 def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
-    if ext("jobs").get(job_id) is None:
+    if services().store.get(job_id) is None:
         abort(404, description=f"No job with id {job_id} was submitted through this app.")
-    note = ext("follower").forget(job_id)
+    note = services().follower.forget(job_id)
     flash(note or "The job was deleted.", "warning" if note else "success")
     return redirect(url_for("studio.history"), code=303)
 
@@ -232,7 +232,7 @@ def history():
         page = min(max(1, int(request.args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
-    records, total = ext("jobs").search(query, status, page, HISTORY_PAGE_SIZE)
+    records, total = services().store.search(query, status, page, HISTORY_PAGE_SIZE)
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
     return render_template("history.html", records=records, total=total, page=page, pages=pages,
                            query=query, status=status, statuses=STATUS_FILTERS)
@@ -241,7 +241,7 @@ def history():
 @bp.get("/uploads/<token>")
 def uploaded_image(token):
     """An image someone uploaded, for the preview in the form."""
-    path = ext("uploads").path(token)
+    path = services().uploads.path(token)
     if path is None:
         abort(404)
     return send_file(path, max_age=86400)
@@ -259,12 +259,12 @@ def readyz():
     details (and the API's address) go to the log, and to signed-in people."""
     checks, ready = {}, True
     try:
-        ext("jobs").check_writable()
+        services().store.check_writable()
         checks["store"] = "ok"
     except sqlite3.Error as exc:
         checks["store"], ready = f"not writable: {exc}", False
     try:
-        ext("video_api").list_models(timeout=3.0)
+        services().api.list_models(timeout=3.0)
         checks["upstream"] = "ok"
     except UpstreamError as exc:
         answered = isinstance(exc, UpstreamRefused) and exc.status < 500
@@ -279,7 +279,7 @@ def readyz():
 
 def _archived_file(record, index, kind):
     entry = next((f for f in record.files if f.get("index") == index), None)
-    path = ext("archive").path(entry[kind]) if entry and entry.get(kind) else None
+    path = services().archive.path(entry[kind]) if entry and entry.get(kind) else None
     if path is None:
         abort(404, description="This video is not in the archive (yet, or any more).")
     return path

@@ -76,7 +76,7 @@ def make_app(tmp_path):
     """Build the app against an upstream URL, with a real SQLite file under tmp_path.
 
     Its follower runs in the background as under gunicorn; follow=False stops it, so a test can drive
-    it one round at a time with app.extensions["follower"].run_once().
+    it one round at a time with app.extensions["studio"].follower.run_once().
     """
     built = []
 
@@ -85,11 +85,11 @@ def make_app(tmp_path):
         app.config["TESTING"] = True
         built.append(app)
         if not follow:
-            app.extensions["follower"].stop()
+            app.extensions["studio"].follower.stop()
         return app
     yield build
     for app in built:
-        app.extensions["follower"].stop()
+        app.extensions["studio"].follower.stop()
 
 
 @pytest.fixture

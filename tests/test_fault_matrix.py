@@ -93,8 +93,8 @@ def test_create(make_app, faulty):
 def test_retrieve(make_app, faulty):
     name, url, expected = faulty
     app = build(make_app, url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_abc", status="in_progress", progress=30), {"prompt": "a calm lake"})
-    app.extensions["follower"].run_once()          # the follower's status read meets the fault
+    app.extensions["studio"].store.add(Job(id="video_abc", status="in_progress", progress=30), {"prompt": "a calm lake"})
+    app.extensions["studio"].follower.run_once()          # the follower's status read meets the fault
     client = app.test_client()
     page = client.get("/jobs/video_abc")
     text = html.unescape(page.get_data(as_text=True))
@@ -111,8 +111,8 @@ def test_content(make_app, faulty):
     name, url, expected = faulty
     expected = CONTENT_EXPECT.get(name, expected)
     app = build(make_app, url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_done", status="completed", progress=100), {"prompt": "a calm lake"})
-    app.extensions["follower"].run_once()          # the follower's fetch meets the fault
+    app.extensions["studio"].store.add(Job(id="video_done", status="completed", progress=100), {"prompt": "a calm lake"})
+    app.extensions["studio"].follower.run_once()          # the follower's fetch meets the fault
     client = app.test_client()
     state = client.get("/jobs/video_done/status")
     assert state.status_code == 200

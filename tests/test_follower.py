@@ -190,7 +190,7 @@ def running_upstream(progress=10, hint=None):
 def test_the_upstreams_poll_hint_is_honoured_and_old_jobs_are_read_less_often(make_app, upstream):
     upstream.handler = running_upstream(hint=7000)
     app = make_app(upstream.url, follow=False)
-    store, follower = app.extensions["jobs"], app.extensions["follower"]
+    store, follower = app.extensions["studio"].store, app.extensions["studio"].follower
     store.add(Job(id="video_fresh", status="queued"), {"prompt": "fresh"})
     store.add(Job(id="video_old", status="queued"), {"prompt": "old"})
     store._execute("UPDATE jobs SET submitted_at = submitted_at - 7200 WHERE id = 'video_old'")
@@ -215,7 +215,7 @@ def _next(store, job_id):
 def test_a_job_that_stops_changing_is_marked_stalled_and_can_be_checked_again(make_app, upstream):
     upstream.handler = running_upstream(progress=40)
     app = make_app(upstream.url, follow=False, stall_after_minutes=1)
-    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_stuck", status="in_progress", progress=40), {"prompt": "stuck"})
     follower.run_once()
     assert "seems stuck" not in client.get("/jobs/video_stuck").get_data(as_text=True)
@@ -237,7 +237,7 @@ def test_a_job_that_stops_changing_is_marked_stalled_and_can_be_checked_again(ma
 def test_a_job_the_api_stops_answering_about_is_marked_stalled_too(make_app, upstream):
     upstream.handler = lambda req: json_response({"error": {"message": "upstream maintenance"}}, 503)
     app = make_app(upstream.url, follow=False, stall_after_minutes=1)
-    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_quiet", status="in_progress", progress=40), {"prompt": "quiet"})
     store._execute("UPDATE jobs SET answered_at = answered_at - 120, submitted_at = submitted_at - 120")
     follower.run_once()
@@ -262,7 +262,7 @@ def test_a_failed_archive_is_retried_with_backoff_until_the_api_copy_expires(mak
     fail = {"on": True}
     upstream.handler = failing_content(tiny_mp4, fail)
     app = make_app(upstream.url, follow=False)
-    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_retry", status="completed", progress=100, expires_at=int(time.time()) + 3600), {"prompt": "r"})
     follower.run_once()
     first = store.get("video_retry")
@@ -283,7 +283,7 @@ def test_after_the_api_copy_expired_the_app_gives_up_and_offers_fetch_again(make
     fail = {"on": True}
     upstream.handler = failing_content(tiny_mp4, fail)
     app = make_app(upstream.url, follow=False)
-    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_gone", status="completed", progress=100, expires_at=int(time.time()) + 5), {"prompt": "g"})
     follower.run_once()
     state = client.get("/jobs/video_gone/status").get_json()
@@ -311,5 +311,5 @@ def test_uploads_unused_for_longer_than_the_keep_period_are_deleted(make_app, up
     old.write_bytes(make_png(320, 320))
     month_ago = time.time() - 30 * 86400
     os.utime(old, (month_ago, month_ago))
-    app.extensions["follower"].housekeeping()
+    app.extensions["studio"].follower.housekeeping()
     assert not old.exists() and kept[0].exists()

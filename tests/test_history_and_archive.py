@@ -116,7 +116,7 @@ def test_the_oldest_videos_are_evicted_beyond_the_archive_limit(make_app, upstre
         ids.append(submit(client, {"prompt": f"job {i}"}).headers["Location"].rsplit("/", 1)[1])
         wait_settled(client, ids[-1])
         if i == 0:   # room for two videos with their posters, not three
-            app.extensions["archive"].max_bytes = int(app.extensions["jobs"].get(ids[0]).archive_bytes * 2.5)
+            app.extensions["studio"].archive.max_bytes = int(app.extensions["studio"].store.get(ids[0]).archive_bytes * 2.5)
         time.sleep(0.05)
     assert client.get(f"/jobs/{ids[0]}/video/0.mp4").status_code == 404
     assert client.get(f"/jobs/{ids[2]}/video/0.mp4").data == tiny_mp4
@@ -131,7 +131,7 @@ def test_videos_older_than_the_age_limit_are_evicted(make_app, upstream, tiny_mp
     upstream.handler = lifecycle(tiny_mp4)
     job_id = submit(client, {"prompt": "old"}).headers["Location"].rsplit("/", 1)[1]
     wait_settled(client, job_id)
-    evicted = app.extensions["archive"].evict(app.extensions["jobs"], now=time.time() + 2 * 86400)
+    evicted = app.extensions["studio"].archive.evict(app.extensions["studio"].store, now=time.time() + 2 * 86400)
     assert evicted == [job_id]
     assert client.get(f"/jobs/{job_id}/video/0.mp4").status_code == 404
 
@@ -169,7 +169,7 @@ def test_use_these_settings_again_refills_the_form_with_the_image(client, upstre
 
 
 def test_history_search_filter_and_paging(app, client, upstream):
-    store = app.extensions["jobs"]
+    store = app.extensions["studio"].store
     from app.upstream import Job
     for i in range(25):
         store.add(Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
@@ -190,7 +190,7 @@ def test_history_search_filter_and_paging(app, client, upstream):
 def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(make_app, upstream, tiny_mp4):
     upstream.handler = lifecycle(tiny_mp4)
     app = make_app(upstream.url, follow=False)
-    store, follower, client = app.extensions["jobs"], app.extensions["follower"], app.test_client()
+    store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "orphaned"})
     assert store.claim_archive("video_orphan", follower.archive_lease)   # a worker claims the fetch, then dies
     follower.run_once()

@@ -32,7 +32,7 @@ def test_an_unsafe_job_id_never_reaches_a_path_and_deleting_it_deletes_nothing_e
     assert resp.status_code == 502 and "not one this app can use safely" in resp.get_data(as_text=True)
     history = client.get("/jobs").get_data(as_text=True)
     assert "May have been created" in history                  # kept, not followed by that id
-    local = [r for r in app.extensions["jobs"].search()[0]][0]
+    local = [r for r in app.extensions["studio"].store.search()[0]][0]
     page = client.get(f"/jobs/{local.id}").get_data(as_text=True)
     from servers import hidden_value
     assert client.post(f"/jobs/{local.id}/delete", data={"csrf_token": hidden_value(page)}).status_code == 303
@@ -44,9 +44,9 @@ def test_an_unsafe_job_id_never_reaches_a_path_and_deleting_it_deletes_nothing_e
 def test_a_status_answer_with_an_unsafe_id_is_kept_under_the_id_asked_for(make_app, upstream):
     upstream.handler = lambda req: json_response({"id": "..", "status": "in_progress", "progress": 50})
     app = make_app(upstream.url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_safe", status="queued"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    record = app.extensions["jobs"].get("video_safe")
+    app.extensions["studio"].store.add(Job(id="video_safe", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_safe")
     assert record.job.id == "video_safe" and record.check_error and "safely" in record.check_error
 
 
@@ -80,7 +80,7 @@ def test_an_echoed_key_is_never_shown_stored_or_logged(make_app, upstream, tmp_p
         assert resp.status_code in (400, 429, 502)
         seen.append(resp.get_data(as_text=True) + json.dumps(dict(resp.headers)))
     assert submit(client, {"prompt": "ok"}).status_code == 303
-    app.extensions["follower"].run_once()
+    app.extensions["studio"].follower.run_once()
     for path in ("/jobs/video_echo", "/jobs/video_echo/status", "/jobs", "/?from=video_echo"):
         seen.append(client.get(path).get_data(as_text=True))
     everything = "\n".join(seen)
@@ -115,9 +115,9 @@ def test_metadata_url_pointing_inward_is_not_fetched(make_app, upstream, interna
     completed_with(upstream, lambda req: json_response({"error": {"message": "use metadata.url"}}, 400),
                    metadata={"url": internal.url + "/admin/dump.mp4"})
     app = make_app(upstream.url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_inward", status="queued"), {"prompt": "p"})
-    app.extensions["follower"].run_once()       # reads the status (with metadata.url), then fetches
-    record = app.extensions["jobs"].get("video_inward")
+    app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()       # reads the status (with metadata.url), then fetches
+    record = app.extensions["studio"].store.get("video_inward")
     assert record.archive == "retrying" and "private or local network" in record.archive_error
     assert internal.requests == []
 
@@ -125,9 +125,9 @@ def test_metadata_url_pointing_inward_is_not_fetched(make_app, upstream, interna
 def test_a_redirect_from_content_pointing_inward_is_not_followed(make_app, upstream, internal):
     completed_with(upstream, lambda req: Response("", 302, headers={"Location": internal.url + "/secret.mp4"}))
     app = make_app(upstream.url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_inward", status="completed"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    record = app.extensions["jobs"].get("video_inward")
+    app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_inward")
     assert record.archive == "retrying" and "private or local network" in record.archive_error
     assert internal.requests == []
 
@@ -135,9 +135,9 @@ def test_a_redirect_from_content_pointing_inward_is_not_followed(make_app, upstr
 def test_a_listed_private_host_may_be_fetched_from(make_app, upstream, internal):
     completed_with(upstream, lambda req: Response("", 302, headers={"Location": internal.url + "/v.mp4"}))
     app = make_app(upstream.url, follow=False, allowed_private_hosts=("127.0.0.2",))
-    app.extensions["jobs"].add(Job(id="video_inward", status="completed"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    assert app.extensions["jobs"].get("video_inward").archive == "archived"
+    app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    assert app.extensions["studio"].store.get("video_inward").archive == "archived"
     fetched = [r for r in internal.requests if r.path == "/v.mp4"]
     assert fetched and all(r.headers.get("Authorization") is None for r in fetched)   # the key stays home
 
@@ -152,9 +152,9 @@ def test_a_huge_json_answer_is_refused_unread(make_app, upstream):
         return Response(body(), content_type="application/json")
     upstream.handler = flood
     app = make_app(upstream.url, follow=False)
-    app.extensions["jobs"].add(Job(id="video_flood", status="queued"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    record = app.extensions["jobs"].get("video_flood")
+    app.extensions["studio"].store.add(Job(id="video_flood", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_flood")
     assert record.check_error and "more than 2 MB" in record.check_error
 
 
@@ -172,9 +172,9 @@ def test_a_video_larger_than_the_archive_may_hold_is_stopped(make_app, upstream,
         return Response(body(), mimetype="video/mp4")
     completed_with(upstream, big)
     app = make_app(upstream.url, follow=False, archive_max_mb=1)
-    app.extensions["jobs"].add(Job(id="video_inward", status="completed"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    record = app.extensions["jobs"].get("video_inward")
+    app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_inward")
     assert record.archive == "retrying" and "1.0 MB this app keeps" in record.archive_error
     assert sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(tmp_path / "data" / "archive")
                for f in fs) <= 1.2 * 1048576
@@ -192,8 +192,8 @@ def test_a_dripping_video_fetch_ends_at_its_deadline(make_app, upstream):
         return Response(body(), mimetype="video/mp4")
     completed_with(upstream, drip)
     app = make_app(upstream.url, follow=False, archive_fetch_seconds=1)
-    app.extensions["jobs"].add(Job(id="video_inward", status="completed"), {"prompt": "p"})
-    app.extensions["follower"].run_once()
-    record = app.extensions["jobs"].get("video_inward")
+    app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_inward")
     # Left alone, the drip would end after 10 s with a complete (tiny) file and be archived.
     assert record.archive == "retrying" and "ARCHIVE_FETCH_SECONDS" in record.archive_error

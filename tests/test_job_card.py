@@ -23,7 +23,7 @@ def test_absurd_numbers_in_a_job_never_break_its_page(make_app, upstream):
     app = make_app(upstream.url, follow=False)
     client = app.test_client()
     assert submit(client, {"prompt": "huge numbers"}).headers["Location"].endswith("/jobs/video_huge")
-    app.extensions["follower"].run_once()
+    app.extensions["studio"].follower.run_once()
     for path in ("/jobs/video_huge", "/jobs/video_huge/status", "/jobs", "/?from=video_huge"):
         resp = client.get(path)
         assert resp.status_code == 200, (path, resp.status_code)
@@ -37,7 +37,7 @@ def test_the_seed_the_api_used_is_shown_and_reused(make_app, upstream):
     app = make_app(upstream.url, follow=False)
     client = app.test_client()
     submit(client, {"prompt": "a seeded result"})                   # no seed typed: the API chose one
-    app.extensions["follower"].run_once()
+    app.extensions["studio"].follower.run_once()
     card = client.get("/jobs/video_seeded").get_data(as_text=True)
     assert "Seed used" in card and "987654" in card
     again = client.get("/?from=video_seeded").get_data(as_text=True)
@@ -63,7 +63,7 @@ def test_a_chinese_prompt_keeps_its_words_in_the_download_name(make_app, upstrea
     app = make_app(upstream.url, follow=False)
     client = app.test_client()
     submit(client, {"prompt": "一只猫在雨中的屋顶上散步"})
-    app.extensions["follower"].run_once()
+    app.extensions["studio"].follower.run_once()
     resp = client.get("/jobs/video_d63a6274/video/0.mp4?download=1")
     disposition = resp.headers["Content-Disposition"]
     assert resp.status_code == 200 and "filename*=UTF-8''" in disposition
@@ -110,7 +110,7 @@ def test_a_job_page_shows_the_api_message_when_it_stops_answering(make_app, upst
     app = make_app(upstream.url, follow=False)
     client = app.test_client()
     submit(client, {"prompt": "quiet api"})
-    app.extensions["follower"].run_once()
+    app.extensions["studio"].follower.run_once()
     state = client.get("/jobs/video_q/status").get_json()
     assert state["check_error"] and "服务维护中" in state["check_error"]
     assert "not answering status checks" in state["card_html"] and "Last checked" in state["card_html"]
