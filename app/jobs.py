@@ -1,8 +1,8 @@
 """The job store: every job submitted through the app, in SQLite under DATA_DIR.
 
-Several gunicorn workers (and later several hosts sharing the file) use it at once: WAL mode, short
-transactions, and "claims" (conditional UPDATEs) so that only one worker at a time reads a job's status
-upstream or fetches its video. A job is written here *before* it is sent, so nothing paid for is lost.
+Several gunicorn workers share it: WAL mode, short transactions, and claims (app/job_claims.py) so that
+only one worker at a time reads a job's status upstream or fetches its video. A job is written here
+*before* it is sent, so nothing paid for is lost.
 """
 
 import json
@@ -11,70 +11,14 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from app.lifecycle import RUNNING, ArchiveState, JobStatus
+from app.job_claims import FollowerClaims
+from app.job_schema import LATE_INDEXES, SCHEMA, migrate
+from app.lifecycle import ArchiveState, JobStatus
 from app.sqlite import connect
 from app.upstream import Job
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id              TEXT PRIMARY KEY,
-    local_id        TEXT,               -- the id it had while being sent; its permalink keeps working
-    sender          TEXT,               -- host:pid of the worker sending it, while it is being sent
-    submitted_at    REAL NOT NULL,
-    submitted_by    TEXT,
-    prompt          TEXT NOT NULL DEFAULT '',
-    model           TEXT,
-    size            TEXT,
-    seconds         TEXT,
-    status          TEXT NOT NULL,
-    params          TEXT NOT NULL DEFAULT '{}',
-    job             TEXT NOT NULL DEFAULT '{}',
-    checked_at      REAL NOT NULL DEFAULT 0,    -- the last status read, answered or not
-    answered_at     REAL NOT NULL DEFAULT 0,    -- the last status read the upstream answered
-    changed_at      REAL NOT NULL DEFAULT 0,    -- the last time status or progress moved
-    next_check_at   REAL NOT NULL DEFAULT 0,    -- when the follower reads the status next (or a claim's lease)
-    check_failures  INTEGER NOT NULL DEFAULT 0,
-    check_error     TEXT,
-    stalled_at      REAL,
-    archive         TEXT NOT NULL DEFAULT 'none',
-    archive_started REAL NOT NULL DEFAULT 0,
-    archive_error   TEXT,
-    archive_attempts INTEGER NOT NULL DEFAULT 0,
-    archive_next_at REAL NOT NULL DEFAULT 0,
-    archive_bytes   INTEGER NOT NULL DEFAULT 0,
-    archived_at     REAL,
-    files           TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at DESC);
-CREATE INDEX IF NOT EXISTS jobs_by_archive ON jobs (archive, archived_at);
-CREATE TABLE IF NOT EXISTS submissions (
-    token      TEXT PRIMARY KEY,
-    job_id     TEXT,
-    claimed_at REAL NOT NULL
-);
-"""
-# Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
-ADDED_COLUMNS = {
-    "local_id": "TEXT", "sender": "TEXT", "answered_at": "REAL NOT NULL DEFAULT 0", "changed_at": "REAL NOT NULL DEFAULT 0",
-    "next_check_at": "REAL NOT NULL DEFAULT 0", "check_failures": "INTEGER NOT NULL DEFAULT 0",
-    "stalled_at": "REAL", "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "archive_next_at": "REAL NOT NULL DEFAULT 0",
-}
-LATE_INDEXES = """
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);
-CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
-"""
-
-# The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
-COMPLETED = JobStatus.COMPLETED.value
-A_NONE, A_FETCHING, A_ARCHIVED, A_RETRYING, A_FAILED, A_EXPIRED = (
-    s.value for s in (ArchiveState.NONE, ArchiveState.FETCHING, ArchiveState.ARCHIVED, ArchiveState.RETRYING,
-                      ArchiveState.FAILED, ArchiveState.EXPIRED))
-
 STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
                   JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
-_RUNNING = tuple(str(s) for s in RUNNING)
-_IN = f"({','.join('?' * len(_RUNNING))})"
 
 
 @dataclass
@@ -150,8 +94,7 @@ class JobRecord:
         return self.status == JobStatus.COMPLETED and self.archive in (
             ArchiveState.RETRYING, ArchiveState.FAILED, ArchiveState.EXPIRED)
 
-
-class JobStore:
+class JobStore(FollowerClaims):
     """SQLite-backed history, safe to share between gunicorn workers."""
 
     def __init__(self, path):
@@ -167,23 +110,13 @@ class JobStore:
                     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(SCHEMA)
-                    self._migrate(db)
+                    migrate(db)
                     db.executescript(LATE_INDEXES)
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1)
-
-    @staticmethod
-    def _migrate(db):
-        have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-        missing = [name for name in ADDED_COLUMNS if name not in have]
-        for name in missing:
-            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}")
-        if "archive_next_at" in missing:
-            # The first version left failed fetches as 'failed' and retried them on a page view.
-            db.execute(f"UPDATE jobs SET archive = '{A_RETRYING}' WHERE archive = '{A_FAILED}'")
 
     def _connect(self):
         return connect(self.path, row_factory=sqlite3.Row)
@@ -288,111 +221,6 @@ class JobStore:
             rows = db.execute("SELECT json_extract(params, '$.image_token') FROM jobs"
                               " WHERE json_extract(params, '$.image_token') IS NOT NULL").fetchall()
         return {r[0] for r in rows}
-
-    # --- following: status reads -----------------------------------------------------------------
-
-    def due_status_reads(self, now, limit=20):
-        """Ids of running jobs whose next status read is due."""
-        with self._connect() as db:
-            rows = db.execute(f"SELECT id FROM jobs WHERE status IN {_IN} AND next_check_at <= ?"
-                              " ORDER BY next_check_at LIMIT ?", (*_RUNNING, now, limit)).fetchall()
-        return [r[0] for r in rows]
-
-    def claim_status_read(self, job_id, lease_seconds):
-        """True for the one caller that reads the status now; the lease keeps others off until it answers."""
-        now = time.time()
-        return self._execute(f"UPDATE jobs SET next_check_at = ? WHERE id = ? AND status IN {_IN}"
-                             " AND next_check_at <= ?", (now + lease_seconds, job_id, *_RUNNING, now)) == 1
-
-    def status_answered(self, job: Job, next_check_at, stalled):
-        """Store what the upstream said; returns True when status or progress moved."""
-        now = time.time()
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT status, job FROM jobs WHERE id = ?", (job.id,)).fetchone()
-            if row is None:
-                db.execute("ROLLBACK")
-                return False
-            before = json.loads(row["job"])
-            moved = row["status"] != job.status or before.get("progress") != job.progress
-            db.execute(
-                "UPDATE jobs SET status = ?, job = ?, checked_at = ?, answered_at = ?, check_error = NULL,"
-                " check_failures = 0, next_check_at = ?, changed_at = CASE WHEN ? THEN ? ELSE changed_at END,"
-                " stalled_at = CASE WHEN ? THEN NULL WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END,"
-                " model = COALESCE(?, model), size = COALESCE(?, size), seconds = COALESCE(?, seconds)"
-                " WHERE id = ?",
-                (str(job.status), _json(job.to_dict()), now, now, next_check_at, moved, now, moved, stalled, now,
-                 job.model, job.size, job.seconds, job.id))
-            db.execute("COMMIT")
-        return moved
-
-    def status_unanswered(self, job_id, message, next_check_at, stalled):
-        """The status could not be read: keep the last known state and say why."""
-        now = time.time()
-        self._execute(
-            "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
-            " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
-            (message, now, next_check_at, stalled, now, job_id))
-
-    def check_now(self, job_id):
-        """A person asked to check again: read the status at once and restart the stall clock."""
-        now = time.time()
-        return self._execute(f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
-                             f" WHERE id = ? AND status IN {_IN}", (now, job_id, *_RUNNING)) == 1
-
-    # --- following: the archive ------------------------------------------------------------------
-
-    def due_archives(self, now, lease_seconds, limit=10):
-        """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
-        with self._connect() as db:
-            rows = db.execute(
-                f"SELECT id FROM jobs WHERE archive IN ('{A_NONE}', '{A_RETRYING}', '{A_FETCHING}')"
-                f" AND status = '{COMPLETED}' AND (archive = '{A_NONE}'"
-                f" OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
-                f" OR (archive = '{A_FETCHING}' AND archive_started <= ?)) ORDER BY submitted_at LIMIT ?",
-                (now, now - lease_seconds, limit)).fetchall()
-        return [r[0] for r in rows]
-
-    def claim_archive(self, job_id, lease_seconds):
-        """True for the one caller that should fetch the job's video now."""
-        now = time.time()
-        return self._execute(
-            f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ? WHERE id = ? AND status = '{COMPLETED}'"
-            f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
-            f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
-            (now, job_id, now, now - lease_seconds)) == 1
-
-    def archive_heartbeat(self, job_id):
-        """A fetch still in progress renews its own lease."""
-        self._execute(f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'",
-                      (time.time(), job_id))
-
-    def archive_done(self, job_id, files, total_bytes):
-        self._execute(f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
-                      " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))
-
-    def archive_failed(self, job_id, message, retry_at):
-        """The fetch failed: try again at retry_at, or give up when that is None."""
-        state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
-        self._execute("UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
-                      " archive_next_at = ? WHERE id = ?", (str(state), message, retry_at or 0, job_id))
-
-    def fetch_again(self, job_id):
-        """A person asked to fetch the video again now."""
-        return self._execute(
-            f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
-            f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
-            (job_id,)) == 1
-
-    def archive_expired(self, job_id):
-        self._execute(f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?",
-                      (job_id,))
-
-    def archived_oldest_first(self):
-        """[(id, archived_at, bytes)] of every archived job, oldest first."""
-        with self._connect() as db:
-            return [tuple(r) for r in db.execute(
-                f"SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = '{A_ARCHIVED}' ORDER BY archived_at")]
 
     # --- one job per filled form ---------------------------------------------------------------
 

@@ -5,30 +5,27 @@ import json
 import logging
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 
 import requests
-from werkzeug.serving import make_server
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from servers import AppProcess, hidden_value  # noqa: E402
+from tests.support.loopback import LoopbackServer
+from tests.support.pages import hidden_value
+from tests.support.servers import AppProcess
 
 PEOPLE = 40
 UPSTREAM_SECONDS = 2.0
 
 
-class SlowUpstream:
+class SlowUpstream(LoopbackServer):
     """Answers every create after UPSTREAM_SECONDS, like a busy video API."""
 
     def __init__(self):
         self.creates = 0
         self._lock = threading.Lock()
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(self.wsgi)
 
     def wsgi(self, environ, start_response):
         environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -47,8 +44,6 @@ class SlowUpstream:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
-    def stop(self):
-        self.server.shutdown()
 
 
 def one_person(base_url, person, start, results):

@@ -1,38 +1,19 @@
-"""Shared fixtures: real servers on loopback, real files, test images."""
-
-import io
-import os
-import sys
+"""Shared fixtures: real servers on loopback, a real SQLite file under each test's tmp_path, test media.
+Helpers live in tests/support/ (imported as `support`)."""
 
 import pytest
-from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from servers import DemoAPIProcess, hidden_value  # noqa: E402
-
-
-def make_png(width=640, height=400, colour=(200, 80, 40), fmt="PNG"):
-    """The bytes of a real image."""
-    buf = io.BytesIO()
-    img = Image.new("RGB", (width, height), colour)
-    for x in range(0, width, 40):
-        img.paste((255, 255, 255), (x, 0, x + 4, height))
-    img.save(buf, fmt)
-    return buf.getvalue()
+from app import create_app
+from support.client import make_settings
+from support.media import render_tiny_mp4
+from support.servers import DemoAPIProcess
+from support.upstreams import ScriptedUpstream
 
 
 @pytest.fixture(scope="session")
 def tiny_mp4(tmp_path_factory):
-    """The bytes of a real 1 s, 64x64 H.264 MP4, drawn by the demo API's renderer."""
-    from demo_api.render import render_video
-    from demo_api.validation import JobSpec
-    folder = tmp_path_factory.mktemp("mp4")
-    spec = JobSpec(prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1,
-                   response_format="url", user=None)
-    render_video(spec, 1, 0, str(folder / "v.mp4"), str(folder / "v.jpg"))
-    return (folder / "v.mp4").read_bytes()
+    """The bytes of a real 1 s, 64x64 H.264 MP4."""
+    return render_tiny_mp4(tmp_path_factory.mktemp("mp4"))
 
 
 @pytest.fixture(scope="session")
@@ -43,32 +24,12 @@ def demo_api(tmp_path_factory):
     server.stop()
 
 
-# --- the app ---------------------------------------------------------------------------------------
-
-import secrets  # noqa: E402
-
-from upstreams import ScriptedUpstream  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.config import Settings  # noqa: E402
-
-# Made at run time, so no key-shaped string is committed; the tests look for it in pages and logs.
-TEST_KEY = "sk-test" + secrets.token_hex(16)
-
-
 @pytest.fixture
 def upstream():
     """A recording, scriptable upstream on loopback."""
     server = ScriptedUpstream()
     yield server
     server.stop()
-
-
-def make_settings(base_url, data_dir, **overrides):
-    values = dict(video_api_base_url=base_url, video_api_key=TEST_KEY, secret_key="test-secret",
-                  data_dir=str(data_dir), video_api_timeout=5.0, video_api_connect_timeout=2.0)
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -100,16 +61,3 @@ def app(make_app, upstream):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_token(client, path="/"):
-    page = client.get(path).get_data(as_text=True)
-    return hidden_value(page)
-
-
-def submit(client, data, files=None):
-    """POST the form the way a browser does, with a valid CSRF token."""
-    payload = {"csrf_token": csrf_token(client), **data}
-    if files:
-        payload.update(files)
-    return client.post("/jobs", data=payload, content_type="multipart/form-data")

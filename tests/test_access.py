@@ -1,17 +1,16 @@
 """Access control: a team password, an identity header from a reverse proxy, or open with a warning."""
 
 import os
-import re
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import pytest
 
-from urllib.parse import quote
-
-from conftest import csrf_token, submit
-from servers import ROOT, free_port, hidden_value, wait_until_up
+from support.client import csrf_token, submit
+from support.pages import Page, hidden_value
+from support.servers import ROOT, free_port, wait_until_up
 
 
 def login(client, password, name="Ana", next_path="/"):
@@ -47,7 +46,7 @@ def test_a_wrong_password_is_refused_slowly_and_the_right_one_lets_in(locked, up
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     form = locked.get("/").get_data(as_text=True)
     assert "Signed in as <strong>Ana</strong>" in form
-    assert re.search(r'id="user"[^>]*value="Ana"|value="Ana"[^>]*id="user"', form)
+    assert Page(form).value("user") == "Ana"
     job = submit(locked, {"prompt": "from Ana", "user": ""})
     assert job.status_code == 303
     assert "by Ana" in locked.get("/jobs").get_data(as_text=True)
@@ -61,7 +60,7 @@ def test_next_never_leads_to_another_site(locked):
 def test_sign_out_ends_the_session(locked):
     login(locked, "correct horse battery")
     page = locked.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = hidden_value(page)
     assert locked.post("/logout", data={"csrf_token": token}).status_code == 303
     assert locked.get("/").status_code == 302
 

@@ -5,10 +5,16 @@ import time
 
 import pytest
 
-from browser import (CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_no_sideways_scroll, require_browser,
-                     screenshot)
-from conftest import make_png
-from servers import AppProcess, DemoAPIProcess
+from support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_accessible,
+    assert_no_sideways_scroll,
+    require_browser,
+    screenshot,
+)
+from support.media import make_png
+from support.servers import AppProcess, DemoAPIProcess
 
 pytestmark = pytest.mark.browser
 

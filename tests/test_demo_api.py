@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import requests
 
-from conftest import make_png
-from servers import DemoAPIProcess
+from support.media import make_png
+from support.servers import DemoAPIProcess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 with open(os.path.join(ROOT, "docs", "create-video.openapi.json"), encoding="utf-8") as _fh:
@@ -308,8 +308,9 @@ def test_jobs_and_files_survive_a_restart_with_a_data_dir(tmp_path):
 @pytest.fixture
 def picture_server():
     """An image on another loopback address, standing for a service inside the network."""
-    from upstreams import ScriptedUpstream
     from werkzeug.wrappers import Response
+
+    from support.upstreams import ScriptedUpstream
     server = ScriptedUpstream(host="127.0.0.2", handler=lambda req: Response(make_png(400, 300), mimetype="image/png"))
     yield server
     server.stop()

@@ -5,7 +5,7 @@ import warnings
 import av
 import openai
 
-from conftest import make_png
+from support.media import make_png
 
 
 def test_openai_sdk_creates_polls_and_downloads(demo_api, tmp_path):

@@ -6,8 +6,9 @@ import secrets
 import pytest
 import requests
 
-from conftest import make_png
-from servers import AppProcess, DemoAPIProcess, hidden_value
+from support.media import make_png
+from support.pages import hidden_value
+from support.servers import AppProcess, DemoAPIProcess
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import json
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import TEST_KEY, submit
-from faults import BlackHole, RawServer
-from servers import free_port
-from upstreams import ScriptedUpstream, json_response, slow
-
 from app.upstream import Job
+from support.client import TEST_KEY, submit
+from support.faults import BlackHole, RawServer
+from support.servers import free_port
+from support.upstreams import ScriptedUpstream, json_response, slow
 
 
 def http(status, body, content_type="application/json", headers=None):

@@ -9,7 +9,8 @@ import av
 import pytest
 import requests
 
-from servers import AppProcess, DemoAPIProcess, hidden_value
+from support.pages import hidden_value
+from support.servers import AppProcess, DemoAPIProcess
 
 
 def app_env(demo):
@@ -55,7 +56,7 @@ def test_follow_to_completed_archive_and_play_even_after_the_upstream_is_gone(de
         assert state["status"] == "completed" and state["archive"] == "archived"
         assert ("in_progress" in [s for s, _, _ in seen]), "the running state was seen on the way"
         progress = [p for _, p, _ in seen]
-        assert progress == sorted(progress) and 0 < len(set(progress))
+        assert progress == sorted(progress) and len(set(progress)) >= 3, f"progress never moved: {progress}"
         assert '<video' in state["card_html"]
 
         page = browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).text

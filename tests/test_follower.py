@@ -9,11 +9,11 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from conftest import submit
-from servers import AppProcess, DemoAPIProcess, hidden_value
-from upstreams import ScriptedUpstream, job_body, json_response
-
 from app.upstream import Job
+from support.client import submit
+from support.pages import hidden_value
+from support.servers import AppProcess, DemoAPIProcess
+from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
 def send_form(app, **fields):
@@ -298,7 +298,8 @@ def test_after_the_api_copy_expired_the_app_gives_up_and_offers_fetch_again(make
 
 def test_uploads_unused_for_longer_than_the_keep_period_are_deleted(make_app, upstream, tmp_path):
     import os
-    from conftest import make_png
+
+    from support.media import make_png
     app = make_app(upstream.url, follow=False, upload_keep_days=7)
     client = app.test_client()
     import io

@@ -1,17 +1,17 @@
 """History, shared status reads, eviction, delete and reuse, against a scripted upstream on loopback."""
 
 import io
-import re
 import threading
 import time
 
 from werkzeug.wrappers import Response
 
-from conftest import make_png, submit
-from servers import AppProcess, hidden_value
-from upstreams import ScriptedUpstream, job_body, json_response
-
 from app.upstream import Job
+from support.client import submit
+from support.media import make_png
+from support.pages import Page, hidden_value
+from support.servers import AppProcess
+from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
 def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
@@ -141,7 +141,7 @@ def test_delete_removes_job_and_archive_and_tells_the_upstream(app, client, upst
     job_id = submit(client, {"prompt": "to be deleted"}).headers["Location"].rsplit("/", 1)[1]
     wait_settled(client, job_id)
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = hidden_value(page)
     resp = client.post(f"/jobs/{job_id}/delete", data={"csrf_token": token})
     assert resp.status_code == 303
     history = client.get("/jobs").get_data(as_text=True)
@@ -157,12 +157,12 @@ def test_use_these_settings_again_refills_the_form_with_the_image(client, upstre
                            "seed": "99", "metadata": '{"mode": "pro"}', "style": "noir"},
                   {"image_file": (io.BytesIO(png), "a.png")})
     job_id = resp.headers["Location"].rsplit("/", 1)[1]
-    form = client.get(f"/?from={job_id}").get_data(as_text=True)
-    assert "again please</textarea>" in form
+    form = Page(client.get(f"/?from={job_id}").get_data(as_text=True))
+    assert form.value("prompt") == "again please"
     for name, value in (("model", "kling-v2-master"), ("duration", "10"), ("fps", "30"), ("seed", "99"),
                         ("style", "noir")):
-        assert re.search(rf'id="{name}"[^>]*value="{value}"|value="{value}"[^>]*id="{name}"', form), name
-    preview = re.search(r'<img src="(/uploads/[^"]+)"', form).group(1)
+        assert form.value(name) == value, name
+    preview = form.find("img", alt="Preview of the chosen image")[0].attrs["src"]
     assert client.get(preview).data == png
     resubmit = submit(client, {"prompt": "again please", "image_token": preview.rsplit("/", 1)[1]})
     assert resubmit.status_code == 303
@@ -170,7 +170,6 @@ def test_use_these_settings_again_refills_the_form_with_the_image(client, upstre
 
 def test_history_search_filter_and_paging(app, client, upstream):
     store = app.extensions["studio"].store
-    from app.upstream import Job
     for i in range(25):
         store.add(Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
                   {"prompt": f"{'astronaut' if i % 2 else 'lighthouse'} number {i}"}, submitted_by="ana")

@@ -8,10 +8,9 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import TEST_KEY, submit
-from upstreams import ScriptedUpstream, job_body, json_response
-
 from app.upstream import Job
+from support.client import TEST_KEY, submit
+from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
 def files_under(folder):
@@ -34,7 +33,7 @@ def test_an_unsafe_job_id_never_reaches_a_path_and_deleting_it_deletes_nothing_e
     assert "May have been created" in history                  # kept, not followed by that id
     local = [r for r in app.extensions["studio"].store.search()[0]][0]
     page = client.get(f"/jobs/{local.id}").get_data(as_text=True)
-    from servers import hidden_value
+    from support.pages import hidden_value
     assert client.post(f"/jobs/{local.id}/delete", data={"csrf_token": hidden_value(page)}).status_code == 303
     after = files_under(data)
     assert set(before) <= set(after), set(before) - set(after)

@@ -7,12 +7,11 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Response
 
-from conftest import submit
-from servers import hidden_value
-from upstreams import ScriptedUpstream, job_body, json_response
-
 from app.archive import VideoArchive
 from app.upstream import Job, VideoAPI
+from support.client import submit
+from support.pages import hidden_value
+from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
 def test_absurd_numbers_in_a_job_never_break_its_page(make_app, upstream):

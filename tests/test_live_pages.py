@@ -10,9 +10,10 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, require_browser, screenshot
-from servers import AppProcess, hidden_value
-from upstreams import ScriptedUpstream, job_body, json_response
+from support.browser import CHROMIUM, CHROMIUM_ARGS, assert_accessible, require_browser, screenshot
+from support.pages import hidden_value
+from support.servers import AppProcess
+from support.upstreams import ScriptedUpstream, job_body, json_response
 
 pytestmark = pytest.mark.browser
 

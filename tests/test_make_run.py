@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, require_browser, screenshot
-from servers import ROOT, free_port, wait_until_up
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, screenshot
+from support.servers import ROOT, free_port, wait_until_up
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_png
-from servers import hidden_value
+from support.media import make_png
+from support.pages import hidden_value
 
 FIELDS = ["model", "prompt", "image_url", "duration", "width", "height", "fps", "seed", "n", "response_format",
           "user", "negative_prompt", "style", "quality_level", "metadata", "image_token", "submission_id",

@@ -10,9 +10,10 @@ import time
 import requests
 from werkzeug.wrappers import Response
 
-from conftest import submit
-from servers import AppProcess, hidden_value
-from upstreams import ScriptedUpstream, job_body, json_response, slow
+from support.client import submit
+from support.pages import hidden_value
+from support.servers import AppProcess
+from support.upstreams import ScriptedUpstream, job_body, json_response, slow
 
 
 def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):

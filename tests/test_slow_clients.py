@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from servers import ROOT, AppProcess, free_port, wait_until_up
+from support.servers import ROOT, AppProcess, free_port, wait_until_up
 
 NGINX = "/usr/sbin/nginx"
 SNIPPET = os.path.join(ROOT, "docs", "deploy", "nginx-video-studio-proxy.conf")
@@ -26,7 +26,7 @@ def require_nginx():
 
 @pytest.fixture
 def app(tmp_path):
-    from upstreams import ScriptedUpstream
+    from support.upstreams import ScriptedUpstream
     upstream = ScriptedUpstream()
     server = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
                                            "TRUSTED_PROXIES": "1"}).start()

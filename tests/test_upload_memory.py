@@ -5,21 +5,19 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
-from werkzeug.serving import make_server
+from support.loopback import LoopbackServer
+from support.servers import ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class CountingUpstream:
+class CountingUpstream(LoopbackServer):
     """Reads the request body in small chunks (never whole), counting the bytes that arrive."""
 
     def __init__(self):
         self.received = 0
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(self.wsgi)
 
     def wsgi(self, environ, start_response):
         stream, left = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
@@ -35,16 +33,15 @@ class CountingUpstream:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
-    def stop(self):
-        self.server.shutdown()
 
 
 def test_a_large_image_is_streamed_not_copied(tmp_path):
     upstream = CountingUpstream()
     try:
         # The app runs in a process of its own, so only its own allocations are measured.
-        out = subprocess.run([sys.executable, os.path.join(HERE, "upload_memory_probe.py"), upstream.url,
-                              str(tmp_path)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, os.path.join(HERE, "support", "upload_memory_probe.py"), upstream.url,
+                              str(tmp_path)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": ROOT})
         assert out.returncode == 0, out.stderr[-2000:]
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:

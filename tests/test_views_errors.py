@@ -9,30 +9,31 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
-from conftest import TEST_KEY, csrf_token, make_png, submit
-from servers import free_port, hidden_value
-from upstreams import json_response, slow
+from support.client import TEST_KEY, csrf_token, submit
+from support.media import make_png
+from support.pages import Page, hidden_value
+from support.servers import free_port
+from support.upstreams import json_response, slow
 
 FILLED = {"model": "kling-v1", "prompt": "a red fox in the snow", "duration": "5", "width": "1280",
           "height": "720", "fps": "24", "seed": "42", "user": "ana", "metadata": '{"mode": "pro"}'}
 
 
-def assert_values_kept(page):
-    assert "a red fox in the snow</textarea>" in page
+def assert_values_kept(html):
+    page = Page(html)
+    assert page.value("prompt") == "a red fox in the snow"
     for name, value in (("model", "kling-v1"), ("duration", "5"), ("width", "1280"), ("fps", "24"),
                         ("seed", "42"), ("user", "ana")):
-        assert re.search(rf'name="{name}"[^>]*value="{value}"', page) or \
-            re.search(rf'value="{value}"[^>]*name="{name}"', page), name
-    assert "{&#34;mode&#34;: &#34;pro&#34;}" in page or '{"mode": "pro"}' in page
+        assert page.value(name) == value, name
+    assert page.value("metadata") == '{"mode": "pro"}'
 
 
-def field_error(page, field):
+def field_error(html, field):
     """The error message rendered next to a field, tied to it by aria-describedby."""
-    match = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', page, re.S)
-    assert match, f"no error next to {field}"
-    assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error', page) or \
-        re.search(rf'aria-describedby="[^"]*{field}-error[^"]*"[^>]*id="{field}"', page)
-    return re.sub(r"<[^>]+>", "", match.group(1)).replace("Error:", "").strip()
+    page = Page(html)
+    assert page.find(id=f"{field}-error"), f"no error next to {field}"
+    assert f"{field}-error" in page.by_id(field).attrs.get("aria-describedby", "").split()
+    return page.text(f"{field}-error").replace("Error:", "").strip()
 
 
 UPSTREAM_FAILURES = [

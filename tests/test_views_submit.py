@@ -4,8 +4,9 @@ import base64
 import io
 import json
 
-from conftest import TEST_KEY, make_png, submit
-from upstreams import json_response, job_body
+from support.client import TEST_KEY, submit
+from support.media import make_png
+from support.upstreams import job_body, json_response
 
 EVERY_FIELD = {
     "model": "kling-v1-6", "prompt": "宇航员站起身走了 An astronaut stands up", "duration": "10",

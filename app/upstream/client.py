@@ -2,7 +2,6 @@
 every call, redirects checked hop by hop, answers size-capped and scrubbed of the key."""
 
 import http.client
-import json
 import logging
 import socket
 import time

@@ -1,4 +1,4 @@
-"""Run by test_upload_memory in its own process: post a large image through the app and report the
+"""Run by test_upload_memory in its own process (with PYTHONPATH set to the project): post a large image through the app and report the
 peak of memory Python allocated while the app handled it. Usage: upload_memory_probe.py UPSTREAM_URL DATA_DIR"""
 
 import io
@@ -10,9 +10,8 @@ import tracemalloc
 from PIL import Image
 from werkzeug.test import EnvironBuilder
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from app import create_app  # noqa: E402
-from app.config import Settings  # noqa: E402
+from app import create_app
+from app.config import Settings
 
 
 def main(upstream_url, data_dir):

@@ -1,34 +1,14 @@
-"""Start real HTTP servers on loopback for the tests: the demo API as its own process."""
+"""Real servers as their own processes on loopback: the demo API, and the app under gunicorn."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.values = {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.values.setdefault(attrs["name"], attrs.get("value") or "")
-
-
-def hidden_value(page, name="csrf_token"):
-    """The value of the first hidden input of that name in a page (the CSRF token by default)."""
-    parser = _HiddenInputs()
-    parser.feed(page)
-    assert parser.values.get(name), f"no hidden {name} in the page"
-    return parser.values[name]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_port():

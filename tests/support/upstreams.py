@@ -1,12 +1,12 @@
 """A scripted upstream: a real HTTP server on loopback that records each request and answers as told."""
 
 import json
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from .loopback import LoopbackServer
 
 
 @dataclass
@@ -48,20 +48,13 @@ def default_handler(req):
     return json_response(job_body())
 
 
-@dataclass
-class ScriptedUpstream:
+class ScriptedUpstream(LoopbackServer):
     """Answers with `handler(recorded) -> Response`; by default a queued job for creates."""
 
-    requests: list = field(default_factory=list)
-    handler: object = None
-    host: str = "127.0.0.1"           # another loopback address (127.0.0.2) stands for an internal service
-
-    def __post_init__(self):
-        self.handler = self.handler or default_handler
-        self._server = make_server(self.host, 0, self._wsgi, threaded=True)
-        self.url = f"http://{self.host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    def __init__(self, handler=None, host="127.0.0.1"):
+        self.requests = []
+        self.handler = handler or default_handler
+        super().__init__(self._wsgi, host)
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
@@ -75,10 +68,6 @@ class ScriptedUpstream:
     def creates(self):
         """The POST /v1/videos requests received."""
         return [r for r in self.requests if r.method == "POST" and r.path == "/v1/videos"]
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def slow(seconds, response):
