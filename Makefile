@@ -1,5 +1,6 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
-# make test   install what the tests need (venv, packages, Chromium) and run them all
+# make test   install what the tests need (venv, packages, Chromium, nginx), lint, and run every test
+# make lint   ruff (lint and import order), configured in pyproject.toml
 # make bench  run the benchmarks and write bench/report.txt
 # make demo-api  run only the demo video API on 127.0.0.1:8001
 
@@ -7,7 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench demo-api browser clean
+.PHONY: run test lint bench demo-api browser clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +40,10 @@ browser:
 	     $(SYSTEM_PACKAGES) >/dev/null) || echo "apt-get could not install $(SYSTEM_PACKAGES)"; \
 	else echo "Chromium or nginx is missing and cannot be installed here: those tests will be skipped"; fi
 
-test: $(VENV)/.dev browser
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev

@@ -91,7 +91,8 @@ def register_errorhandlers(app, settings):
         """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        page, status = render_error(429, "Too many requests", f"Slow down a little and try again in {duration_text(wait)}.")
+        page, status = render_error(429, "Too many requests",
+                                    f"Slow down a little and try again in {duration_text(wait)}.")
         return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)

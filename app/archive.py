@@ -1,5 +1,6 @@
 """The archive of finished videos: fetched once from the upstream, streamed to disk, served from here."""
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -194,7 +195,5 @@ def _mb(size):
 
 
 def _remove(path):
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -88,7 +88,8 @@ class Settings:
 
     @property
     def ratelimit_uri(self):
-        return self.ratelimit_storage_uri or f"sqlite:///{os.path.abspath(os.path.join(self.data_dir, 'ratelimits.sqlite3'))}"
+        default = os.path.abspath(os.path.join(self.data_dir, "ratelimits.sqlite3"))
+        return self.ratelimit_storage_uri or f"sqlite:///{default}"
 
     @property
     def max_upload_bytes(self):
@@ -99,25 +100,27 @@ class Settings:
         """Settings from os.environ, with values from env_file for variables not set there."""
         env = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
         env.update(os.environ if environ is None else environ)
-        get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+
+        def get(name):
+            return (env.get(name) or "").strip()
 
         base_url = get("VIDEO_API_BASE_URL")
         if not base_url:
             raise ConfigError("VIDEO_API_BASE_URL is not set: point it at your video API "
                               "(e.g. https://api.example.com), or use `make run`, which starts the demo API")
         data_dir = os.path.abspath(get("DATA_DIR") or "data")
-        values = dict(
-            video_api_base_url=base_url,
-            video_api_key=_read_key(get("VIDEO_API_KEY"), get("VIDEO_API_KEY_FILE")),
-            data_dir=data_dir,
-            image_base64_format=get("IMAGE_BASE64_FORMAT").lower() or "raw",
-            log_level=(get("LOG_LEVEL") or "INFO").upper(),
-            app_password=get("APP_PASSWORD"),
-            auth_header=get("AUTH_HEADER"),
-            ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI"),
-            allowed_private_hosts=tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
+        values = {
+            "video_api_base_url": base_url,
+            "video_api_key": _read_key(get("VIDEO_API_KEY"), get("VIDEO_API_KEY_FILE")),
+            "data_dir": data_dir,
+            "image_base64_format": get("IMAGE_BASE64_FORMAT").lower() or "raw",
+            "log_level": (get("LOG_LEVEL") or "INFO").upper(),
+            "app_password": get("APP_PASSWORD"),
+            "auth_header": get("AUTH_HEADER"),
+            "ratelimit_storage_uri": get("RATELIMIT_STORAGE_URI"),
+            "allowed_private_hosts": tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
                                         if h.strip()),
-        )
+        }
         if "SUBMIT_RATE_LIMIT" in env:
             rate = get("SUBMIT_RATE_LIMIT")
             values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate

@@ -2,7 +2,7 @@
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.lifecycle import STATUS_LABELS, JobStatus
 
@@ -27,7 +27,7 @@ def status_sentence(job):
 
 def _datetime(seconds):
     try:
-        return datetime.fromtimestamp(float(seconds), timezone.utc)
+        return datetime.fromtimestamp(float(seconds), UTC)
     except (OverflowError, OSError, ValueError, TypeError):
         return None
 

@@ -142,9 +142,8 @@ class Follower:
         for job_id, sender, submitted_at in self.store.sending():
             host, _, pid = (sender or "").rpartition(":")
             gone = host == SENDER and pid.isdigit() and not _alive(int(pid))
-            if gone or submitted_at < now - self.send_window:
-                if self.store.uncertain(job_id, LOST_SEND):
-                    log.warning("job %s: its send never finished; marked as possibly created", job_id)
+            if (gone or submitted_at < now - self.send_window) and self.store.uncertain(job_id, LOST_SEND):
+                log.warning("job %s: its send never finished; marked as possibly created", job_id)
 
     # --- status ----------------------------------------------------------------------------------
 

@@ -5,7 +5,16 @@ import math
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectChoice, BooleanField, FloatField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.images import ImageError, check_image_url
@@ -37,7 +46,7 @@ class WholeNumberField(IntegerField):
             self.data = int(text)
         except ValueError:
             self.data = None
-            raise ValueError(f"Enter a whole number, like {self.example}, not “{text[:20]}”.")
+            raise ValueError(f"Enter a whole number, like {self.example}, not “{text[:20]}”.") from None
 
 
 class SecondsField(FloatField):
@@ -54,7 +63,7 @@ class SecondsField(FloatField):
                 raise ValueError
         except ValueError:
             self.data = None
-            raise ValueError(f"Enter a number of seconds, like 5, not “{valuelist[0].strip()[:20]}”.")
+            raise ValueError(f"Enter a number of seconds, like 5, not “{valuelist[0].strip()[:20]}”.") from None
 
 
 def _range(low, high, what):
@@ -66,8 +75,9 @@ class VideoJobForm(FlaskForm):
 
     model = StringField("Model", validators=[Optional(), Length(max=100)],
                         description="Model / style ID (模型/风格 ID), e.g. kling-v1.")
-    prompt = TextAreaField("Prompt", validators=[DataRequired("Describe the video you want."),
-                                                 Length(max=PROMPT_LIMIT, message=f"The prompt must be at most {PROMPT_LIMIT:,} characters.")],
+    prompt = TextAreaField("Prompt", validators=[
+        DataRequired("Describe the video you want."),
+        Length(max=PROMPT_LIMIT, message=f"The prompt must be at most {PROMPT_LIMIT:,} characters.")],
                            description="Text description of the video (文本描述提示词).")
     image_file = FileField("Upload an image", description="PNG, JPEG or WebP; sent as base64 (图片输入).")
     image_url = StringField("…or an image address", validators=[Optional(), Length(max=2000)],
@@ -88,7 +98,8 @@ class VideoJobForm(FlaskForm):
                             description="Random seed (随机种子): the same seed repeats a result. Empty: random.",
                             render_kw={"placeholder": "random"})
     n = WholeNumberField("Number of videos", validators=[Optional(), _range(1, 10, "Number of videos")], example="1",
-                         description="How many videos to generate (生成视频数量).", render_kw={"placeholder": "API default"})
+                         description="How many videos to generate (生成视频数量).",
+                         render_kw={"placeholder": "API default"})
     response_format = SelectField("Response format", choices=[SelectChoice("", "API default"), SelectChoice("url"),
                                                               SelectChoice("b64_json")],
                                   validators=[Optional()], description="Response format (响应格式).")
@@ -172,7 +183,8 @@ class VideoJobForm(FlaskForm):
 
     def to_video_request(self, image_value):
         """The API request this form describes; image_value is the encoded upload or the URL."""
-        text = lambda f: (f.data or "").strip() or None  # noqa: E731
+        def text(field):
+            return (field.data or "").strip() or None
         return VideoRequest(
             prompt=self.prompt.data.strip(), model=text(self.model), image=image_value,
             duration=self.duration.data, width=self.width.data, height=self.height.data,

@@ -1,6 +1,7 @@
 """The request's image: an upload streamed to disk and checked with Pillow, sent as base64 from there;
 or a URL passed through unchanged."""
 
+import contextlib
 import hashlib
 import os
 import re
@@ -123,10 +124,8 @@ class UploadStore:
             return None
         image = check_image_file(path, max_bytes)
         image.token = token
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)      # in use again: housekeeping keeps it for another full period
-        except OSError:
-            pass
         return image
 
     def remove_older_than(self, cutoff):

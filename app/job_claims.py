@@ -50,8 +50,8 @@ class FollowerClaims:
                 " stalled_at = CASE WHEN ? THEN NULL WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END,"
                 " model = COALESCE(?, model), size = COALESCE(?, size), seconds = COALESCE(?, seconds)"
                 " WHERE id = ?",
-                (str(job.status), json.dumps(job.to_dict(), ensure_ascii=False), now, now, next_check_at, moved, now, moved, stalled, now,
-                 job.model, job.size, job.seconds, job.id))
+                (str(job.status), json.dumps(job.to_dict(), ensure_ascii=False), now, now, next_check_at,
+                 moved, now, moved, stalled, now, job.model, job.size, job.seconds, job.id))
             db.execute("COMMIT")
         return moved
 

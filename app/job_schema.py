@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 """
 # Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
 ADDED_COLUMNS = {
-    "local_id": "TEXT", "sender": "TEXT", "answered_at": "REAL NOT NULL DEFAULT 0", "changed_at": "REAL NOT NULL DEFAULT 0",
+    "local_id": "TEXT", "sender": "TEXT", "answered_at": "REAL NOT NULL DEFAULT 0",
+    "changed_at": "REAL NOT NULL DEFAULT 0",
     "next_check_at": "REAL NOT NULL DEFAULT 0", "check_failures": "INTEGER NOT NULL DEFAULT 0",
     "stalled_at": "REAL", "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
     "archive_next_at": "REAL NOT NULL DEFAULT 0",

@@ -246,7 +246,8 @@ class JobStore(FollowerClaims):
 def _record(row):
     keys = row.keys()
     # The status column is the truth (the app's own states are written there alone).
-    return JobRecord(job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}), submitted_at=row["submitted_at"],
+    return JobRecord(job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}),
+                     submitted_at=row["submitted_at"],
                      submitted_by=row["submitted_by"], params=json.loads(row["params"]),
                      checked_at=row["checked_at"], check_error=row["check_error"],
                      archive=ArchiveState(row["archive"]), archive_error=row["archive_error"],

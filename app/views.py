@@ -6,15 +6,26 @@ import secrets
 import sqlite3
 import time
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
+from app.allowance import LimitReached
 from app.filters import duration_text, status_label
 from app.forms import SIZE_PRESETS, VideoJobForm
 from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
 from app.services import services
-from app.allowance import LimitReached
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
 from app.web_errors import browser_status, form_field
@@ -268,7 +279,7 @@ def readyz():
         checks["upstream"] = "ok"
     except UpstreamError as exc:
         answered = isinstance(exc, UpstreamRefused) and exc.status < 500
-        checks["upstream"] = "answers (HTTP %s)" % exc.status if answered else f"unavailable: {exc.message}"
+        checks["upstream"] = f"answers (HTTP {exc.status})" if answered else f"unavailable: {exc.message}"
         ready = ready and bool(answered)
     status = "ready" if ready else "not ready"
     if not ready:

@@ -16,9 +16,9 @@ RUNS = 3
 
 
 def spec(**overrides):
-    values = dict(prompt="An astronaut stands up and walks away across a red desert", model="kling-v1",
-                  duration=5.0, width=1280, height=720, fps=30, n=1, seed=42, response_format="url",
-                  user=None, metadata={})
+    values = {"prompt": "An astronaut stands up and walks away across a red desert", "model": "kling-v1",
+              "duration": 5.0, "width": 1280, "height": 720, "fps": 30, "n": 1, "seed": 42,
+              "response_format": "url", "user": None, "metadata": {}}
     values.update(overrides)
     return JobSpec(**values)
 

@@ -1,5 +1,6 @@
 """Jobs of the demo API: kept in memory (and on disk with a data dir), rendered by a bounded worker pool."""
 
+import contextlib
 import json
 import logging
 import os
@@ -200,7 +201,5 @@ class _DemoFailure(Exception):
 
 
 def _remove(path):
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -12,7 +12,6 @@ from demo_api.errors import APIError
 from demo_api.jobs import JobStore
 from demo_api.validation import parse_create
 
-
 POLL_AFTER_MS = 250  # the polling hint OpenAI's SDK honours
 
 

@@ -56,7 +56,7 @@ def read_fields(request):
         if not isinstance(body, dict):
             raise field_error(None, "The JSON body must be an object.", "invalid_json")
         return body, None
-    values = {k: v for k, v in request.form.items()}
+    values = dict(request.form.items())
     upload = request.files.get("input_reference") or request.files.get("image")
     return values, upload
 
@@ -64,7 +64,8 @@ def read_fields(request):
 def parse_create(request):
     """Validate a POST /v1/videos request into a JobSpec."""
     values, upload = read_fields(request)
-    get = lambda name: _blank_to_none(values.get(name))  # noqa: E731
+    def get(name):
+        return _blank_to_none(values.get(name))
 
     prompt = get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():

@@ -117,7 +117,8 @@ def test_submit_follow_play_download_history_and_reuse(page, picture, tmp_path):
     with page.expect_download() as download_info:
         page.click("text=Download MP4")
     download = download_info.value
-    assert download.suggested_filename.startswith("a_small_harbour_at_dawn") and download.suggested_filename.endswith(".mp4")
+    name = download.suggested_filename
+    assert name.startswith("a_small_harbour_at_dawn") and name.endswith(".mp4")
     saved = tmp_path / "video.mp4"
     download.save_as(saved)
     assert saved.read_bytes()[4:8] == b"ftyp"
@@ -285,7 +286,8 @@ def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
         assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
     assert not re.search(r'(?:href|src)="(?:https?:)?//', html), "a page loads something from another host"
     external = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((stack.base_url, "blob:", "data:")) else None)
+    page.on("request", lambda r: None if r.url.startswith((stack.base_url, "blob:", "data:"))
+            else external.append(r.url))
     page.goto("/")
     page.goto("/jobs")
     assert external == []

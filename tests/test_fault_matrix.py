@@ -24,7 +24,8 @@ FAULTS = {
     "connection-refused": ("refused", None, "refused the connection"),
     "connect-timeout": ("blackhole", None, "did not accept a connection within 0.5 s"),
     "read-timeout": ("http", slow(3, Response("{}", content_type="application/json")), "did not answer within 0.5 s"),
-    "401": ("http", http(401, {"error": {"message": "invalid token", "type": "new_api_error"}}), "refused the stored key"),
+    "401": ("http", http(401, {"error": {"message": "invalid token", "type": "new_api_error"}}),
+            "refused the stored key"),
     "403": ("http", http(403, {"error": {"message": "model not allowed for this group"}}), "does not allow this key"),
     "404": ("http", http(404, {"error": {"message": "no such video", "code": "not_found"}}), "no such video"),
     "400-spec": ("http", http(400, {"error": {"message": "prompt too long", "type": "invalid_request_error",
@@ -45,7 +46,8 @@ FAULTS = {
 }
 MAY_HAVE_CREATED = {"read-timeout", "200-not-json", "200-without-id", "truncated-body", "dropped-connection"}
 # For content, a 200 is judged by whether it is a video, not JSON.
-CONTENT_EXPECT = {"200-not-json": "text/html instead of a video", "200-without-id": "application/json instead of a video",
+CONTENT_EXPECT = {"200-not-json": "text/html instead of a video",
+                  "200-without-id": "application/json instead of a video",
                   "truncated-body": "application/json instead of a video"}
 
 
@@ -92,7 +94,8 @@ def test_create(make_app, faulty):
 def test_retrieve(make_app, faulty):
     name, url, expected = faulty
     app = build(make_app, url, follow=False)
-    app.extensions["studio"].store.add(Job(id="video_abc", status="in_progress", progress=30), {"prompt": "a calm lake"})
+    app.extensions["studio"].store.add(Job(id="video_abc", status="in_progress", progress=30),
+                                       {"prompt": "a calm lake"})
     app.extensions["studio"].follower.run_once()          # the follower's status read meets the fault
     client = app.test_client()
     page = client.get("/jobs/video_abc")
@@ -110,7 +113,8 @@ def test_content(make_app, faulty):
     name, url, expected = faulty
     expected = CONTENT_EXPECT.get(name, expected)
     app = build(make_app, url, follow=False)
-    app.extensions["studio"].store.add(Job(id="video_done", status="completed", progress=100), {"prompt": "a calm lake"})
+    app.extensions["studio"].store.add(Job(id="video_done", status="completed", progress=100),
+                                       {"prompt": "a calm lake"})
     app.extensions["studio"].follower.run_once()          # the follower's fetch meets the fault
     client = app.test_client()
     state = client.get("/jobs/video_done/status")

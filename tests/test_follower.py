@@ -159,7 +159,8 @@ def test_one_status_read_and_one_fetch_at_a_time_across_two_workers(tmp_path, ti
         time.sleep(0.3)
         with lock:
             in_flight[job_id] -= 1
-        return json_response(job_body(job_id, status="completed" if done else "in_progress", progress=25 * reads[job_id]))
+        return json_response(job_body(job_id, status="completed" if done else "in_progress",
+                                      progress=25 * reads[job_id]))
     upstream = ScriptedUpstream(handler=handler)
     app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
                                         "WEB_WORKERS": "2", "STATUS_CACHE_SECONDS": "0"}).start()
@@ -169,7 +170,7 @@ def test_one_status_read_and_one_fetch_at_a_time_across_two_workers(tmp_path, ti
             wait_for(lambda j=job_id: stored(app, j)["archive"] == "archived", what=f"archiving {job_id}")
         time.sleep(1)                      # any duplicate work would show up now
         assert set(most) == set(ids) and max(most.values()) == 1, most
-        assert fetches == {job_id: 1 for job_id in ids}, fetches
+        assert fetches == dict.fromkeys(ids, 1), fetches
     finally:
         app.stop()
         upstream.stop()
@@ -263,7 +264,8 @@ def test_a_failed_archive_is_retried_with_backoff_until_the_api_copy_expires(mak
     upstream.handler = failing_content(tiny_mp4, fail)
     app = make_app(upstream.url, follow=False)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
-    store.add(Job(id="video_retry", status="completed", progress=100, expires_at=int(time.time()) + 3600), {"prompt": "r"})
+    store.add(Job(id="video_retry", status="completed", progress=100, expires_at=int(time.time()) + 3600),
+              {"prompt": "r"})
     follower.run_once()
     first = store.get("video_retry")
     assert first.archive == "retrying" and "502" in first.archive_error
@@ -306,7 +308,7 @@ def test_uploads_unused_for_longer_than_the_keep_period_are_deleted(make_app, up
     resp = submit(client, {"prompt": "with a picture"}, files={"image_file": (io.BytesIO(make_png()), "p.png")})
     assert resp.status_code == 303
     folder = tmp_path / "data" / "uploads"
-    kept = [p for p in folder.iterdir()]
+    kept = list(folder.iterdir())
     assert len(kept) == 1
     old = folder / ("0" * 32 + ".png")
     old.write_bytes(make_png(320, 320))

@@ -116,7 +116,8 @@ def test_the_oldest_videos_are_evicted_beyond_the_archive_limit(make_app, upstre
         ids.append(submit(client, {"prompt": f"job {i}"}).headers["Location"].rsplit("/", 1)[1])
         wait_settled(client, ids[-1])
         if i == 0:   # room for two videos with their posters, not three
-            app.extensions["studio"].archive.max_bytes = int(app.extensions["studio"].store.get(ids[0]).archive_bytes * 2.5)
+            first = app.extensions["studio"].store.get(ids[0])
+            app.extensions["studio"].archive.max_bytes = int(first.archive_bytes * 2.5)
         time.sleep(0.05)
     assert client.get(f"/jobs/{ids[0]}/video/0.mp4").status_code == 404
     assert client.get(f"/jobs/{ids[2]}/video/0.mp4").data == tiny_mp4

@@ -31,7 +31,7 @@ def test_an_unsafe_job_id_never_reaches_a_path_and_deleting_it_deletes_nothing_e
     assert resp.status_code == 502 and "not one this app can use safely" in resp.get_data(as_text=True)
     history = client.get("/jobs").get_data(as_text=True)
     assert "May have been created" in history                  # kept, not followed by that id
-    local = [r for r in app.extensions["studio"].store.search()[0]][0]
+    local = list(app.extensions["studio"].store.search()[0])[0]
     page = client.get(f"/jobs/{local.id}").get_data(as_text=True)
     from support.pages import hidden_value
     assert client.post(f"/jobs/{local.id}/delete", data={"csrf_token": hidden_value(page)}).status_code == 303

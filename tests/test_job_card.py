@@ -56,7 +56,9 @@ def test_a_chinese_prompt_keeps_its_words_in_the_download_name(make_app, upstrea
         if req.method == "POST":
             return json_response(job_body("video_d63a6274"))
         if req.path.endswith("/content"):
-            return Response(tiny_mp4, mimetype="video/mp4") if req.args.get("variant") != "thumbnail" else Response("", 404)
+            if req.args.get("variant") == "thumbnail":
+                return Response("", 404)
+            return Response(tiny_mp4, mimetype="video/mp4")
         return json_response(job_body("video_d63a6274", status="completed", progress=100))
     upstream.handler = handler
     app = make_app(upstream.url, follow=False)

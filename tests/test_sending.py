@@ -1,6 +1,7 @@
 """Nothing paid for disappears: a job is recorded before it is sent, and a send whose outcome cannot be known
 stays in the history as "may have been created"; sending that form again asks first."""
 
+import contextlib
 import os
 import re
 import signal
@@ -46,7 +47,8 @@ def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
 
 
 def test_a_refused_job_leaves_no_row(client, upstream):
-    upstream.handler = lambda req: json_response({"error": {"message": "prompt is not allowed", "param": "prompt"}}, 400)
+    refusal = {"error": {"message": "prompt is not allowed", "param": "prompt"}}
+    upstream.handler = lambda req: json_response(refusal, 400)
     resp = submit(client, {"prompt": "refused one"})
     assert resp.status_code == 400 and "Nothing was created" in resp.get_data(as_text=True)
     assert "No jobs yet" in client.get("/jobs").get_data(as_text=True)
@@ -141,10 +143,8 @@ def test_a_worker_killed_mid_submit_leaves_the_job_as_may_have_been_created(tmp_
 
 
 def _ignore(call):
-    try:
+    with contextlib.suppress(requests.RequestException):
         call()
-    except requests.RequestException:
-        pass
 
 
 def test_a_resent_form_does_not_count_against_the_rate_limit(make_app, upstream):
@@ -205,7 +205,9 @@ def test_a_status_answer_carrying_another_id_updates_the_job_asked_for(client, u
         if req.method == "POST":
             return json_response(job_body("video_asked"))
         if req.path.endswith("/content"):
-            return Response(tiny_mp4, mimetype="video/mp4") if req.args.get("variant") != "thumbnail" else Response("", 404)
+            if req.args.get("variant") == "thumbnail":
+                return Response("", 404)
+            return Response(tiny_mp4, mimetype="video/mp4")
         return json_response({"task_id": "task_987", "status": "SUCCESS", "progress": "100%"})   # another id
     upstream.handler = handler
     assert submit(client, {"prompt": "relay ids"}).status_code == 303

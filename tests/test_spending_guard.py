@@ -68,7 +68,8 @@ def test_the_same_filled_form_sent_twice_makes_one_job(client, upstream):
 
 
 def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
-    upstream.handler = lambda req: slow(1.5, default_handler(req))(req) if req.method == "POST" else default_handler(req)
+    upstream.handler = lambda req: (slow(1.5, default_handler(req))(req) if req.method == "POST"
+                                    else default_handler(req))
     app = make_app(upstream.url)
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
@@ -78,9 +79,8 @@ def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
 
     def click():
         with app.test_client() as c:
-            with client.session_transaction() as original:
-                with c.session_transaction() as sess:
-                    sess.update(original)
+            with client.session_transaction() as original, c.session_transaction() as sess:
+                sess.update(original)
             results.append(c.post("/jobs", data={"csrf_token": token, "submission_id": once, "prompt": "dbl"}))
 
     threads = [threading.Thread(target=click) for _ in range(2)]
@@ -118,7 +118,8 @@ def test_a_burst_of_parallel_submissions_never_gets_past_the_limits(tmp_path):
             barrier.wait()
             results.append(session.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": f"burst {i}"},
                                         timeout=30, allow_redirects=False).status_code)
-        threads = [threading.Thread(target=send, args=(s, t, i)) for i, (s, t) in enumerate(zip(sessions, tokens))]
+        threads = [threading.Thread(target=send, args=(s, t, i))
+                   for i, (s, t) in enumerate(zip(sessions, tokens, strict=True))]
         for t in threads:
             t.start()
         for t in threads:
@@ -135,7 +136,8 @@ def test_signing_in_again_under_another_name_gives_no_fresh_allowance(make_app, 
 
     def sign_in(name):
         token = hidden_value(client.get("/login").get_data(as_text=True))
-        assert client.post("/login", data={"csrf_token": token, "name": name, "password": "team-pass"}).status_code == 303
+        signed_in = client.post("/login", data={"csrf_token": token, "name": name, "password": "team-pass"})
+        assert signed_in.status_code == 303
     sign_in("ana")
     assert [submit(client, {"prompt": "p"}).status_code for _ in range(2)] == [303, 303]
     sign_in("someone-else")
@@ -158,7 +160,8 @@ def test_the_team_cap_holds_whoever_sends(make_app, upstream):
 
 def test_a_refused_job_gives_its_place_back(make_app, upstream):
     client = make_app(upstream.url, submit_rate_limit="1 per minute").test_client()
-    upstream.handler = lambda req: Response('{"error": {"message": "bad prompt"}}', 400, content_type="application/json")
+    upstream.handler = lambda req: Response('{"error": {"message": "bad prompt"}}', 400,
+                                            content_type="application/json")
     assert submit(client, {"prompt": "refused"}).status_code == 400
     upstream.handler = default_handler
     assert submit(client, {"prompt": "accepted"}).status_code == 303

@@ -3,8 +3,14 @@ meaning (errors), the HTTP client (client) and which addresses may be fetched fr
 The facts it relies on about real relays are in docs/relay-notes.md."""
 
 from app.upstream.client import VideoAPI
-from app.upstream.errors import BadAnswer, UnsafeAddress, UpstreamError, UpstreamRefused, UpstreamTimeout, \
-    UpstreamUnreachable
+from app.upstream.errors import (
+           BadAnswer,
+           UnsafeAddress,
+           UpstreamError,
+           UpstreamRefused,
+           UpstreamTimeout,
+           UpstreamUnreachable,
+)
 from app.upstream.models import Job, VideoRequest
 
 __all__ = ["VideoAPI", "Job", "VideoRequest", "UpstreamError", "UpstreamTimeout", "UpstreamUnreachable",

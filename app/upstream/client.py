@@ -12,8 +12,16 @@ import urllib3
 
 from app.multipart import MultipartBody
 from app.upstream.addresses import AddressRefused, check_public, same_origin
-from app.upstream.errors import (BadAnswer, UnsafeAddress, UpstreamError, UpstreamTimeout, UpstreamUnreachable,
-                                 error_from_response, excerpt, looks_like_html)
+from app.upstream.errors import (
+    BadAnswer,
+    UnsafeAddress,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    error_from_response,
+    excerpt,
+    looks_like_html,
+)
 from app.upstream.models import Job, VideoRequest
 
 log = logging.getLogger("app.upstream")

@@ -18,7 +18,7 @@ def require_browser():
         reason = f"Debian's chromium is not installed ({CHROMIUM}); `make test` installs it where it can"
     else:
         try:
-            import playwright.sync_api  # noqa: F401
+            import playwright.sync_api  # noqa: F401 (imported only to learn whether Playwright is installed)
         except ImportError:
             reason = "playwright is not installed (requirements-dev.txt)"
     if reason:

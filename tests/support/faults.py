@@ -1,5 +1,6 @@
 """Upstreams that misbehave below HTTP: refusing, never accepting, dropping, or cutting a body short."""
 
+import contextlib
 import socket
 import threading
 
@@ -17,10 +18,8 @@ class BlackHole:
         for _ in range(3):
             filler = socket.socket()
             filler.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
             self.fillers.append(filler)
 
     def stop(self):

@@ -58,7 +58,8 @@ class Page(HTMLParser):
 
     def value(self, name):
         """A form control's value as the browser would send it (first control of that name)."""
-        controls = [e for e in self.elements if e.attrs.get("name") == name and e.tag in ("input", "textarea", "select")]
+        controls = [e for e in self.elements
+                    if e.attrs.get("name") == name and e.tag in ("input", "textarea", "select")]
         assert controls, f"no form control named {name!r}"
         control = controls[0]
         if control.tag == "textarea":      # a browser drops one line break right after <textarea>

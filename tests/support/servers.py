@@ -21,7 +21,10 @@ def wait_until_up(url, proc=None, timeout=20.0, log_path=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            tail = open(log_path, encoding="utf-8", errors="replace").read()[-2000:] if log_path else ""
+            tail = ""
+            if log_path:
+                with open(log_path, encoding="utf-8", errors="replace") as fh:
+                    tail = fh.read()[-2000:]
             raise RuntimeError(f"server exited with code {proc.returncode}: {tail}")
         try:
             requests.get(url, timeout=1)

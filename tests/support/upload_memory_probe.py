@@ -1,5 +1,6 @@
-"""Run by test_upload_memory in its own process (with PYTHONPATH set to the project): post a large image through the app and report the
-peak of memory Python allocated while the app handled it. Usage: upload_memory_probe.py UPSTREAM_URL DATA_DIR"""
+"""Run by test_upload_memory in its own process (with PYTHONPATH set to the project): post a large image
+through the app and report the peak of memory Python allocated while the app handled it.
+Usage: upload_memory_probe.py UPSTREAM_URL DATA_DIR"""
 
 import io
 import json
