@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from limits import parse_many
 
 
 class ConfigError(Exception):
@@ -70,7 +71,6 @@ class Settings:
         if self.auth_header and not re.fullmatch(r"[A-Za-z0-9-]+", self.auth_header):
             raise ConfigError(f"AUTH_HEADER must be a header name like X-Forwarded-User, not {self.auth_header!r}")
         if self.submit_rate_limit:
-            from limits import parse_many
             try:
                 parse_many(self.submit_rate_limit)
             except ValueError:

@@ -18,6 +18,8 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
 KLING_MIN_SIDE = 300
 KLING_MAX_RATIO = 2.5
+# The same rules, for the page's script (which warns before sending); written from the constants above.
+IMAGE_RULES = {"min_side": KLING_MIN_SIDE, "max_ratio": KLING_MAX_RATIO}
 CHUNK = 256 * 1024
 
 

@@ -57,7 +57,7 @@ def _log_request(response):
     started = g.get("request_started")
     took = (time.monotonic() - started) * 1000 if started else 0
     job = JOB_IN_PATH.match(request.path)
-    job_id = job.group(1) if job and job.group(1) not in ("",) else None
+    job_id = job.group(1) if job else None
     if response.status_code in (301, 302, 303) and "/jobs/" in response.headers.get("Location", ""):
         job_id = response.headers["Location"].rsplit("/jobs/", 1)[1].split("/")[0]
     log.info("%s %s -> %s in %.0f ms%s%s", request.method, request.path, response.status_code, took,

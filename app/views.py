@@ -1,7 +1,6 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
 import math
-import re
 import secrets
 import sqlite3
 import time
@@ -21,10 +20,12 @@ from flask import (
 )
 
 from app.allowance import LimitReached
-from app.filters import duration_text, status_label
+from app.filters import duration_text
 from app.forms import SIZE_PRESETS, VideoJobForm
+from app.images import IMAGE_RULES
 from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
+from app.presenters import download_name, live_state
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
@@ -49,7 +50,7 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
                            models=services().catalogue.models(), size_presets=SIZE_PRESETS,
                            image_preview=image_preview, uncertain=uncertain,
-                           max_upload_bytes=services().settings.max_upload_bytes), status
+                           max_upload_bytes=services().settings.max_upload_bytes, image_rules=IMAGE_RULES), status
 
 
 def form_again(status, notice):
@@ -196,16 +197,6 @@ def history_live():
     return jsonify(rows=rows, now=time.time())
 
 
-def live_state(record, **extra):
-    """What a live page needs to know about a job, read from the store only."""
-    job = record.job
-    return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
-                archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
-                check_error=record.check_error, checked_at=record.checked_at or None, now=time.time(),
-                title=f"{status_label(job.status)} · {_short(record.params.get('prompt') or job.id)} · Video studio",
-                url=url_for("studio.job_page", job_id=job.id), **extra)
-
-
 @bp.get("/jobs/<job_id>/video/<int:index>.mp4")
 def job_video(job_id, index):
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
@@ -213,7 +204,7 @@ def job_video(job_id, index):
     path = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
     return send_file(path, mimetype="video/mp4", conditional=True, max_age=86400, as_attachment=download,
-                     download_name=_download_name(record, index))
+                     download_name=download_name(record, index))
 
 
 @bp.get("/jobs/<job_id>/poster/<int:index>.jpg")
@@ -294,16 +285,3 @@ def _archived_file(record, index, kind):
     if path is None:
         abort(404, description="This video is not in the archive (yet, or any more).")
     return path
-
-
-def _download_name(record, index):
-    """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
-    words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
-    words = words[:60].strip("_.-")
-    suffix = f"-{index + 1}" if len(record.files) > 1 else ""
-    return f"{words or 'video'}-{record.id[-8:]}{suffix}.mp4".lower()
-
-
-def _short(text, limit=40):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"

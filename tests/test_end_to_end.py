@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from support.media import make_png
-from support.pages import hidden_value
+from support.pages import Page, hidden_value
 from support.servers import AppProcess, DemoAPIProcess
 
 
@@ -44,7 +44,8 @@ def test_submit_to_the_demo_api_and_see_the_card(live_app, demo_api):
     assert "A lighthouse in a storm" in page
     assert "320x240" in page and "1 s" in page
     assert "cfg_scale" in page and "oil painting" in page
-    assert re.search(r'class="badge badge--(queued|in_progress|completed)"', page)
+    badge = Page(page).find("span", data_status_badge="")[0]
+    assert badge.attrs["class"].split()[1] in ("badge--queued", "badge--in_progress", "badge--completed")
 
     job_id = resp.url.rsplit("/", 1)[1]
     upstream_job = requests.get(f"{demo_api.base_url}/v1/videos/{job_id}",

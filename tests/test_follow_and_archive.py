@@ -9,7 +9,7 @@ import av
 import pytest
 import requests
 
-from support.pages import hidden_value
+from support.pages import Page, hidden_value
 from support.servers import AppProcess, DemoAPIProcess
 
 
@@ -60,8 +60,8 @@ def test_follow_to_completed_archive_and_play_even_after_the_upstream_is_gone(de
         assert '<video' in state["card_html"]
 
         page = browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).text
-        video_url = re.search(r'<source src="([^"]+)" type="video/mp4">', page).group(1)
-        poster_url = re.search(r'poster="([^"]+)"', page).group(1)
+        video_url = Page(page).find("source", type="video/mp4")[0].attrs["src"]
+        poster_url = Page(page).find("video")[0].attrs["poster"]
         video = browser.get(app.base_url + video_url, timeout=10)
         assert video.status_code == 200 and video.headers["Content-Type"] == "video/mp4"
         with av.open(io.BytesIO(video.content)) as container:
@@ -110,7 +110,7 @@ def test_n_variants_are_all_archived_and_shown(demo, tmp_path):
         state, _ = follow(browser, app, job_id)
         assert state["archive"] == "archived"
         page = browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).text
-        sources = re.findall(r'<source src="([^"]+)" type="video/mp4">', page)
+        sources = [e.attrs["src"] for e in Page(page).find("source", type="video/mp4")]
         assert len(sources) == 2 and "Variant 2 of 2" in page
         bodies = [browser.get(app.base_url + s, timeout=10).content for s in sources]
         assert bodies[0] != bodies[1]

@@ -3,7 +3,6 @@ stays in the history as "may have been created"; sending that form again asks fi
 
 import contextlib
 import os
-import re
 import signal
 import threading
 import time
@@ -12,7 +11,7 @@ import requests
 from werkzeug.wrappers import Response
 
 from support.client import submit
-from support.pages import hidden_value
+from support.pages import Page, hidden_value
 from support.servers import AppProcess
 from support.upstreams import ScriptedUpstream, job_body, json_response, slow
 
@@ -35,7 +34,9 @@ def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
             time.sleep(0.05)
         history = client.get("/jobs").get_data(as_text=True)
         assert "a fox" in history and "Sending" in history              # recorded before the answer came
-        local_id = re.search(r'data-job-id="(local-[0-9a-f]+)"', history).group(1)
+        (row,) = Page(history).find("li", data_history_row="")
+        local_id = row.attrs["data-job-id"]
+        assert local_id.startswith("local-")
     finally:
         release.set()
         sender.join()
@@ -65,7 +66,8 @@ def test_a_create_that_times_out_is_kept_as_may_have_been_created_and_resending_
     assert "may have been created" in page and "Nothing was created" not in page
     history = client.get("/jobs").get_data(as_text=True)
     assert "a slow relay" in history and "May have been created" in history
-    job_url = re.search(r'href="(/jobs/local-[0-9a-f]+)"', history).group(1)
+    job_url = Page(history).find("a", class_="history-thumb")[0].attrs["href"]
+    assert job_url.startswith("/jobs/local-")
     card = client.get(job_url).get_data(as_text=True)
     assert "This job may have been created" in card and "did not answer within 0.5 s" in card
 

@@ -3,7 +3,6 @@
 import io
 import json
 import logging
-import re
 import time
 
 import pytest
@@ -179,7 +178,7 @@ def test_the_chosen_image_is_kept_when_the_form_comes_back(client, upstream):
     resp = submit(client, {**FILLED, "fps": "500"}, {"image_file": (io.BytesIO(png), "fox.png")})
     page = resp.get_data(as_text=True)
     token = hidden_value(page, "image_token")
-    preview = re.search(r'<img src="(/uploads/[^"]+)"', page).group(1)
+    preview = Page(page).find("img", alt="Preview of the chosen image")[0].attrs["src"]
     assert client.get(preview).data == png
     again = submit(client, {**FILLED, "image_token": token})
     assert again.status_code == 303

@@ -6,6 +6,7 @@ import json
 
 from support.client import TEST_KEY, submit
 from support.media import make_png
+from support.pages import Page
 from support.upstreams import job_body, json_response
 
 EVERY_FIELD = {
@@ -86,3 +87,23 @@ def test_demo_mode_says_so_on_every_page(make_app, upstream):
     assert "Demo mode." in demo.get("/jobs").get_data(as_text=True)
     real = make_app(upstream.url).test_client()
     assert "Demo mode." not in real.get("/").get_data(as_text=True)
+
+
+def test_the_page_takes_every_limit_from_the_form_itself(client):
+    """One source for each limit: the inputs' min, max and maxlength are the validators' values."""
+    from wtforms.validators import Length, NumberRange
+
+    from app.forms import VideoJobForm
+    from app.images import IMAGE_RULES
+    page = Page(client.get("/").get_data(as_text=True))
+    for name, unbound in VideoJobForm._unbound_fields:
+        for validator in unbound.kwargs.get("validators", []):
+            control = page.find(name=name)[0]
+            if isinstance(validator, NumberRange):
+                assert float(control.attrs["min"]) == validator.min and float(control.attrs["max"]) == validator.max
+            if isinstance(validator, Length) and validator.max > 0:
+                assert int(control.attrs["maxlength"]) == validator.max, name
+    form = page.find("form", id="job-form")[0]
+    assert float(form.attrs["data-kling-min-side"]) == IMAGE_RULES["min_side"]
+    assert float(form.attrs["data-kling-max-ratio"]) == IMAGE_RULES["max_ratio"]
+    assert "/ 2,500 characters" in page.text("prompt-count")

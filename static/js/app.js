@@ -17,7 +17,7 @@
       var counter = document.getElementById(area.getAttribute("data-counter"));
       if (!counter) { return; }
       var count = $("[data-count]", counter);
-      var limit = parseInt(area.getAttribute("maxlength") || "2500", 10);
+      var limit = parseInt(area.getAttribute("maxlength"), 10) || Infinity;   // rendered from the form's validator
       var update = function () {
         var n = area.value.length;
         count.textContent = n.toLocaleString("en");
@@ -90,12 +90,17 @@
         warnings.textContent = "";
         img.onload = function () {
           var w = img.naturalWidth, h = img.naturalHeight, notes = [];
-          if (Math.min(w, h) < 300) {
-            notes.push("The image is " + w + "x" + h + " px; Kling models want at least 300 px on each side and may refuse it.");
+          // The rules come from the server (app/images.py), written into the form's data-* attributes.
+          var minSide = parseFloat(form.getAttribute("data-kling-min-side")) || 0;
+          var maxRatio = parseFloat(form.getAttribute("data-kling-max-ratio")) || Infinity;
+          if (Math.min(w, h) < minSide) {
+            notes.push("The image is " + w + "x" + h + " px; Kling models want at least " + minSide +
+                       " px on each side and may refuse it.");
           }
           var ratio = Math.max(w, h) / Math.max(1, Math.min(w, h));
-          if (ratio > 2.5) {
-            notes.push("The image's aspect ratio is " + ratio.toFixed(1) + ":1; Kling models accept at most 2.5:1 and may refuse it.");
+          if (ratio > maxRatio) {
+            notes.push("The image's aspect ratio is " + ratio.toFixed(1) + ":1; Kling models accept at most " +
+                       maxRatio + ":1 and may refuse it.");
           }
           notes.forEach(function (text) {
             var li = document.createElement("li");

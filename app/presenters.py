@@ -1,0 +1,33 @@
+"""What a page shows about a job beyond its template: the live state for the page's script, the
+tab title, a download's file name."""
+
+import re
+import time
+
+from flask import url_for
+
+from app.filters import status_label
+
+
+def live_state(record, **extra):
+    """What a live page needs to know about a job, read from the store only."""
+    job = record.job
+    return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
+                archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
+                check_error=record.check_error, checked_at=record.checked_at or None, now=time.time(),
+                title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · Video studio",
+                url=url_for("studio.job_page", job_id=job.id), **extra)
+
+
+def download_name(record, index):
+    """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
+    words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
+    words = words[:60].strip("_.-")
+    suffix = f"-{index + 1}" if len(record.files) > 1 else ""
+    return f"{words or 'video'}-{record.id[-8:]}{suffix}.mp4".lower()
+
+
+def short(text, limit=40):
+    """text on one line, at most limit characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
