@@ -60,7 +60,7 @@ def _identity(settings):
                                    "sign-in proxy only.")
         return (values[0].strip()[:120] if values else "") or None
     if settings.auth_mode == "password":
-        if "sid" not in session:
+        if "sid" not in session or request.endpoint == "static":   # static files need no session lookup
             return None
         identity = services().sessions.identity(session.get("sid"), session.get("tag"))
         if identity is None:      # signed out elsewhere, expired, or the team password has changed

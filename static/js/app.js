@@ -242,7 +242,9 @@
   function followHistory() {
     var list = $("[data-history-live-url]");
     if (!list) { return; }
-    var url = list.getAttribute("data-history-live-url"), failures = 0;
+    var url = list.getAttribute("data-history-live-url"), failures = 0, started = Date.now();
+    // Rows of long or stuck jobs need no second-by-second updates: ask less often as time goes by.
+    function nextDelay() { return Date.now() - started < 120000 ? 2000 : 10000; }
 
     function poll() {
       var live = $all("[data-history-row][data-live='true']", list);
@@ -268,7 +270,7 @@
             }
           });
           localTimes();
-          window.setTimeout(poll, 2000);
+          window.setTimeout(poll, nextDelay());
         })
         .catch(function () {
           failures += 1;
