@@ -11,7 +11,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app import views
+from app import code_views, views
 from app.auth import init_auth
 from app.config import Settings
 from app.filters import duration_text, register_filters
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None):
     register_extensions(app, settings)
     register_filters(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(code_views.bp)
     app.context_processor(lambda: {"asset_url": asset_url, "auth_mode": settings.auth_mode,
                                    "demo_mode": settings.demo_mode, "JobStatus": JobStatus,
                                    "ArchiveState": ArchiveState})

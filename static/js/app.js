@@ -117,6 +117,7 @@
     var form = $("[data-job-form]");
     if (!form) { return; }
     form.addEventListener("submit", function (event) {
+      if (event.submitter && event.submitter.hasAttribute("data-as-code")) { return; }   // nothing is sent
       if (form.getAttribute("data-sending") === "1") { event.preventDefault(); return; }
       form.setAttribute("data-sending", "1");
       var button = $("[data-submit]", form);
@@ -280,6 +281,20 @@
     window.setTimeout(poll, 2000);
   }
 
+  /* Copy a code snippet to the clipboard, and say so. */
+  function copyButtons() {
+    $all("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source || !navigator.clipboard) { return; }
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = "Copied";
+          window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        });
+      });
+    });
+  }
+
   /* Ask before deleting. */
   function confirmForms(root) {
     $all("form[data-confirm]", root).forEach(function (form) {
@@ -292,6 +307,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     followJob();
     followHistory();
+    copyButtons();
     confirmForms();
     focusErrorSummary();
     promptCounter();
