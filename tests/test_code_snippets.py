@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from support.client import TEST_KEY, csrf_token, submit
 from support.media import make_png
 from support.pages import Page
