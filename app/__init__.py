@@ -11,10 +11,11 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app import code_views, views
+from app import code_views, remix_views, views
 from app.auth import init_auth
 from app.config import Settings
 from app.filters import duration_text, register_filters
+from app.forms import PROMPT_LIMIT
 from app.lifecycle import ArchiveState, JobStatus
 from app.ratelimit import init_limiter, limiter
 from app.security import init_security
@@ -46,9 +47,10 @@ def create_app(settings: Settings | None = None):
     register_filters(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(code_views.bp)
+    app.register_blueprint(remix_views.bp)
     app.context_processor(lambda: {"asset_url": asset_url, "auth_mode": settings.auth_mode,
                                    "demo_mode": settings.demo_mode, "JobStatus": JobStatus,
-                                   "ArchiveState": ArchiveState})
+                                   "ArchiveState": ArchiveState, "prompt_limit": PROMPT_LIMIT})
     register_errorhandlers(app, settings)
     start_following(app)
     app.logger.info("video job studio ready: %s", settings.describe())

@@ -66,42 +66,58 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
             token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
             form.submission_id.data = token
             store.claim_submission(token)
-    place = None
-    if allowance is not None:
-        try:
-            place = allowance.reserve(spender)
-        except BaseException as exc:
-            if token and not isinstance(exc, sqlite3.Error):
-                store.release_submission(token)
-            if isinstance(exc, sqlite3.Error):
-                log.error("spending guard not writable, nothing sent: %s", exc)
-                raise HistoryUnavailable(UNWRITABLE) from exc
-            raise
     image_value = None
     if form.checked_image is not None:
         image_value = encode_image(form.checked_image, settings.image_base64_format)
     elif form.image_url.data:
         image_value = form.image_url.data
+    request = form.to_video_request(image_value)
+    try:
+        job = send_recorded(store, form.values(), lambda: api.create_video(request), allowance, spender,
+                            submitted_by)
+    except MaybeCreated as lost:
+        if token:
+            store.finish_submission(token, lost.job_id)
+        raise
+    except BaseException:
+        if token:
+            _quietly(store.release_submission, token)
+        raise
+    if token:
+        store.finish_submission(token, job.id)
+    return job
+
+
+def remix_job(source, prompt, api, store, allowance=None, spender=None, submitted_by=None):
+    """Ask the upstream to remix a finished job with a new prompt; returns the new Job (as submit_job raises)."""
+    params = {**{k: v for k, v in source.params.items() if k not in ("image_warnings",)},
+              "prompt": prompt, "remixed_from": source.id}
+    return send_recorded(store, params, lambda: api.remix_video(source.id, prompt), allowance, spender, submitted_by)
+
+
+def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None):
+    """Take a place in the allowance, record the job as sending, send it, and record what came of it."""
+    place = None
+    if allowance is not None:
+        try:
+            place = allowance.reserve(spender)
+        except sqlite3.Error as exc:
+            log.error("spending guard not writable, nothing sent: %s", exc)
+            raise HistoryUnavailable(UNWRITABLE) from exc
     local_id = f"local-{secrets.token_hex(10)}"
     try:
-        store.add_sending(local_id, form.values(), submitted_by=submitted_by, sender=sender_id())
+        store.add_sending(local_id, params, submitted_by=submitted_by, sender=sender_id())
     except sqlite3.Error as exc:
-        if token:
-            store.release_submission(token)
         _give_back(allowance, place)
         log.error("history not writable, nothing sent: %s", exc)
         raise HistoryUnavailable(UNWRITABLE) from exc
     try:
-        job = api.create_video(form.to_video_request(image_value))
+        job = send()
     except UpstreamError as err:
         if err.may_have_created:
             store.uncertain(local_id, err.message)
-            if token:
-                store.finish_submission(token, local_id)
             raise MaybeCreated(local_id, err) from err
         store.discard(local_id)
-        if token:
-            store.release_submission(token)
         _give_back(allowance, place)
         raise
     except BaseException:
@@ -114,9 +130,14 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
         log.error("job=%s was created upstream but could not be recorded (row %s): %s", job.id, local_id, exc)
         raise HistoryUnavailable(f"The video API made the job ({job.id}), but the history could not record it. "
                                  "Do not send it again; tell whoever runs this app.") from exc
-    if token:
-        store.finish_submission(token, job.id)
     return job
+
+
+def _quietly(call, *args):
+    try:
+        call(*args)
+    except sqlite3.Error as exc:
+        log.warning("could not release a form's token: %s", exc)
 
 
 def _give_back(allowance, place):

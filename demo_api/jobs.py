@@ -18,7 +18,7 @@ log = logging.getLogger("demo_api")
 EXPIRY_SECONDS = 24 * 3600
 PUBLIC_FIELDS = ("id", "object", "model", "status", "progress", "created_at", "seconds",
                  "completed_at", "expires_at", "size", "error", "metadata",
-                 "prompt", "seed", "fps", "n", "user", "variants")
+                 "prompt", "seed", "fps", "n", "user", "variants", "remixed_from_video_id")
 
 
 class JobStore:
@@ -37,7 +37,21 @@ class JobStore:
 
     # --- records -------------------------------------------------------------------------------
 
-    def create(self, spec: JobSpec):
+    def remix(self, source_id, prompt):
+        """A new job with the source's settings (and picture) and a new prompt; None if there is no source."""
+        with self._lock:
+            source = self._jobs.get(source_id)
+            settings = dict(source["_spec"]) if source else None
+        if settings is None:
+            return None
+        image_path = self._path("inputs", f"{source_id}.img")
+        image = None
+        if os.path.exists(image_path):
+            with open(image_path, "rb") as fh:
+                image = fh.read()
+        return self.create(JobSpec(**{**settings, "prompt": prompt, "image_bytes": image}), remixed_from=source_id)
+
+    def create(self, spec: JobSpec, remixed_from=None):
         """Store a new queued job and schedule its rendering; returns its public record."""
         now = int(time.time())
         job_id = "video_" + secrets.token_hex(12)
@@ -50,6 +64,7 @@ class JobStore:
             "n": spec.n, "user": spec.user,
             "variants": [{"index": i, "content_url": f"/v1/videos/{job_id}/content?index={i}"}
                          for i in range(spec.n)],
+            "remixed_from_video_id": remixed_from,
             "_seq": time.time_ns(),
             "_spec": {k: v for k, v in asdict(spec).items() if k != "image_bytes"},
         }

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from demo_api import limits
 from demo_api.errors import APIError
 from demo_api.jobs import JobStore
-from demo_api.validation import parse_create
+from demo_api.validation import parse_create, read_fields
 
 POLL_AFTER_MS = 250  # the polling hint OpenAI's SDK honours
 
@@ -56,6 +56,21 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     def create_video():
         spec = parse_create(request)
         return jsonify(store.create(spec))
+
+    @app.post("/v1/videos/<job_id>/remix")
+    def remix_video(job_id):
+        values, _ = read_fields(request)
+        prompt = values.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise APIError(400, "prompt is required and must not be empty.", param="prompt", code="missing_prompt")
+        if len(prompt) > limits.MAX_PROMPT_CHARS:
+            raise APIError(400, f"prompt is longer than {limits.MAX_PROMPT_CHARS} characters.", param="prompt",
+                           code="invalid_value")
+        source = _job_or_404(store, job_id)
+        if source["status"] != "completed":
+            raise APIError(400, f"Video {job_id} is {source['status']}; only a completed video can be remixed.",
+                           code="invalid_request")
+        return jsonify(store.remix(job_id, prompt))
 
     @app.get("/v1/videos")
     def list_videos():

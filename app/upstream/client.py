@@ -50,8 +50,15 @@ class VideoAPI:
 
     def create_video(self, request: VideoRequest) -> Job:
         """POST /v1/videos as multipart/form-data (streamed: an image is read from disk as it is sent)."""
-        body = MultipartBody(request.form_parts(self.send_aliases))
-        resp = self._call("POST", "/v1/videos", data=body, headers={"Content-Type": body.content_type})
+        return self._post_job("/v1/videos", MultipartBody(request.form_parts(self.send_aliases)))
+
+    def remix_video(self, video_id, prompt) -> Job:
+        """POST /v1/videos/{id}/remix: the same video again with a new prompt (relays and OpenAI have it;
+        an upstream without the route answers 404 or 405)."""
+        return self._post_job(f"/v1/videos/{video_id}/remix", MultipartBody([("prompt", prompt)]))
+
+    def _post_job(self, path, body):
+        resp = self._call("POST", path, data=body, headers={"Content-Type": body.content_type})
         try:
             job = self._job(resp)
         except UpstreamError as exc:

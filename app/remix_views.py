@@ -1,0 +1,55 @@
+"""Remix: a finished job again, with a new prompt, through the upstream's /remix route."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+
+from app.allowance import LimitReached
+from app.filters import duration_text
+from app.forms import PROMPT_LIMIT
+from app.lifecycle import JobStatus
+from app.services import services
+from app.submission import HistoryUnavailable, MaybeCreated, remix_job
+from app.upstream import UpstreamError, UpstreamRefused
+from app.views import record_or_404, spender_key
+
+bp = Blueprint("remix", __name__)
+
+
+@bp.post("/jobs/<job_id>/remix")
+def remix(job_id):
+    """Send the remix, then show the new job; where the upstream cannot remix, offer the settings again."""
+    source = record_or_404(job_id)
+    prompt = " ".join((request.form.get("prompt") or "").split())[:PROMPT_LIMIT]
+    back = url_for("studio.job_page", job_id=source.id)
+    if source.status != JobStatus.COMPLETED:
+        flash("Only a finished video can be remixed.", "warning")
+        return redirect(back, code=303)
+    if not prompt:
+        flash("Write the new prompt for the remix.", "warning")
+        return redirect(back, code=303)
+    svc = services()
+    try:
+        job = remix_job(source, prompt, svc.api, svc.store, svc.allowance, spender_key(svc.settings),
+                        submitted_by=source.submitted_by)
+    except UpstreamRefused as err:
+        if err.status in (404, 405):
+            flash("This video API has no remix. The form below has the same settings: change the prompt and "
+                  "send it as a new video.", "warning")
+            return redirect(url_for("studio.new_job", **{"from": source.id}), code=303)
+        flash(f"The video API did not remix it: {err.message}", "warning")
+        return redirect(back, code=303)
+    except MaybeCreated as lost:
+        flash(f"No usable answer came back: {lost.error.message} The remix may have been created.", "warning")
+        return redirect(url_for("studio.job_page", job_id=lost.job_id), code=303)
+    except UpstreamError as err:
+        flash(f"The video API could not be asked: {err.message}", "warning")
+        return redirect(back, code=303)
+    except LimitReached as limit:
+        flash(f"You have sent as many videos as this app allows for now ({limit.rule}). Nothing was sent. "
+              f"Try again in {duration_text(limit.wait)}.", "warning")
+        return redirect(back, code=303)
+    except HistoryUnavailable as exc:
+        flash(str(exc), "warning")
+        return redirect(back, code=303)
+    current_app.logger.info("remix of %s sent as %s", source.id, job.id)
+    svc.follower.wake()
+    return redirect(url_for("studio.job_page", job_id=job.id), code=303)
