@@ -43,7 +43,8 @@ def iso_time(seconds):
 
 
 def duration_text(seconds):
-    """'45 seconds', '3 minutes', '2 hours': how long to wait."""
+    """'45 seconds', '3 minutes', '2 hours': how long to wait, or how long something took."""
+    seconds = max(0, int(seconds))
     if seconds < 90:
         return f"{seconds} seconds"
     if seconds < 5400:
@@ -68,5 +69,6 @@ def metadata_value(value):
 
 
 def register_filters(app):
-    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago):
+    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text):
         app.add_template_filter(func)
+    app.add_template_global(time.time, "now")

@@ -216,6 +216,23 @@ class JobStore(FollowerClaims):
     def delete(self, job_id):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
+    def typical_seconds(self, model, seconds, size, limit=50):
+        """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
+        from the upstream's own created and completed times; (None, 0) when there are none."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT json_extract(job, '$.completed_at') - json_extract(job, '$.created_at') FROM jobs"
+                " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"
+                " AND json_extract(job, '$.completed_at') > 0 AND json_extract(job, '$.created_at') > 0"
+                " ORDER BY submitted_at DESC LIMIT ?",
+                (str(JobStatus.COMPLETED), model, seconds, size, limit)).fetchall()
+        runs = sorted(r[0] for r in rows if r[0] is not None and 0 <= r[0] < 86400)
+        if not runs:
+            return None, 0
+        middle = len(runs) // 2
+        median = runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
+        return median, len(runs)
+
     def image_tokens_in_use(self):
         with self._connect() as db:
             rows = db.execute("SELECT json_extract(params, '$.image_token') FROM jobs"

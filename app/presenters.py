@@ -31,3 +31,12 @@ def short(text, limit=40):
     """text on one line, at most limit characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def run_estimate(record, store):
+    """For a running job: when it started, and the median run time of earlier jobs like it (or None)."""
+    job = record.job
+    if not job.status.is_running:
+        return None
+    typical, count = store.typical_seconds(job.model or record.params.get("model"), job.seconds, job.size)
+    return {"started": job.created_at or record.submitted_at, "typical": typical, "count": count}

@@ -25,7 +25,7 @@ from app.forms import SIZE_PRESETS, VideoJobForm
 from app.images import IMAGE_RULES
 from app.jobs import STATUS_FILTERS
 from app.lifecycle import JobStatus
-from app.presenters import download_name, live_state
+from app.presenters import download_name, live_state, run_estimate
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
@@ -156,14 +156,17 @@ def job_page(job_id):
     if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
         return redirect(url_for("studio.job_page", job_id=record.id), code=301)
     image_kept = bool(services().uploads.path(record.params.get("image_token")))
-    return render_template("job.html", record=record, job=record.job, image_kept=image_kept)
+    return render_template("job.html", record=record, job=record.job, image_kept=image_kept,
+                           estimate=run_estimate(record, services().store))
 
 
 @bp.get("/jobs/<job_id>/status")
 def job_status(job_id):
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
-    return jsonify(live_state(record, card_html=render_template("_job_card.html", record=record, job=record.job)))
+    card = render_template("_job_card.html", record=record, job=record.job,
+                           estimate=run_estimate(record, services().store))
+    return jsonify(live_state(record, card_html=card))
 
 
 @bp.post("/jobs/<job_id>/check")

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app.archive import VideoArchive
 from app.upstream import Job, VideoAPI
 from support.client import submit
-from support.pages import hidden_value
+from support.pages import Page, hidden_value
 from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
@@ -119,3 +119,22 @@ def test_a_job_page_shows_the_api_message_when_it_stops_answering(make_app, upst
     page = client.get("/jobs/video_q").get_data(as_text=True)
     token = hidden_value(page)
     assert token and "服务维护中" in page
+
+
+def test_a_running_job_shows_its_time_and_an_estimate_from_earlier_jobs_like_it(make_app, upstream):
+    app = make_app(upstream.url, follow=False)
+    store, client = app.extensions["studio"].store, app.test_client()
+    for i, took in enumerate((60, 90, 150)):                 # earlier kling-v1 jobs at 5 s and 1280x720
+        store.add(Job(id=f"video_done{i}", status="completed", model="kling-v1", seconds="5", size="1280x720",
+                      created_at=1_790_000_000, completed_at=1_790_000_000 + took), {"prompt": "earlier"})
+    store.add(Job(id="video_other", status="completed", model="kling-v1", seconds="10", size="1280x720",
+                  created_at=1_790_000_000, completed_at=1_790_003_000), {"prompt": "longer, not counted"})
+    store.add(Job(id="video_now", status="in_progress", model="kling-v1", seconds="5", size="1280x720",
+                  created_at=int(time.time()) - 30), {"prompt": "running"})
+    card = client.get("/jobs/video_now/status").get_json()["card_html"]
+    text = " ".join(Page(card).find("p", class_="timing")[0].text.split())
+    assert re.search(r"Running for 3\d seconds", text), text       # started 30 s ago
+    assert "usually take about 2 minutes" in text and "median of 3 earlier kling-v1 jobs" in text
+    store.add(Job(id="video_new", status="queued", model="veo-3", seconds="8", size="1280x720"), {"prompt": "p"})
+    lone = Page(client.get("/jobs/video_new").get_data(as_text=True)).find("p", class_="timing")[0].text
+    assert "Running for" in lone and "usually" not in lone       # nothing to compare with: no guess

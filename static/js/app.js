@@ -149,8 +149,18 @@
     if (seconds < 5400) { return Math.round(seconds / 60) + " min ago"; }
     return Math.round(seconds / 3600) + " h ago";
   }
+  function durationText(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    if (seconds < 90) { return seconds + " seconds"; }
+    if (seconds < 5400) { return Math.round(seconds / 60) + " minutes"; }
+    return Math.round(seconds / 3600) + " hours";
+  }
   function tickCheckedClocks() {
     var now = (Date.now() + clockOffset) / 1000;
+    $all("[data-timing]").forEach(function (el) {
+      var elapsed = $("[data-elapsed]", el), started = parseFloat(el.getAttribute("data-started"));
+      if (elapsed && started > 0) { elapsed.textContent = durationText(now - started); }
+    });
     $all("[data-checked-at]").forEach(function (el) {
       var at = parseFloat(el.getAttribute("data-checked-at"));
       if (at > 0) { el.textContent = agoText(now - at); }
