@@ -191,9 +191,22 @@ class JobStore(FollowerClaims):
             rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         return [_record(r) for r in rows]
 
-    def search(self, query="", status="", page=1, per_page=20):
-        """A page of history, newest first; returns (records, total)."""
+    def facets(self, limit=100):
+        """The models and the people found in the history, for the history's filters."""
+        with self._connect() as db:
+            models = [r[0] for r in db.execute("SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL AND model != ''"
+                                               " ORDER BY model LIMIT ?", (limit,))]
+            people = [r[0] for r in db.execute("SELECT DISTINCT submitted_by FROM jobs WHERE submitted_by IS NOT NULL"
+                                               " AND submitted_by != '' ORDER BY submitted_by LIMIT ?", (limit,))]
+        return models, people
+
+    def search(self, query="", status="", page=1, per_page=20, model="", person=""):
+        """A page of history, newest first, filtered by prompt text, status, model and person; (records, total)."""
         where, args = [], []
+        for column, value in (("model", model), ("submitted_by", person)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         if query:
             where.append("prompt LIKE ? ESCAPE '\\'")
             args.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")

@@ -229,18 +229,25 @@ def delete_job(job_id):
 
 @bp.get("/jobs")
 def history():
-    """Every job submitted through the app, newest first; search by prompt, filter by status."""
-    query = request.args.get("q", "").strip()[:200]
-    status = request.args.get("status", "")
-    status = status if status in STATUS_FILTERS else ""
+    """Every job submitted through the app, newest first; search by prompt, filter by status, model and person."""
+    args = request.args
+    models, people = services().store.facets()
+    filters = {"q": args.get("q", "").strip()[:200],
+               "status": args.get("status", "") if args.get("status", "") in STATUS_FILTERS else "",
+               "model": args.get("model", "") if args.get("model", "") in models else "",
+               "person": args.get("person", "") if args.get("person", "") in people else ""}
+    if args.get("mine") == "1" and g.get("identity"):
+        filters["person"] = g.identity
     try:
-        page = min(max(1, int(request.args.get("page", 1))), 1_000_000)
+        page = min(max(1, int(args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
-    records, total = services().store.search(query, status, page, HISTORY_PAGE_SIZE)
+    records, total = services().store.search(filters["q"], filters["status"], page, HISTORY_PAGE_SIZE,
+                                             model=filters["model"], person=filters["person"])
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
-    return render_template("history.html", records=records, total=total, page=page, pages=pages,
-                           query=query, status=status, statuses=STATUS_FILTERS)
+    return render_template("history.html", records=records, total=total, page=page, pages=pages, filters=filters,
+                           statuses=STATUS_FILTERS, models=models, people=people,
+                           links={k: v for k, v in filters.items() if v})
 
 
 @bp.get("/uploads/<token>")

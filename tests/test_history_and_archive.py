@@ -200,3 +200,26 @@ def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(make_a
     follower.run_once()
     assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "archived"
     assert client.get("/jobs/video_orphan/video/0.mp4").data == tiny_mp4
+
+
+def test_history_filters_by_model_and_person_and_shows_mine(make_app, upstream):
+    app = make_app(upstream.url, follow=False, auth_header="X-User")
+    store, client = app.extensions["studio"].store, app.test_client()
+    for i, (model, person) in enumerate([("kling-v1", "ana"), ("kling-v1", "bo"), ("veo-3", "ana"), ("veo-3", "cy")]):
+        store.add(Job(id=f"video_f{i}", status="queued", model=model), {"prompt": f"{model} by {person}",
+                                                                          "model": model}, submitted_by=person)
+    client.environ_base["HTTP_X_USER"] = "ana"
+
+    def prompts(query):
+        page = Page(client.get(f"/jobs?{query}").get_data(as_text=True))
+        return sorted(" ".join(a.text.split()) for a in page.find("a") if a.attrs.get("href", "").startswith(
+            "/jobs/video_f") and "history-thumb" not in a.attrs.get("class", ""))
+    assert prompts("model=veo-3") == ["veo-3 by ana", "veo-3 by cy"]
+    assert prompts("person=ana") == ["kling-v1 by ana", "veo-3 by ana"]
+    assert prompts("model=kling-v1&person=bo") == ["kling-v1 by bo"]
+    assert prompts("mine=1") == ["kling-v1 by ana", "veo-3 by ana"]
+    assert prompts("model=nonexistent") == prompts("")                   # an unknown filter value is ignored
+    page = Page(client.get("/jobs").get_data(as_text=True))
+    assert [o.attrs["value"] for o in page.find("option") if o.attrs.get("value") in ("kling-v1", "veo-3")] == \
+        ["kling-v1", "veo-3"]
+    assert "Only my jobs" in page.text("main")

@@ -170,3 +170,20 @@ def test_the_page_stops_asking_once_the_job_is_deleted_elsewhere(live, page):
     page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/status") else None)
     time.sleep(3)
     assert asked == [], f"the page kept polling a deleted job: {asked}"
+
+
+def test_history_cards_play_their_video_on_hover(live, page):
+    _, upstream, _ = live
+    job_id = send(page, "A heron taking off")
+    upstream.set(job_id, status="completed", progress=100)
+    page.locator("video[data-video]").wait_for(timeout=20000)
+    page.goto("/jobs")
+    card = page.locator(f"[data-history-row][data-job-id='{job_id}']")
+    video = card.locator("video[data-hover-play]")
+    assert video.evaluate("v => v.paused") is True
+    card.hover()
+    until(page, lambda: video.evaluate("v => !v.paused && v.currentTime > 0"), "the video playing on hover")
+    page.mouse.move(0, 0)
+    until(page, lambda: video.evaluate("v => v.paused"), "the video pausing when the pointer leaves")
+    screenshot(page, "history-gallery-1440")
+    assert_accessible(page, "the history gallery")

@@ -291,6 +291,20 @@
     window.setTimeout(poll, 2000);
   }
 
+  /* History cards play their video (muted) while pointed at or focused. */
+  function hoverPlay() {
+    $all("[data-history-row]").forEach(function (row) {
+      var video = $("video[data-hover-play]", row);
+      if (!video) { return; }
+      var play = function () { video.play().catch(function () {}); };
+      var stop = function () { video.pause(); };
+      row.addEventListener("mouseenter", play);
+      row.addEventListener("mouseleave", stop);
+      row.addEventListener("focusin", play);
+      row.addEventListener("focusout", stop);
+    });
+  }
+
   /* Copy a code snippet to the clipboard, and say so. */
   function copyButtons() {
     $all("[data-copy]").forEach(function (button) {
@@ -318,6 +332,7 @@
     followJob();
     followHistory();
     copyButtons();
+    hoverPlay();
     confirmForms();
     focusErrorSummary();
     promptCounter();
