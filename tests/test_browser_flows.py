@@ -125,7 +125,8 @@ def test_submit_follow_play_download_history_and_reuse(page, picture, tmp_path):
 
     page.click("nav >> text=History")
     assert page.locator(".history-item", has_text=prompt).count() == 1
-    assert page.locator(".history-item", has_text=prompt).locator("img").count() == 1
+    gallery_video = page.locator(".history-item", has_text=prompt).locator("video[data-hover-play]")
+    assert gallery_video.count() == 1 and "/poster/" in gallery_video.get_attribute("poster")
     assert_accessible(page, "the history page")
     screenshot(page, "history-1440")
 
