@@ -115,3 +115,12 @@ def _safe_next(target):
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("studio.new_job")
+
+
+def spender_key(settings):
+    """Whom the per-person limits count: a name a person cannot change at will. Behind a sign-in proxy
+    that is the proxy's identity; otherwise (open, or one shared team password where the name is typed
+    freely) the client's address."""
+    if settings.auth_mode == "header" and g.get("identity"):
+        return f"user:{g.identity}"
+    return f"ip:{request.remote_addr}"

@@ -48,6 +48,7 @@ class Settings:
     allowed_private_hosts: tuple = ()      # hosts on private networks that videos may be fetched from
     video_max_mb: float = 1024.0           # the largest video file fetched into the archive
     archive_fetch_seconds: float = 900.0   # the longest one video fetch may take, start to end
+    examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share

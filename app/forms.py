@@ -23,6 +23,7 @@ from app.upstream import VideoRequest
 PROMPT_LIMIT = 2500
 METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metadata on to the provider as-is
 MAX_SEED = 2**32 - 1
+FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}   # an empty form starts here
 METADATA_KEYS = ("negative_prompt", "style", "quality_level")
 SIZE_PRESETS = ((1280, 720, "Landscape 16:9"), (720, 1280, "Portrait 9:16"), (1920, 1080, "Full HD 16:9"),
                 (1080, 1920, "Full HD 9:16"), (1024, 1024, "Square 1:1"))

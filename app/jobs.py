@@ -12,13 +12,11 @@ import time
 from dataclasses import dataclass, field
 
 from app.job_claims import FollowerClaims
+from app.job_queries import HistoryQueries
 from app.job_schema import LATE_INDEXES, SCHEMA, migrate
 from app.lifecycle import ArchiveState, JobStatus
 from app.sqlite import connect
 from app.upstream import Job
-
-STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
-                  JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
 
 
 @dataclass
@@ -94,8 +92,12 @@ class JobRecord:
         return self.status == JobStatus.COMPLETED and self.archive in (
             ArchiveState.RETRYING, ArchiveState.FAILED, ArchiveState.EXPIRED)
 
-class JobStore(FollowerClaims):
+class JobStore(FollowerClaims, HistoryQueries):
     """SQLite-backed history, safe to share between gunicorn workers."""
+
+    @staticmethod
+    def record_from_row(row):
+        return _record(row)
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
@@ -191,35 +193,6 @@ class JobStore(FollowerClaims):
             rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         return [_record(r) for r in rows]
 
-    def facets(self, limit=100):
-        """The models and the people found in the history, for the history's filters."""
-        with self._connect() as db:
-            models = [r[0] for r in db.execute("SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL AND model != ''"
-                                               " ORDER BY model LIMIT ?", (limit,))]
-            people = [r[0] for r in db.execute("SELECT DISTINCT submitted_by FROM jobs WHERE submitted_by IS NOT NULL"
-                                               " AND submitted_by != '' ORDER BY submitted_by LIMIT ?", (limit,))]
-        return models, people
-
-    def search(self, query="", status="", page=1, per_page=20, model="", person=""):
-        """A page of history, newest first, filtered by prompt text, status, model and person; (records, total)."""
-        where, args = [], []
-        for column, value in (("model", model), ("submitted_by", person)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if query:
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            args.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        if status in STATUS_FILTERS:
-            where.append("status = ?")
-            args.append(str(status))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        with self._connect() as db:
-            total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
-            rows = db.execute(f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
-                              [*args, per_page, (max(1, page) - 1) * per_page]).fetchall()
-        return [_record(r) for r in rows], total
-
     def check_writable(self):
         """Raise sqlite3.Error unless a write transaction can be taken."""
         with self._connect() as db:
@@ -228,23 +201,6 @@ class JobStore(FollowerClaims):
 
     def delete(self, job_id):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
-
-    def typical_seconds(self, model, seconds, size, limit=50):
-        """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
-        from the upstream's own created and completed times; (None, 0) when there are none."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT json_extract(job, '$.completed_at') - json_extract(job, '$.created_at') FROM jobs"
-                " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"
-                " AND json_extract(job, '$.completed_at') > 0 AND json_extract(job, '$.created_at') > 0"
-                " ORDER BY submitted_at DESC LIMIT ?",
-                (str(JobStatus.COMPLETED), model, seconds, size, limit)).fetchall()
-        runs = sorted(r[0] for r in rows if r[0] is not None and 0 <= r[0] < 86400)
-        if not runs:
-            return None, 0
-        middle = len(runs) // 2
-        median = runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
-        return median, len(runs)
 
     def image_tokens_in_use(self):
         with self._connect() as db:

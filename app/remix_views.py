@@ -3,13 +3,14 @@
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 
 from app.allowance import LimitReached
+from app.auth import spender_key
 from app.filters import duration_text
 from app.forms import PROMPT_LIMIT
 from app.lifecycle import JobStatus
 from app.services import services
 from app.submission import HistoryUnavailable, MaybeCreated, remix_job
 from app.upstream import UpstreamError, UpstreamRefused
-from app.views import record_or_404, spender_key
+from app.views import record_or_404
 
 bp = Blueprint("remix", __name__)
 

@@ -9,6 +9,7 @@ from app.allowance import Allowance, rules_from
 from app.archive import VideoArchive
 from app.catalogue import ModelCatalogue
 from app.config import Settings
+from app.examples import load_examples
 from app.follower import Follower
 from app.images import UploadStore
 from app.jobs import JobStore
@@ -29,6 +30,7 @@ class Services:
     allowance: Allowance
     follower: Follower
     sessions: SessionRegistry | None      # only with a team password (APP_PASSWORD)
+    examples: tuple = ()                  # the examples shown above the form
 
 
 def build_services(settings: Settings) -> Services:
@@ -55,7 +57,8 @@ def build_services(settings: Settings) -> Services:
                     catalogue=ModelCatalogue(api, settings.models_cache_seconds),
                     allowance=Allowance(store.path, rules_from(settings.submit_rate_limit, settings.daily_submit_cap),
                                         settings.team_daily_cap),
-                    follower=follower, sessions=sessions)
+                    follower=follower, sessions=sessions,
+                    examples=tuple(load_examples(settings.examples_file or None)))
 
 
 def services() -> Services:

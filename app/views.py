@@ -20,10 +20,12 @@ from flask import (
 )
 
 from app.allowance import LimitReached
+from app.auth import spender_key
+from app.example_views import example_values
 from app.filters import duration_text
-from app.forms import SIZE_PRESETS, VideoJobForm
+from app.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
 from app.images import IMAGE_RULES
-from app.jobs import STATUS_FILTERS
+from app.job_queries import STATUS_FILTERS
 from app.lifecycle import JobStatus
 from app.presenters import download_name, live_state, run_estimate
 from app.services import services
@@ -33,7 +35,6 @@ from app.web_errors import browser_status, form_field
 
 bp = Blueprint("studio", __name__)
 
-FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}
 HISTORY_PAGE_SIZE = 20
 
 
@@ -48,6 +49,7 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     if form.image_token.data and services().uploads.path(form.image_token.data):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
     return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
+                           examples=services().examples,
                            models=services().catalogue.models(), size_presets=SIZE_PRESETS,
                            image_preview=image_preview, uncertain=uncertain,
                            max_upload_bytes=services().settings.max_upload_bytes, image_rules=IMAGE_RULES), status
@@ -56,15 +58,6 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
 def form_again(status, notice):
     """The form refilled from what was just posted (not validated), for requests refused before validation."""
     return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
-
-
-def spender_key(settings):
-    """Whom the per-person limits count: a name a person cannot change at will. Behind a sign-in proxy
-    that is the proxy's identity; otherwise (open, or one shared team password where the name is typed
-    freely) the client's address."""
-    if settings.auth_mode == "header" and g.get("identity"):
-        return f"user:{g.identity}"
-    return f"ip:{request.remote_addr}"
 
 
 def limit_reached(form, limit):
@@ -90,6 +83,10 @@ def new_job():
     notice = None
     data = dict(FORM_DEFAULTS)
     source = request.args.get("from")
+    example = next((e for e in services().examples if e.id == request.args.get("example")), None)
+    if example is not None:
+        data = example_values(example)
+        notice = f"Filled in from the example “{example.title}”. Change what you like and send it."
     if source:
         record = services().store.get(source)
         if record is None:

@@ -107,3 +107,28 @@ def test_the_page_takes_every_limit_from_the_form_itself(client):
     assert float(form.attrs["data-kling-min-side"]) == IMAGE_RULES["min_side"]
     assert float(form.attrs["data-kling-max-ratio"]) == IMAGE_RULES["max_ratio"]
     assert "/ 2,500 characters" in page.text("prompt-count")
+
+
+def test_an_example_fills_the_whole_form_and_its_picture_is_sent(client, upstream):
+    from app.examples import load_examples
+    example = next(e for e in load_examples() if e.image_path)
+    form = client.get("/")
+    assert f'/?example={example.id}' in form.get_data(as_text=True)
+    page = Page(client.get(f"/?example={example.id}").get_data(as_text=True))
+    assert page.value("prompt") == example.values["prompt"]
+    assert (page.value("width"), page.value("height")) == (str(example.values["width"]), str(example.values["height"]))
+    assert page.value("image_token") and page.find("img", alt="Preview of the chosen image")
+    resp = client.post("/jobs", data={"csrf_token": page.hidden(), "image_token": page.hidden("image_token"),
+                                      **{n: page.value(n) for n in ("prompt", "model", "duration", "width", "height")}})
+    assert resp.status_code == 303
+    with open(example.image_path, "rb") as fh:
+        assert base64.b64decode(upstream.creates[0].field("image")) == fh.read()
+
+
+def test_every_shipped_example_is_valid(client):
+    from app.examples import load_examples
+    examples = load_examples()
+    assert len(examples) >= 4 and any(e.image_path for e in examples) and any(not e.image_path for e in examples)
+    for example in examples:
+        page = client.get(f"/?example={example.id}")
+        assert page.status_code == 200 and "Filled in from the example" in page.get_data(as_text=True)
