@@ -181,10 +181,12 @@ def test_an_upstream_400_is_shown_by_the_field_it_names(page):
     screenshot(page, "form-upstream-error-1440")
 
 
-EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "model", "prompt", "image_file",
-                      "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080", "preset:1024", "width",
-                      "height", "duration", "fps", "seed", "random-seed", "n", "response_format", "user",
-                      "negative_prompt", "style", "quality_level", "metadata", "submit"]
+EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "examples", "example:paper-boat",
+                      "example:harbour-dawn", "example:desert-stars", "example:cat-roof", "model", "prompt",
+                      "image_file", "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080",
+                      "preset:1024", "width", "height", "duration", "fps", "seed", "random-seed", "n",
+                      "response_format", "user", "negative_prompt", "style", "quality_level", "metadata", "submit",
+                      "as-code"]
 
 
 def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
@@ -201,6 +203,9 @@ def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
             else if (el.hasAttribute('data-preset-width')) name = 'preset:' + el.getAttribute('data-preset-width');
             else if (el.hasAttribute('data-random-seed')) name = 'random-seed';
             else if (el.hasAttribute('data-submit')) name = 'submit';
+            else if (el.hasAttribute('data-as-code')) name = 'as-code';
+            else if (el.tagName === 'SUMMARY') name = 'examples';
+            else if (el.classList.contains('example')) name = 'example:' + new URL(el.href).searchParams.get('example');
             return {name, outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2};
         }""")
         if info["name"] in order or info["name"] == "":
