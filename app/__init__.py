@@ -11,7 +11,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app import code_views, example_views, remix_views, views
+from app import code_views, compare_views, example_views, remix_views, views
 from app.auth import init_auth
 from app.config import Settings
 from app.filters import duration_text, register_filters
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None):
     app.register_blueprint(code_views.bp)
     app.register_blueprint(remix_views.bp)
     app.register_blueprint(example_views.bp)
+    app.register_blueprint(compare_views.bp)
     app.context_processor(lambda: {"asset_url": asset_url, "auth_mode": settings.auth_mode,
                                    "demo_mode": settings.demo_mode, "JobStatus": JobStatus,
                                    "ArchiveState": ArchiveState, "prompt_limit": PROMPT_LIMIT})

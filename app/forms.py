@@ -29,6 +29,7 @@ SIZE_PRESETS = ((1280, 720, "Landscape 16:9"), (720, 1280, "Portrait 9:16"), (19
                 (1080, 1920, "Full HD 9:16"), (1024, 1024, "Square 1:1"))
 FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width", "height", "fps", "seed", "n",
                "response_format", "user", "negative_prompt", "style", "quality_level", "metadata")
+ERROR_ORDER = (*FIELD_ORDER, "compare_mode", "compare_values")
 
 
 class WholeNumberField(IntegerField):
@@ -116,7 +117,15 @@ class VideoJobForm(FlaskForm):
                                          '{"cfg_scale": 0.5, "mode": "pro"}. The three boxes above win over '
                                          "the same keys here.")
 
-    checked_image = None  # set by validate(): the CheckedImage to send
+    compare_mode = SelectField("Compare", choices=[
+        SelectChoice("", "Nothing: one job"), SelectChoice("seeds", "Seeds"), SelectChoice("models", "Models"),
+        SelectChoice("prompts", "Prompts")],
+                               validators=[Optional()],
+                               description="Send a few jobs that differ in one thing, and see them side by side.")
+    compare_values = TextAreaField("Values to compare", validators=[Optional(), Length(max=12000)],
+                                   description="Seeds like 1, 2, 3; model ids one per line; or prompts, one per line.")
+
+    checked_image = None  # set by take_image(): the CheckedImage to send
 
     def validate_metadata(self, field):
         if len(field.data) > METADATA_LIMIT:
@@ -206,4 +215,4 @@ class VideoJobForm(FlaskForm):
         return values
 
     def error_fields(self):
-        return [(name, self[name]) for name in FIELD_ORDER if self[name].errors]
+        return [(name, self[name]) for name in ERROR_ORDER if self[name].errors]

@@ -1,4 +1,7 @@
-"""The history's queries on the job store: search and filters, and the typical run time of jobs alike."""
+"""The history's queries on the job store: search and filters, typical run times, comparisons."""
+
+import json
+import time
 
 from app.lifecycle import JobStatus
 
@@ -54,3 +57,21 @@ class HistoryQueries:
         middle = len(runs) // 2
         median = runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
         return median, len(runs)
+
+    def add_comparison(self, comparison_id, title, job_ids):
+        with self._connect() as db:
+            db.execute("INSERT INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+                       (comparison_id, title, json.dumps(list(job_ids)), time.time()))
+
+    def get_comparison(self, comparison_id):
+        """(title, [records in the order sent]) or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        if row is None:
+            return None
+        ids = json.loads(row[1])
+        found = {r.id: r for r in self.get_many(ids)}
+        for job_id in ids:          # a job that took the upstream's id is found by the id it had while sending
+            if job_id not in found and (record := self.get(job_id)) is not None:
+                found[job_id] = record
+        return row[0], [found[i] for i in ids if i in found]

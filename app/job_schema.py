@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at DESC);
 CREATE INDEX IF NOT EXISTS jobs_by_archive ON jobs (archive, archived_at);
+CREATE TABLE IF NOT EXISTS comparisons (
+    id         TEXT PRIMARY KEY,
+    title      TEXT NOT NULL,
+    job_ids    TEXT NOT NULL,               -- JSON list, in the order they were sent
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS submissions (
     token      TEXT PRIMARY KEY,
     job_id     TEXT,

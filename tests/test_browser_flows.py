@@ -185,8 +185,8 @@ EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "exa
                       "example:harbour-dawn", "example:desert-stars", "example:cat-roof", "model", "prompt",
                       "image_file", "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080",
                       "preset:1024", "width", "height", "duration", "fps", "seed", "random-seed", "n",
-                      "response_format", "user", "negative_prompt", "style", "quality_level", "metadata", "submit",
-                      "as-code"]
+                      "response_format", "user", "negative_prompt", "style", "quality_level", "metadata",
+                      "compare_mode", "compare_values", "as-compare", "submit", "as-code"]
 
 
 def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
@@ -204,6 +204,7 @@ def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
             else if (el.hasAttribute('data-random-seed')) name = 'random-seed';
             else if (el.hasAttribute('data-submit')) name = 'submit';
             else if (el.hasAttribute('data-as-code')) name = 'as-code';
+            else if (el.hasAttribute('data-as-compare')) name = 'as-compare';
             else if (el.tagName === 'SUMMARY') name = 'examples';
             else if (el.classList.contains('example')) name = 'example:' + new URL(el.href).searchParams.get('example');
             return {name, outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2};
@@ -327,3 +328,30 @@ def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, st
             context.close()
     finally:
         locked.stop()
+
+
+def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
+    page.goto("/")
+    page.fill("#prompt", "A lighthouse beam sweeping over fog")
+    page.fill("#width", "320")
+    page.fill("#height", "180")
+    page.fill("#duration", "1")
+    page.fill("#fps", "8")
+    page.select_option("#compare_mode", "seeds")
+    page.fill("#compare_values", "1, 2, 3")
+    page.click("[data-as-compare]")
+    page.wait_for_url(re.compile(r"/compare/[0-9a-f]+$"))
+    page.evaluate("window.__sameDocument = true")
+    assert page.locator("[data-job-card]").count() == 3
+    deadline = time.monotonic() + 90
+    while page.locator("video[data-video]").count() < 3 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert page.locator("video[data-video]").count() == 3, "not every card reached its video"
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    seeds = sorted(page.locator("[data-job-card] dt:text-is('Seed used') + dd").all_inner_texts())
+    assert seeds == ["1", "2", "3"]
+    page.click("[data-play-all]")
+    page.wait_for_function("() => [...document.querySelectorAll('video[data-video]')].every(v => !v.paused)")
+    assert_accessible(page, "a comparison")
+    assert_no_sideways_scroll(page, "a comparison")
+    screenshot(page, "compare-1440")

@@ -173,14 +173,23 @@
     if (text) { box.textContent = text; box.hidden = false; } else { box.hidden = true; box.textContent = ""; }
   }
 
-  /* Follow a job on its page. Our server only reads what its follower stored (it never waits on the video
-     API), so asking every second or two is cheap. The card is replaced when its state changes, the tab
-     title follows the status, and the page says so when it loses contact or the job is gone. */
-  function followJob() {
-    var card = $("[data-job-card]");
-    if (!card || card.getAttribute("data-settled") === "true") { return; }
+  /* Follow every job card on the page (one on a job's page, several on a comparison). Our server only
+     reads what its follower stored (it never waits on the video API), so asking every second or two is
+     cheap. A card is replaced when its state changes; on a job's page the tab title follows the status,
+     and the page says so when it loses contact or the job is gone. */
+  function followJobs() {
+    var cards = $all("[data-job-card]");
+    var single = cards.length === 1;
+    cards.forEach(function (card) {
+      if (card.getAttribute("data-settled") !== "true") { followCard(card, single); }
+    });
+    if (cards.length) { window.setInterval(tickCheckedClocks, 1000); }
+    showPlayAll();
+  }
+
+  function followCard(card, single) {
     var url = card.getAttribute("data-status-url");
-    var started = Date.now(), failures = 0;
+    var started = Date.now(), failures = 0, current = card;
 
     function signature(data) {
       return [data.status, data.archive, data.stalled ? "true" : "false", data.check_error || ""].join("|");
@@ -188,18 +197,19 @@
 
     function apply(data) {
       clockOffset = data.now * 1000 - Date.now();
-      if (data.title) { document.title = data.title; }
-      if (data.url && window.location.pathname !== data.url && window.history.replaceState) {
+      if (single && data.title) { document.title = data.title; }
+      if (single && data.url && window.location.pathname !== data.url && window.history.replaceState) {
         window.history.replaceState(null, "", data.url);    // the job now has the video API's id
       }
-      var current = $("[data-job-card]");
       if (signature(data) !== current.getAttribute("data-sig") || data.finished) {
         var holder = document.createElement("div");
         holder.innerHTML = data.card_html;
         var fresh = holder.firstElementChild;
         current.parentNode.replaceChild(fresh, current);
+        current = fresh;
         confirmForms(fresh);
         localTimes();
+        showPlayAll();
       } else {
         var bar = $("[data-progress]", current);
         if (bar) { bar.value = data.progress; }
@@ -222,7 +232,7 @@
         .then(function (resp) {
           if (resp.status === 404) {
             showLiveProblem("This job is no longer in the history (it was deleted). Nothing more will change here.");
-            document.title = "Deleted · Video studio";
+            if (single) { document.title = "Deleted · Video studio"; }
             return null;
           }
           if (resp.status === 401 || resp.status === 403) {
@@ -245,8 +255,23 @@
           window.setTimeout(poll, Math.min(1000 * Math.pow(2, failures), 30000));
         });
     }
-    window.setInterval(tickCheckedClocks, 1000);
     window.setTimeout(poll, 1000);
+  }
+
+  /* On a comparison: play every finished video from the start, together. */
+  function showPlayAll() {
+    var button = $("[data-play-all]");
+    if (!button) { return; }
+    button.hidden = $all("video[data-video]").length < 2;
+    if (button.getAttribute("data-bound")) { return; }
+    button.setAttribute("data-bound", "1");
+    button.addEventListener("click", function () {
+      $all("video[data-video]").forEach(function (video) {
+        video.muted = true;
+        video.currentTime = 0;
+        video.play().catch(function () {});
+      });
+    });
   }
 
   /* History rows of unfinished jobs update in place. */
@@ -329,7 +354,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    followJob();
+    followJobs();
     followHistory();
     copyButtons();
     hoverPlay();
