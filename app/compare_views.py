@@ -29,7 +29,15 @@ def create_comparison():
         changes = variants(form.compare_mode.data, form.compare_values.data)
     except ValueError as exc:
         form.compare_values.errors = [*form.compare_values.errors, str(exc)]
-        valid = False
+        changes, valid = [], False
+    for model in [c["model"] for c in changes if "model" in c] or [form.model.data]:
+        profile = svc.profiles.match(model)          # each model compared must accept the form's settings
+        problems = profile.problems({"duration": form.duration.data, "width": form.width.data,
+                                     "height": form.height.data, "n": form.n.data,
+                                     "image_url": form.image_url.data}) if profile else {}
+        if problems:
+            form.compare_values.errors = [*form.compare_values.errors, f"{model}: " + " ".join(problems.values())]
+            valid = False
     if not valid:
         return render_form(form, status=400)
     image = (encode_image(form.checked_image, svc.settings.image_base64_format) if form.checked_image is not None

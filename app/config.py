@@ -49,6 +49,7 @@ class Settings:
     video_max_mb: float = 1024.0           # the largest video file fetched into the archive
     archive_fetch_seconds: float = 900.0   # the longest one video fetch may take, start to end
     examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
+    model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -119,6 +120,8 @@ class Settings:
             "app_password": get("APP_PASSWORD"),
             "auth_header": get("AUTH_HEADER"),
             "ratelimit_storage_uri": get("RATELIMIT_STORAGE_URI"),
+            "examples_file": get("EXAMPLES_FILE"),
+            "model_profiles_file": get("MODEL_PROFILES_FILE"),
             "allowed_private_hosts": tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
                                         if h.strip()),
         }

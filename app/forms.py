@@ -156,6 +156,19 @@ class VideoJobForm(FlaskForm):
             ok = False
         return ok
 
+    def check_profile(self, profile):
+        """The model family's own limits (app/profiles.py), each message at its field; True when none is broken."""
+        if profile is None:
+            return True
+        upload = self.image_file.data
+        problems = profile.problems({
+            "duration": self.duration.data, "width": self.width.data, "height": self.height.data,
+            "n": self.n.data, "image_url": self.image_url.data,
+            "has_upload": bool(self.image_token.data or getattr(upload, "filename", ""))})
+        for name, message in problems.items():
+            self[name].errors = [*self[name].errors, message]
+        return not problems
+
     def take_image(self, uploads, max_bytes):
         """Check and keep a new upload, or reload the one kept from an earlier try; False with an error
         at the image field when it cannot be used."""

@@ -13,6 +13,7 @@ from app.examples import load_examples
 from app.follower import Follower
 from app.images import UploadStore
 from app.jobs import JobStore
+from app.profiles import Profiles, load_profiles
 from app.sessions import SessionRegistry
 from app.upstream import VideoAPI
 
@@ -31,6 +32,7 @@ class Services:
     follower: Follower
     sessions: SessionRegistry | None      # only with a team password (APP_PASSWORD)
     examples: tuple = ()                  # the examples shown above the form
+    profiles: Profiles = Profiles([])     # what each model family accepts
 
 
 def build_services(settings: Settings) -> Services:
@@ -58,7 +60,8 @@ def build_services(settings: Settings) -> Services:
                     allowance=Allowance(store.path, rules_from(settings.submit_rate_limit, settings.daily_submit_cap),
                                         settings.team_daily_cap),
                     follower=follower, sessions=sessions,
-                    examples=tuple(load_examples(settings.examples_file or None)))
+                    examples=tuple(load_examples(settings.examples_file or None)),
+                    profiles=load_profiles(settings.model_profiles_file or None))
 
 
 def services() -> Services:

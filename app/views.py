@@ -49,7 +49,9 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     if form.image_token.data and services().uploads.path(form.image_token.data):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
     return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
-                           examples=services().examples,
+                           examples=services().examples, profiles=services().profiles,
+                           profile=services().profiles.match(form.model.data),
+                           profiles_json=[p.as_json() for p in services().profiles.all],
                            models=services().catalogue.models(), size_presets=SIZE_PRESETS,
                            image_preview=image_preview, uncertain=uncertain,
                            max_upload_bytes=services().settings.max_upload_bytes, image_rules=IMAGE_RULES), status
@@ -82,6 +84,8 @@ def new_job():
     """The form: empty with defaults, or refilled from an earlier job (?from=<id>)."""
     notice = None
     data = dict(FORM_DEFAULTS)
+    if services().settings.demo_mode:
+        data["model"] = "demo-v1"          # the demo API's own model: no provider's limits apply
     source = request.args.get("from")
     example = next((e for e in services().examples if e.id == request.args.get("example")), None)
     if example is not None:
@@ -114,6 +118,7 @@ def create_job():
     form = VideoJobForm()
     settings = services().settings
     valid = form.validate()
+    valid = form.check_profile(services().profiles.match(form.model.data)) and valid
     if not (form.take_image(services().uploads, settings.max_upload_bytes) and valid):
         return render_form(form, status=400)
     if g.get("identity") and not (form.user.data or "").strip():

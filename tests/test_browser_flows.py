@@ -57,7 +57,7 @@ def picture(tmp_path_factory):
 
 
 def fill_every_field(page, picture, prompt):
-    page.fill("#model", "kling-v1")
+    page.fill("#model", "demo-v1")
     page.fill("#prompt", prompt)
     page.set_input_files("#image_file", picture)
     page.click("[data-preset-width='1280'][data-preset-height='720']")
@@ -355,3 +355,24 @@ def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
     assert_accessible(page, "a comparison")
     assert_no_sideways_scroll(page, "a comparison")
     screenshot(page, "compare-1440")
+
+
+def test_the_form_knows_kling_and_leaves_an_unknown_model_free(page):
+    page.goto("/")
+    page.fill("#model", "kling-v1")
+    assert page.inner_text("[data-profile-hint]").startswith("Kling: 5 or 10 s")
+    assert page.get_attribute("#duration", "list") == "duration-options"
+    assert "is-unsupported" not in page.get_attribute("[data-preset-width='1280'][data-preset-height='720']", "class")
+    page.fill("#prompt", "A kite over the dunes")
+    page.fill("#duration", "7")
+    page.fill("#width", "640")
+    page.fill("#height", "360")
+    page.click("[data-submit]")
+    page.wait_for_selector("[data-error-summary]")
+    assert_error_by_field(page, "duration", "Kling makes videos of 5 or 10 seconds.")
+    assert_error_by_field(page, "width", "Kling takes these sizes")
+    assert page.input_value("#duration") == "7" and page.input_value("#prompt") == "A kite over the dunes"
+    page.fill("#model", "my-relay-model")
+    assert page.inner_text("[data-profile-hint]") == "No profile for this model: every field is free."
+    assert page.get_attribute("#duration", "list") is None
+    screenshot(page, "form-kling-limits-1440")

@@ -34,7 +34,7 @@ def test_submit_to_the_demo_api_and_see_the_card(live_app, demo_api):
     assert "kling-v1" in form.text and "demo-v1" in form.text       # model suggestions from GET /v1/models
     token = hidden_value(form.text)
     resp = browser.post(live_app.base_url + "/jobs", timeout=30, data={
-        "csrf_token": token, "model": "kling-v1", "prompt": "A lighthouse in a storm", "duration": "1",
+        "csrf_token": token, "model": "demo-v1", "prompt": "A lighthouse in a storm", "duration": "1",
         "width": "320", "height": "240", "fps": "8", "seed": "7", "n": "1", "response_format": "url",
         "user": "e2e", "style": "oil painting", "metadata": '{"cfg_scale": 0.5}',
     }, files={"image_file": ("lighthouse.png", make_png(400, 300), "image/png")})

@@ -10,7 +10,7 @@ from support.pages import Page
 from support.upstreams import job_body, json_response
 
 EVERY_FIELD = {
-    "model": "kling-v1-6", "prompt": "宇航员站起身走了 An astronaut stands up", "duration": "10",
+    "model": "my-relay-model", "prompt": "宇航员站起身走了 An astronaut stands up", "duration": "10",
     "width": "720", "height": "1280", "fps": "30", "seed": "20231234", "n": "2",
     "response_format": "url", "user": "user-1234", "negative_prompt": "blurry, text",
     "style": "anime", "quality_level": "high", "metadata": '{"cfg_scale": 0.5, "mode": "pro", "style": "ignored"}',
@@ -27,7 +27,7 @@ def test_every_field_reaches_the_upstream_with_its_value(client, upstream):
     assert sent.method == "POST" and sent.path == "/v1/videos"
     assert sent.content_type.startswith("multipart/form-data")
     assert sent.headers["Authorization"] == f"Bearer {TEST_KEY}"
-    expected = {"model": "kling-v1-6", "prompt": EVERY_FIELD["prompt"], "duration": "10", "width": "720",
+    expected = {"model": "my-relay-model", "prompt": EVERY_FIELD["prompt"], "duration": "10", "width": "720",
                 "height": "1280", "fps": "30", "seed": "20231234", "n": "2", "response_format": "url",
                 "user": "user-1234", "seconds": "10", "size": "720x1280"}
     for name, value in expected.items():

@@ -52,6 +52,63 @@
     sync();
   }
 
+  /* The chosen model's profile (config/model-profiles.toml, written into the page): its limits under the
+     model, the allowed durations offered, size presets it does not take dimmed. The server checks the
+     same profile, so this only saves a round trip. */
+  function modelProfiles() {
+    var model = $("[data-profiled-model]"), data = document.getElementById("model-profiles");
+    var hint = $("[data-profile-hint]"), duration = document.getElementById("duration");
+    if (!model || !data || !hint) { return; }
+    var profiles = JSON.parse(data.textContent || "[]");
+    var list = document.createElement("datalist");
+    list.id = "duration-options";
+    document.body.appendChild(list);
+    function glob(pattern) {
+      return new RegExp("^" + pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
+    }
+    function either(values) {
+      return values.length < 2 ? values.join("") : values.slice(0, -1).join(", ") + " or " + values[values.length - 1];
+    }
+    function update() {
+      var id = model.value.trim().toLowerCase(), found = null;
+      profiles.some(function (p) {
+        if (id && p.models.some(function (m) { return glob(m).test(id); })) { found = p; return true; }
+        return false;
+      });
+      hint.textContent = "";
+      if (!found) {
+        hint.textContent = "No profile for this model: every field is free.";
+      } else {
+        var strong = document.createElement("strong");
+        strong.textContent = found.label + ":";
+        hint.appendChild(strong);
+        var parts = [];
+        if (found.durations.length) { parts.push(either(found.durations) + " s"); }
+        if (found.sizes.length) { parts.push("sizes " + found.sizes.join(", ")); }
+        if (found.max_n !== null) { parts.push("at most " + found.max_n + " video" + (found.max_n > 1 ? "s" : "") + " per job"); }
+        parts.push({any: "a starting image as upload or address", upload: "a starting image as upload only",
+                    none: "no starting image"}[found.image]);
+        hint.appendChild(document.createTextNode(" " + parts.join("; ") + "."));
+      }
+      list.textContent = "";
+      (found ? found.durations : []).forEach(function (d) {
+        var option = document.createElement("option");
+        option.value = String(d);
+        list.appendChild(option);
+      });
+      if (duration) {
+        if (found && found.durations.length) { duration.setAttribute("list", list.id); } else { duration.removeAttribute("list"); }
+      }
+      $all("[data-preset-width]").forEach(function (chip) {
+        var size = chip.getAttribute("data-preset-width") + "x" + chip.getAttribute("data-preset-height");
+        chip.classList.toggle("is-unsupported", !!(found && found.sizes.length && found.sizes.indexOf(size) < 0));
+      });
+    }
+    model.addEventListener("input", update);
+    model.addEventListener("change", update);
+    update();
+  }
+
   /* A random seed at the press of a button. */
   function randomSeed() {
     var button = $("[data-random-seed]"), seed = document.getElementById("seed");
@@ -363,6 +420,7 @@
     promptCounter();
     sizePresets();
     randomSeed();
+    modelProfiles();
     imagePreview();
     submitOnce();
     localTimes();
