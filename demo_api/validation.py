@@ -97,7 +97,7 @@ def parse_create(request):
         raise field_error("user", f"user must be text of at most {limits.MAX_USER_CHARS} characters.")
 
     metadata = _metadata(get("metadata"))
-    image_url, image_bytes = _image(get("image"), upload)
+    image_url, image_bytes = _image(get("image") or _reference_url(values.get("input_reference")), upload)
 
     return JobSpec(prompt=prompt, model=model, duration=duration, width=width, height=height,
                    fps=fps, n=n, seed=seed, response_format=response_format, user=user,
@@ -177,6 +177,21 @@ def _metadata(raw):
     if not isinstance(value, dict):
         raise field_error("metadata", "metadata must be a JSON object, like {\"style\": \"anime\"}.")
     return value
+
+
+def _reference_url(reference):
+    """OpenAI's input_reference given as {"image_url": ...} (a JSON object, or its text in a form field)."""
+    if isinstance(reference, str) and reference.strip().startswith("{"):
+        try:
+            reference = json.loads(reference)
+        except ValueError:
+            raise field_error("input_reference", "input_reference is not valid JSON.") from None
+    if isinstance(reference, dict):
+        url = reference.get("image_url")
+        if not isinstance(url, str) or not re.match(r"^https?://", url.strip(), re.I):
+            raise field_error("input_reference", "input_reference.image_url must be an http(s) URL.")
+        return url.strip()
+    return None
 
 
 def _image(raw, upload):

@@ -342,3 +342,22 @@ def test_deeply_nested_or_huge_metadata_is_a_400_not_a_crash(demo_api):
     for metadata in ("[" * 100000 + "]" * 100000, json.dumps({"k": "x" * 20000})):
         resp = create(demo_api, {"prompt": "p", "metadata": metadata})
         assert resp.status_code == 400 and resp.json()["error"]["param"] == "metadata"
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json-body", "form-field"])
+def test_input_reference_as_an_image_url_object_is_used(tmp_path, picture_server, as_json):
+    api = DemoAPIProcess(tmp_path, extra_args=["--allow-private-urls"]).start()
+    try:
+        reference = {"image_url": picture_server.url + "/ref.png"}
+        fields = {"prompt": "from a reference", "seconds": "1", "size": "160x96", "fps": "8"}
+        if as_json:
+            resp = create(api, json_body={**fields, "input_reference": reference})
+        else:
+            resp = create(api, {**fields, "input_reference": json.dumps(reference)})
+        assert resp.status_code == 200, resp.text
+        assert wait_for(api, resp.json()["id"])[0]["status"] == "completed"
+        assert [r.path for r in picture_server.requests] == ["/ref.png"]       # it was fetched and drawn
+        bad = create(api, json_body={**fields, "input_reference": {"image_url": "ftp://nope"}})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "input_reference"
+    finally:
+        api.stop()
