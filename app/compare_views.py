@@ -31,10 +31,7 @@ def create_comparison():
         form.compare_values.errors = [*form.compare_values.errors, str(exc)]
         changes, valid = [], False
     for model in [c["model"] for c in changes if "model" in c] or [form.model.data]:
-        profile = svc.profiles.match(model)          # each model compared must accept the form's settings
-        problems = profile.problems({"duration": form.duration.data, "width": form.width.data,
-                                     "height": form.height.data, "n": form.n.data,
-                                     "image_url": form.image_url.data}) if profile else {}
+        problems = form.profile_problems(svc.profiles.match(model))   # each model compared must accept the form
         if problems:
             form.compare_values.errors = [*form.compare_values.errors, f"{model}: " + " ".join(problems.values())]
             valid = False

@@ -156,15 +156,19 @@ class VideoJobForm(FlaskForm):
             ok = False
         return ok
 
-    def check_profile(self, profile):
-        """The model family's own limits (app/profiles.py), each message at its field; True when none is broken."""
+    def profile_problems(self, profile):
+        """{field: message} for what this form asks that the model family does not accept."""
         if profile is None:
-            return True
+            return {}
         upload = self.image_file.data
-        problems = profile.problems({
+        return profile.problems({
             "duration": self.duration.data, "width": self.width.data, "height": self.height.data,
             "n": self.n.data, "image_url": self.image_url.data,
             "has_upload": bool(self.image_token.data or getattr(upload, "filename", ""))})
+
+    def check_profile(self, profile):
+        """The model family's own limits (app/profiles.py), each message at its field; True when none is broken."""
+        problems = self.profile_problems(profile)
         for name, message in problems.items():
             self[name].errors = [*self[name].errors, message]
         return not problems

@@ -33,10 +33,25 @@ def short(text, limit=40):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+_TYPICAL, TYPICAL_SECONDS = {}, 60.0      # (store path, model, length, size) -> (until, answer)
+
+
+def _typical(store, model, seconds, size):
+    """store.typical_seconds, kept for a minute: every status poll of a running job asks for it, and it
+    changes only when a job like it completes."""
+    key, now = (store.path, model, seconds, size), time.monotonic()
+    cached = _TYPICAL.get(key)
+    if cached is None or cached[0] < now:
+        if len(_TYPICAL) > 1000:
+            _TYPICAL.clear()
+        cached = _TYPICAL[key] = (now + TYPICAL_SECONDS, store.typical_seconds(model, seconds, size))
+    return cached[1]
+
+
 def run_estimate(record, store):
     """For a running job: when it started, and the median run time of earlier jobs like it (or None)."""
     job = record.job
     if not job.status.is_running:
         return None
-    typical, count = store.typical_seconds(job.model or record.params.get("model"), job.seconds, job.size)
+    typical, count = _typical(store, job.model or record.params.get("model"), job.seconds, job.size)
     return {"started": job.created_at or record.submitted_at, "typical": typical, "count": count}
