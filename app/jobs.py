@@ -202,12 +202,6 @@ class JobStore(FollowerClaims, HistoryQueries):
     def delete(self, job_id):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
-    def image_tokens_in_use(self):
-        with self._connect() as db:
-            rows = db.execute("SELECT json_extract(params, '$.image_token') FROM jobs"
-                              " WHERE json_extract(params, '$.image_token') IS NOT NULL").fetchall()
-        return {r[0] for r in rows}
-
     # --- one job per filled form ---------------------------------------------------------------
 
     def claim_submission(self, token):
