@@ -11,7 +11,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app import code_views, compare_views, example_views, remix_views, views
+from app import code_views, compare_views, example_views, form_page, remix_views, views
 from app.auth import init_auth
 from app.config import Settings
 from app.filters import duration_text, register_filters
@@ -86,7 +86,7 @@ def register_errorhandlers(app, settings):
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         if request.endpoint == "studio.create_job":
-            return views.form_again(400, (
+            return form_page.form_again(400, (
                 "The form had expired or came from another page, so nothing was sent. Your values are below: "
                 "check them (choose the image again if you had picked one) and submit again."))
         return render_error(400, "The form had expired", "Go back, reload the page and try again.")

@@ -2,10 +2,11 @@
 
 from flask import Blueprint, render_template
 
+from app.form_page import render_form
 from app.forms import VideoJobForm
 from app.services import services
 from app.snippets import snippets
-from app.views import record_or_404, render_form
+from app.views import record_or_404
 
 bp = Blueprint("code", __name__)
 

@@ -7,13 +7,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from app.allowance import LimitReached
 from app.auth import spender_key
 from app.compare import MODES, variants
+from app.form_page import render_form
 from app.forms import VideoJobForm
 from app.images import encode_image
 from app.presenters import run_estimate
 from app.services import services
 from app.submission import HistoryUnavailable, MaybeCreated, send_recorded
 from app.upstream import UpstreamError
-from app.views import render_form
 
 bp = Blueprint("compare", __name__)
 
@@ -25,6 +25,7 @@ def create_comparison():
     form = VideoJobForm()
     valid = form.validate()
     valid = form.take_image(svc.uploads, svc.settings.max_upload_bytes) and valid
+    valid = form.read_extras(svc.profiles.match(form.model.data)) and valid
     try:
         changes = variants(form.compare_mode.data, form.compare_values.data)
     except ValueError as exc:

@@ -13,6 +13,8 @@ bp = Blueprint("examples", __name__)
 def example_values(example):
     """The form's values for an example; its picture is kept like an upload, so the form shows it."""
     data = {**FORM_DEFAULTS, **example.values}
+    if example.extras:
+        data["extras"] = dict(example.extras)
     if example.metadata:
         data["metadata"] = json.dumps(example.metadata, ensure_ascii=False)
     if example.image_path:

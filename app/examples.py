@@ -21,6 +21,7 @@ class Example:
     values: dict                 # form field -> value
     image_path: str | None = None
     metadata: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)     # the model profile's extra parameters {name: value}
 
     @property
     def kind(self):
@@ -48,5 +49,6 @@ def load_examples(path=None):
         metadata = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
         examples.append(Example(id=entry["id"], title=str(entry.get("title") or entry["id"]),
                                 values={k: entry[k] for k in FORM_FIELDS if k in entry},
-                                image_path=image_path, metadata=metadata))
+                                image_path=image_path, metadata=metadata,
+                                extras=entry["extras"] if isinstance(entry.get("extras"), dict) else {}))
     return examples

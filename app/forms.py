@@ -2,7 +2,9 @@
 
 import json
 import math
+from types import SimpleNamespace
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -126,6 +128,22 @@ class VideoJobForm(FlaskForm):
                                    description="Seeds like 1, 2, 3; model ids one per line; or prompts, one per line.")
 
     checked_image = None  # set by take_image(): the CheckedImage to send
+    extras_typed = {}     # the model family's extra parameters as typed {name: text}; see read_extras()
+    extras_errors = {}    # {input name: message}
+    extras_metadata = {}  # {provider's metadata key: value}
+
+    def read_extras(self, profile, formdata=None):
+        """Read the model family's extra parameters (config/model-profiles.toml) from the posted form;
+        False when one is not accepted, with the message at its input."""
+        self.extras_metadata, self.extras_typed, self.extras_errors = (
+            profile.read_extras(request.form if formdata is None else formdata) if profile else ({}, {}, {}))
+        return not self.extras_errors
+
+    def fill_extras(self, profile, typed):
+        """Put stored extra values back into the form (a job's settings again, an example)."""
+        typed = typed if isinstance(typed, dict) else {}
+        if profile is not None:
+            self.read_extras(profile, {e.input_name: str(typed[e.name]) for e in profile.extras if e.name in typed})
 
     def validate_metadata(self, field):
         if len(field.data) > METADATA_LIMIT:
@@ -171,7 +189,7 @@ class VideoJobForm(FlaskForm):
         problems = self.profile_problems(profile)
         for name, message in problems.items():
             self[name].errors = [*self[name].errors, message]
-        return not problems
+        return self.read_extras(profile) and not problems
 
     def take_image(self, uploads, max_bytes):
         """Check and keep a new upload, or reload the one kept from an earlier try; False with an error
@@ -202,6 +220,7 @@ class VideoJobForm(FlaskForm):
 
     def metadata_object(self):
         merged = json.loads(self.metadata.data) if self.metadata.data and self.metadata.data.strip() else {}
+        merged.update(self.extras_metadata)
         for key in METADATA_KEYS:
             value = getattr(self, key).data
             if value and value.strip():
@@ -225,6 +244,8 @@ class VideoJobForm(FlaskForm):
                   if name != "image_file" and self[name].data not in (None, "")}
         if isinstance(values.get("duration"), float) and values["duration"].is_integer():
             values["duration"] = int(values["duration"])
+        if self.extras_typed:
+            values["extras"] = dict(self.extras_typed)
         if self.image_token.data:
             values["image_token"] = self.image_token.data
         if self.checked_image is not None and self.checked_image.warnings:
@@ -232,4 +253,8 @@ class VideoJobForm(FlaskForm):
         return values
 
     def error_fields(self):
-        return [(name, self[name]) for name in ERROR_ORDER if self[name].errors]
+        """(name, field) of every input with an error, in page order; extras as objects with id and errors."""
+        fields = [(name, self[name]) for name in ERROR_ORDER if self[name].errors]
+        extras = [(name, SimpleNamespace(id=name, errors=[message])) for name, message in self.extras_errors.items()]
+        first = [f for f in fields if f[0] in ("model", "prompt")]        # extras sit just below the prompt
+        return first + extras + fields[len(first):]

@@ -2,6 +2,7 @@
 The server checks a form against the profile its model matches; the page's script gets the same data."""
 
 import fnmatch
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -11,6 +12,63 @@ from app.config import ConfigError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "config", "model-profiles.toml")
 IMAGE_RULES = ("any", "upload", "none")
+EXTRA_TYPES = ("choice", "number", "text", "json")
+EXTRA_TEXT_LIMIT = 2500
+
+
+@dataclass(frozen=True)
+class Extra:
+    """One provider parameter a family understands, sent as metadata[key]; empty means the API's default."""
+    profile: str
+    name: str
+    key: str
+    label: str
+    type: str = "text"
+    hint: str = ""
+    choices: tuple = ()
+    min: float | None = None
+    max: float | None = None
+    default: object = None
+
+    @property
+    def input_name(self):
+        """The form input's name and id, unique across profiles."""
+        return f"x-{self.profile}-{self.name}"
+
+    def read(self, raw):
+        """The value to send for what was typed (None: leave it to the API); ValueError with a message."""
+        raw = (raw or "").strip()
+        if not raw:
+            return None
+        if self.type == "choice":
+            if raw not in [str(c) for c in self.choices]:
+                raise ValueError(f"{self.label}: choose one of {_either([str(c) for c in self.choices])}.")
+            return {"true": True, "false": False}.get(raw, raw)
+        if self.type == "number":
+            try:
+                value = float(raw.replace(",", "."))
+            except ValueError:
+                raise ValueError(f"{self.label}: enter a number, like {self.default or 1}.") from None
+            if value != value or (self.min is not None and value < self.min) or (
+                    self.max is not None and value > self.max):
+                low = "" if self.min is None else f"{self.min:g}"
+                high = "" if self.max is None else f"{self.max:g}"
+                raise ValueError(f"{self.label} must be a number from {low or '−∞'} to {high or '∞'}.")
+            return int(value) if value.is_integer() and not isinstance(self.default, float) else value
+        if len(raw) > EXTRA_TEXT_LIMIT:
+            raise ValueError(f"{self.label} may be at most {EXTRA_TEXT_LIMIT:,} characters.")
+        if self.type == "json":
+            try:
+                value = json.loads(raw)
+            except (ValueError, RecursionError):
+                raise ValueError(f'{self.label}: this is not valid JSON, like {{"type": "simple"}}.') from None
+            if not isinstance(value, dict):
+                raise ValueError(f'{self.label} must be a JSON object in braces, like {{"type": "simple"}}.')
+            return value
+        return raw
+
+    def as_json(self):
+        return {"name": self.name, "input": self.input_name, "key": self.key}
 
 
 @dataclass(frozen=True)
@@ -44,6 +102,20 @@ class Profile:
             found["image_url"] = f"{self.label} does not take image addresses: upload the picture instead."
         return found
 
+    def read_extras(self, formdata):
+        """(metadata to send, what was typed, {input name: message}) for this family's extra parameters."""
+        metadata, typed, errors = {}, {}, {}
+        for extra in self.extras:
+            raw = (formdata.get(extra.input_name) or "").strip()
+            if not raw:
+                continue
+            typed[extra.name] = raw
+            try:
+                metadata[extra.key] = extra.read(raw)
+            except ValueError as exc:
+                errors[extra.input_name] = str(exc)
+        return metadata, typed, errors
+
     def summary(self):
         """The family's limits in one line, for the hint under the model."""
         parts = []
@@ -59,7 +131,8 @@ class Profile:
 
     def as_json(self):
         return {"id": self.id, "label": self.label, "models": list(self.models), "durations": list(self.durations),
-                "sizes": list(self.sizes), "max_n": self.max_n, "image": self.image, "extras": list(self.extras)}
+                "sizes": list(self.sizes), "max_n": self.max_n, "image": self.image, "summary": self.summary(),
+                "extras": [e.as_json() for e in self.extras]}
 
 
 class Profiles:
@@ -92,8 +165,20 @@ def load_profiles(path=None):
                                 models=tuple(str(m) for m in entry["models"]),
                                 durations=tuple(entry.get("durations", ())), sizes=tuple(entry.get("sizes", ())),
                                 max_n=entry.get("max_n"), image=entry.get("image", "any"),
-                                extras=tuple(e for e in entry.get("extras", ()) if isinstance(e, dict))))
+                                extras=tuple(_extra(entry["id"], e, path) for e in entry.get("extras", ()))))
     return Profiles(profiles)
+
+
+def _extra(profile, entry, path):
+    if not isinstance(entry, dict) or not entry.get("name") or entry.get("type", "text") not in EXTRA_TYPES:
+        raise ConfigError(f"MODEL_PROFILES_FILE: profile {profile}: every extra needs a name and a type among "
+                          f"{EXTRA_TYPES} ({path})")
+    if entry.get("type") == "choice" and not entry.get("choices"):
+        raise ConfigError(f"MODEL_PROFILES_FILE: profile {profile}: extra {entry['name']} needs choices")
+    return Extra(profile=str(profile), name=str(entry["name"]), key=str(entry.get("key") or entry["name"]),
+                 label=str(entry.get("label") or entry["name"]), type=entry.get("type", "text"),
+                 hint=str(entry.get("hint", "")), choices=tuple(entry.get("choices", ())),
+                 min=entry.get("min"), max=entry.get("max"), default=entry.get("default"))
 
 
 def _either(values):

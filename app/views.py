@@ -1,7 +1,6 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
 import math
-import secrets
 import sqlite3
 import time
 
@@ -21,54 +20,18 @@ from flask import (
 
 from app.allowance import LimitReached
 from app.auth import spender_key
-from app.example_views import example_values
-from app.filters import duration_text
-from app.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
-from app.images import IMAGE_RULES
+from app.form_page import filled_form, form_context, limit_reached, render_form
+from app.forms import VideoJobForm
 from app.job_queries import STATUS_FILTERS
-from app.lifecycle import JobStatus
 from app.presenters import download_name, live_state, run_estimate
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
-from app.web_errors import browser_status, form_field
+from app.web_errors import browser_status
 
 bp = Blueprint("studio", __name__)
 
 HISTORY_PAGE_SIZE = 20
-
-
-def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
-    """The form page, with errors from validation or the upstream, and every value kept."""
-    field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
-    if field in form and upstream_error.message not in form[field].errors:
-        form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
-    if not form.submission_id.data:
-        form.submission_id.data = secrets.token_hex(16)
-    image_preview = None
-    if form.image_token.data and services().uploads.path(form.image_token.data):
-        image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
-    return render_template("index.html", form=form, upstream_error=upstream_error, notice=notice,
-                           examples=services().examples, profiles=services().profiles,
-                           profile=services().profiles.match(form.model.data),
-                           profiles_json=[p.as_json() for p in services().profiles.all],
-                           models=services().catalogue.models(), size_presets=SIZE_PRESETS,
-                           image_preview=image_preview, uncertain=uncertain,
-                           max_upload_bytes=services().settings.max_upload_bytes, image_rules=IMAGE_RULES), status
-
-
-def form_again(status, notice):
-    """The form refilled from what was just posted (not validated), for requests refused before validation."""
-    return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
-
-
-def limit_reached(form, limit):
-    """The form again, with why nothing was sent and when to try again."""
-    who = "this team" if limit.team else "one person"
-    message = (f"You have sent as many videos as this app allows for now (the limit is {limit.rule} for {who}). "
-               f"Nothing was sent. Try again in {duration_text(limit.wait)}; your form is kept below.")
-    page, status = render_form(form, status=429, notice=message)
-    return page, status, {"Retry-After": str(limit.wait)}
 
 
 def record_or_404(job_id):
@@ -81,34 +44,8 @@ def record_or_404(job_id):
 
 @bp.get("/")
 def new_job():
-    """The form: empty with defaults, or refilled from an earlier job (?from=<id>)."""
-    notice = None
-    data = dict(FORM_DEFAULTS)
-    if services().settings.demo_mode:
-        data["model"] = "demo-v1"          # the demo API's own model: no provider's limits apply
-    source = request.args.get("from")
-    example = next((e for e in services().examples if e.id == request.args.get("example")), None)
-    if example is not None:
-        data = example_values(example)
-        notice = f"Filled in from the example “{example.title}”. Change what you like and send it."
-    if source:
-        record = services().store.get(source)
-        if record is None:
-            notice = "That job is no longer in the history, so the form starts empty."
-        else:
-            data = {k: v for k, v in record.params.items() if k != "image_warnings"}
-            if data.get("seed") is None and record.job.seed is not None:
-                data["seed"] = record.job.seed     # the seed the API chose: the same settings repeat the result
-            notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
-            if record.status == JobStatus.UNCERTAIN:
-                notice = ("These are the settings of a job that may have been created without this app learning "
-                          "of it. Check with the video API's provider before sending them again.")
-    if g.get("identity") and not data.get("user"):
-        data["user"] = g.identity
-    form = VideoJobForm(data=data)
-    if form.image_token.data and not services().uploads.path(form.image_token.data):
-        form.image_token.data = ""
-        notice = "The settings are back, but the earlier image is no longer stored: choose it again."
+    """The form: empty with defaults, or filled from an example (?example=) or an earlier job (?from=<id>)."""
+    form, notice = filled_form()
     return render_form(form, notice=notice)
 
 
@@ -153,13 +90,15 @@ def create_job():
 
 @bp.get("/jobs/<job_id>")
 def job_page(job_id):
-    """The job card: a permalink that shows the current state."""
+    """The job's card beside the form filled with its settings: a permalink that shows the current state,
+    and where a person lands after Create, ready for the next variation."""
     record = record_or_404(job_id)
     if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
         return redirect(url_for("studio.job_page", job_id=record.id), code=301)
     image_kept = bool(services().uploads.path(record.params.get("image_token")))
+    form, _ = filled_form(record)
     return render_template("job.html", record=record, job=record.job, image_kept=image_kept,
-                           estimate=run_estimate(record, services().store))
+                           estimate=run_estimate(record, services().store), **form_context(form))
 
 
 @bp.get("/jobs/<job_id>/status")

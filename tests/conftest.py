@@ -4,9 +4,10 @@ Helpers live in tests/support/ (imported as `support`)."""
 import pytest
 
 from app import create_app
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from support.client import make_settings
-from support.media import render_tiny_mp4
-from support.servers import DemoAPIProcess
+from support.media import make_png, render_tiny_mp4
+from support.servers import AppProcess, DemoAPIProcess
 from support.upstreams import ScriptedUpstream
 
 
@@ -61,3 +62,41 @@ def app(make_app, upstream):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# The browser stack: the app under gunicorn (demo mode) against the demo API, one per test module.
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    require_browser()
+    root = tmp_path_factory.mktemp("browser-stack")
+    demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
+    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key,
+                                    "DEMO_MODE": "true"}).start()
+    yield app
+    app.stop()
+    demo.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
+                                  base_url=stack.base_url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def picture(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pictures") / "harbour.png"
+    path.write_bytes(make_png(800, 450, colour=(30, 110, 160)))
+    return str(path)

@@ -6,73 +6,16 @@ import time
 import pytest
 
 from support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     assert_accessible,
+    assert_error_by_field,
     assert_no_sideways_scroll,
-    require_browser,
+    fill_every_field,
+    open_advanced,
     screenshot,
 )
-from support.media import make_png
-from support.servers import AppProcess, DemoAPIProcess
+from support.servers import AppProcess
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    require_browser()
-    root = tmp_path_factory.mktemp("browser-stack")
-    demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
-    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key,
-                                    "DEMO_MODE": "true"}).start()
-    yield app
-    app.stop()
-    demo.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(stack):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
-                                  base_url=stack.base_url)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def picture(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pictures") / "harbour.png"
-    path.write_bytes(make_png(800, 450, colour=(30, 110, 160)))
-    return str(path)
-
-
-def fill_every_field(page, picture, prompt):
-    page.fill("#model", "demo-v1")
-    page.fill("#prompt", prompt)
-    page.set_input_files("#image_file", picture)
-    page.click("[data-preset-width='1280'][data-preset-height='720']")
-    page.fill("#width", "640")
-    page.fill("#height", "360")
-    page.fill("#duration", "2")
-    page.fill("#fps", "12")
-    page.click("[data-random-seed]")
-    page.fill("#n", "1")
-    page.select_option("#response_format", "url")
-    page.fill("#user", "ana")
-    page.fill("#negative_prompt", "blur")
-    page.fill("#style", "watercolour")
-    page.fill("#quality_level", "high")
-    page.fill("#metadata", '{"cfg_scale": 0.5}')
 
 
 def test_submit_follow_play_download_history_and_reuse(page, picture, tmp_path):
@@ -139,22 +82,17 @@ def test_submit_follow_play_download_history_and_reuse(page, picture, tmp_path):
     assert_accessible(page, "the form refilled from a job")
 
 
-def assert_error_by_field(page, field, text):
-    error = page.locator(f"#{field}-error")
-    assert text in error.inner_text()
-    assert f"{field}-error" in page.get_attribute(f"#{field}", "aria-describedby")
-    assert page.locator(f".error-summary a[href='#{field}']").count() == 1
-
-
 def test_errors_sit_by_their_fields_and_focus_moves_to_the_summary(page):
     page.goto("/")
     page.fill("#prompt", "An owl")
+    open_advanced(page)
     page.fill("#metadata", "{not json")
     page.fill("#fps", "500")
     page.click("[data-submit]")
     page.wait_for_selector("[data-error-summary]")
     assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
     assert page.title().startswith("Error: ")
+    assert page.evaluate("() => document.getElementById('advanced').open"), "the error is folded away"
     assert_error_by_field(page, "metadata", "not valid JSON")
     assert_error_by_field(page, "fps", "between 1 and 120")
     assert page.input_value("#prompt") == "An owl" and page.input_value("#metadata") == "{not json"
@@ -181,12 +119,11 @@ def test_an_upstream_400_is_shown_by_the_field_it_names(page):
     screenshot(page, "form-upstream-error-1440")
 
 
-EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "examples", "example:paper-boat",
-                      "example:harbour-dawn", "example:desert-stars", "example:cat-roof", "model", "prompt",
+EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "model", "prompt",
                       "image_file", "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080",
-                      "preset:1024", "width", "height", "duration", "fps", "seed", "random-seed", "n",
-                      "response_format", "user", "negative_prompt", "style", "quality_level", "metadata",
-                      "compare_mode", "compare_values", "as-compare", "submit", "as-code"]
+                      "preset:1024", "width", "height", "duration", "fps", "summary:advanced", "summary:compare",
+                      "submit", "as-code", "example:paper-boat", "example:harbour-dawn", "example:desert-stars",
+                      "example:cat-roof"]
 
 
 def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
@@ -205,7 +142,7 @@ def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
             else if (el.hasAttribute('data-submit')) name = 'submit';
             else if (el.hasAttribute('data-as-code')) name = 'as-code';
             else if (el.hasAttribute('data-as-compare')) name = 'as-compare';
-            else if (el.tagName === 'SUMMARY') name = 'examples';
+            else if (el.tagName === 'SUMMARY') name = 'summary:' + el.parentElement.id;
             else if (el.classList.contains('example')) name = 'example:' + new URL(el.href).searchParams.get('example');
             return {name, outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2};
         }""")
@@ -238,6 +175,7 @@ def test_every_page_fits_and_looks_right(browser, stack, picture, width, scheme)
     assert_no_sideways_scroll(page, "the form")
     screenshot(page, f"form-{suffix}")
     page.fill("#prompt", "x")
+    open_advanced(page)
     page.fill("#metadata", "[1]")
     page.click("[data-submit]")
     page.wait_for_selector("[data-error-summary]")
@@ -337,6 +275,7 @@ def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
     page.fill("#height", "180")
     page.fill("#duration", "1")
     page.fill("#fps", "8")
+    page.click("#compare > summary")
     page.select_option("#compare_mode", "seeds")
     page.fill("#compare_values", "1, 2, 3")
     page.click("[data-as-compare]")

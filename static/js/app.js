@@ -66,9 +66,6 @@
     function glob(pattern) {
       return new RegExp("^" + pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
     }
-    function either(values) {
-      return values.length < 2 ? values.join("") : values.slice(0, -1).join(", ") + " or " + values[values.length - 1];
-    }
     function update() {
       var id = model.value.trim().toLowerCase(), found = null;
       profiles.some(function (p) {
@@ -77,19 +74,16 @@
       });
       hint.textContent = "";
       if (!found) {
-        hint.textContent = "No profile for this model: every field is free.";
+        hint.textContent = hint.getAttribute("data-no-profile");
       } else {
         var strong = document.createElement("strong");
         strong.textContent = found.label + ":";
         hint.appendChild(strong);
-        var parts = [];
-        if (found.durations.length) { parts.push(either(found.durations) + " s"); }
-        if (found.sizes.length) { parts.push("sizes " + found.sizes.join(", ")); }
-        if (found.max_n !== null) { parts.push("at most " + found.max_n + " video" + (found.max_n > 1 ? "s" : "") + " per job"); }
-        parts.push({any: "a starting image as upload or address", upload: "a starting image as upload only",
-                    none: "no starting image"}[found.image]);
-        hint.appendChild(document.createTextNode(" " + parts.join("; ") + "."));
+        hint.appendChild(document.createTextNode(" " + found.summary));
       }
+      $all("[data-extras-for]").forEach(function (group) {
+        group.hidden = !(found && group.getAttribute("data-extras-for") === found.id);
+      });
       list.textContent = "";
       (found ? found.durations : []).forEach(function (d) {
         var option = document.createElement("option");

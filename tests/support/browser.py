@@ -46,3 +46,36 @@ def assert_accessible(page, label):
 def assert_no_sideways_scroll(page, label):
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"{label} scrolls sideways: {widths[0]} px of content in {widths[1]} px"
+
+
+def open_advanced(page):
+    """Unfold the form's advanced fields (seed, n, format, user, metadata) if they are folded."""
+    if not page.evaluate("() => document.getElementById('advanced').open"):
+        page.click("#advanced > summary")
+
+
+def fill_every_field(page, picture, prompt):
+    page.fill("#model", "demo-v1")
+    page.fill("#prompt", prompt)
+    page.set_input_files("#image_file", picture)
+    page.click("[data-preset-width='1280'][data-preset-height='720']")
+    page.fill("#width", "640")
+    page.fill("#height", "360")
+    page.fill("#duration", "2")
+    page.fill("#fps", "12")
+    open_advanced(page)
+    page.click("[data-random-seed]")
+    page.fill("#n", "1")
+    page.select_option("#response_format", "url")
+    page.fill("#user", "ana")
+    page.fill("#negative_prompt", "blur")
+    page.fill("#style", "watercolour")
+    page.fill("#quality_level", "high")
+    page.fill("#metadata", '{"cfg_scale": 0.5}')
+
+
+def assert_error_by_field(page, field, text):
+    error = page.locator(f"#{field}-error")
+    assert text in error.inner_text()
+    assert f"{field}-error" in page.get_attribute(f"#{field}", "aria-describedby")
+    assert page.locator(f".error-summary a[href='#{field}']").count() == 1

@@ -1,0 +1,106 @@
+"""The studio's form page: the form with everything it shows beside it (profiles, models, examples), filled
+from defaults, an example or an earlier job; used by the form itself and by every job's permalink."""
+
+import secrets
+
+from flask import g, render_template, request, url_for
+
+from app.example_views import example_values
+from app.filters import duration_text
+from app.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
+from app.images import IMAGE_RULES
+from app.lifecycle import JobStatus
+from app.services import services
+from app.web_errors import form_field
+
+ADVANCED_FIELDS = ("seed", "n", "response_format", "negative_prompt", "style", "quality_level", "metadata")
+
+
+def form_context(form):
+    """What the form's template needs besides the form."""
+    svc = services()
+    if not form.submission_id.data:
+        form.submission_id.data = secrets.token_hex(16)
+    image_preview = None
+    if form.image_token.data and svc.uploads.path(form.image_token.data):
+        image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
+    return {"form": form, "examples": svc.examples, "profiles": svc.profiles,
+            "profile": svc.profiles.match(form.model.data),
+            "profiles_json": [p.as_json() for p in svc.profiles.all], "models": svc.catalogue.models(),
+            "size_presets": SIZE_PRESETS, "image_preview": image_preview, "advanced_open": advanced_open(form),
+            "max_upload_bytes": svc.settings.max_upload_bytes, "image_rules": IMAGE_RULES}
+
+
+def advanced_open(form):
+    """The folded advanced fields open by themselves when one holds a value or an error."""
+    if any(form[name].data not in (None, "") or form[name].errors for name in ADVANCED_FIELDS):
+        return True
+    user = (form.user.data or "").strip()
+    return bool(form.user.errors or (user and user != (g.get("identity") or "")))
+
+
+def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
+    """The form page, with errors from validation or the upstream, and every value kept."""
+    field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
+    if field in form and upstream_error.message not in form[field].errors:
+        form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
+    return render_template("index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain,
+                           **form_context(form)), status
+
+
+def form_again(status, notice):
+    """The form refilled from what was just posted (not validated), for requests refused before validation."""
+    return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
+
+
+def limit_reached(form, limit):
+    """The form again, with why nothing was sent and when to try again."""
+    who = "this team" if limit.team else "one person"
+    message = (f"You have sent as many videos as this app allows for now (the limit is {limit.rule} for {who}). "
+               f"Nothing was sent. Try again in {duration_text(limit.wait)}; your form is kept below.")
+    page, status = render_form(form, status=429, notice=message)
+    return page, status, {"Retry-After": str(limit.wait)}
+
+
+def settings_of(record):
+    """A stored job's settings as form values: the seed the API chose included, so they repeat the result."""
+    data = {k: v for k, v in record.params.items() if k != "image_warnings"}
+    if data.get("seed") is None and record.job.seed is not None:
+        data["seed"] = record.job.seed
+    return data
+
+
+def filled_form(record=None):
+    """(form, notice): the form with defaults, the example asked for (?example=), an earlier job's settings
+    (?from=<id>) or those of the job shown (record)."""
+    svc = services()
+    notice = None
+    data = dict(FORM_DEFAULTS)
+    if svc.settings.demo_mode:
+        data["model"] = "demo-v1"          # the demo API's own model: no provider's limits apply
+    example = next((e for e in svc.examples if e.id == request.args.get("example")), None)
+    source = request.args.get("from")
+    if record is not None:
+        data = settings_of(record)
+    elif example is not None:
+        data = example_values(example)
+        notice = f"Filled in from the example “{example.title}”. Change what you like and send it."
+    elif source:
+        earlier = svc.store.get(source)
+        if earlier is None:
+            notice = "That job is no longer in the history, so the form starts empty."
+        else:
+            data = settings_of(earlier)
+            notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
+            if earlier.status == JobStatus.UNCERTAIN:
+                notice = ("These are the settings of a job that may have been created without this app learning "
+                          "of it. Check with the video API's provider before sending them again.")
+    if g.get("identity") and not data.get("user"):
+        data["user"] = g.identity
+    form = VideoJobForm(data=data)
+    form.fill_extras(svc.profiles.match(form.model.data), data.get("extras"))
+    if form.image_token.data and not svc.uploads.path(form.image_token.data):
+        form.image_token.data = ""
+        if record is None:
+            notice = "The settings are back, but the earlier image is no longer stored: choose it again."
+    return form, notice
