@@ -72,6 +72,7 @@ def stack(tmp_path_factory):
     demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
     app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key,
                                     "DEMO_MODE": "true"}).start()
+    app.demo = demo
     yield app
     app.stop()
     demo.stop()

@@ -28,11 +28,11 @@ def require_browser():
         pytest.skip(reason)
 
 
-def screenshot(page, name):
-    """Save a full-page screenshot as a test artifact; returns its path."""
+def screenshot(page, name, full_page=True):
+    """Save a screenshot (the full page, or what is on screen) as a test artifact; returns its path."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, f"{name}.png")
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     return path
 
 
