@@ -8,6 +8,7 @@ import sys
 import time
 
 from flask import Flask, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -16,7 +17,9 @@ from app.auth import init_auth
 from app.config import Settings
 from app.filters import duration_text, register_filters
 from app.forms import PROMPT_LIMIT
+from app.i18n import init_i18n
 from app.lifecycle import ArchiveState, JobStatus
+from app.problems import Problem, problem_text
 from app.ratelimit import init_limiter, limiter
 from app.security import init_security
 from app.services import build_services
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None):
     app.extensions["studio"] = build_services(settings)
     init_security(app, settings)
     init_auth(app)   # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
+    init_i18n(app)
     register_extensions(app, settings)
     register_filters(app)
     app.register_blueprint(views.bp)
@@ -86,35 +90,40 @@ def register_errorhandlers(app, settings):
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         if request.endpoint == "studio.create_job":
-            return form_page.form_again(400, (
+            return form_page.form_again(400, _(
                 "The form had expired or came from another page, so nothing was sent. Your values are below: "
                 "check them (choose the image again if you had picked one) and submit again."))
-        return render_error(400, "The form had expired", "Go back, reload the page and try again.")
+        return render_error(400, _("The form had expired"), _("Go back, reload the page and try again."))
 
     @app.errorhandler(429)
     def too_many_requests(err):
         """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        page, status = render_error(429, "Too many requests",
-                                    f"Slow down a little and try again in {duration_text(wait)}.")
+        page, status = render_error(429, _("Too many requests"),
+                                    _("Slow down a little and try again in %(wait)s.", wait=duration_text(wait)))
         return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(err):
-        titles = {404: "Page not found", 405: "Not allowed here", 413: "That upload is too large"}
-        detail = err.description
+        titles = {404: _("Page not found"), 405: _("Not allowed here"), 413: _("That upload is too large")}
+        ours = isinstance(err.description, Problem)      # a message of ours; Werkzeug's own are English
+        details = {404: _("There is nothing at this address. Check the link, or start from the form."),
+                   405: _("This address does not take that kind of request.")}
+        detail = problem_text(err.description) if ours else details.get(
+            err.code, _("The request could not be handled (HTTP %(status)s).", status=err.code))
         if err.code == 413:
-            limit = settings.max_upload_mb
-            detail = (f"Images may be at most {limit:g} MB. Go back, choose a smaller image (or give its address "
-                      "instead) and submit again: the rest of the form is still filled in.")
-        return render_error(err.code, titles.get(err.code, err.name), detail)
+            detail = _("Images may be at most %(limit)s MB. Go back, choose a smaller image (or give its address "
+                       "instead) and submit again: the rest of the form is still filled in.",
+                       limit=f"{settings.max_upload_mb:g}")
+        return render_error(err.code, titles.get(err.code, _("Something went wrong")), detail)
 
     @app.errorhandler(Exception)
     def unexpected_error(err):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
-        return render_error(500, "Something went wrong on our side",
-                            "The error was logged. Try again; if it keeps happening, tell the people who run this app.")
+        return render_error(500, _("Something went wrong on our side"),
+                            _("The error was logged. Try again; if it keeps happening, tell the people who run this "
+                              "app."))
 
 
 @functools.lru_cache(maxsize=64)

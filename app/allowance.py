@@ -8,8 +8,10 @@ refuses the job. The counts live in the job store's SQLite file, shared by every
 import time
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from limits import parse_many
 
+from app.problems import N_
 from app.sqlite import connect
 
 DAY = 86400
@@ -45,6 +47,17 @@ def rules_from(rate_limit, daily_cap):
     if daily_cap:
         rules.append(Rule(daily_cap, DAY, f"{daily_cap} per day"))
     return rules
+
+
+def rule_text(rule):
+    """'5 per minute', in the reader's language."""
+    if rule.seconds in PERIODS:
+        return gettext(PERIODS[rule.seconds], num=rule.amount)
+    return gettext("%(num)d per %(seconds)d seconds", num=rule.amount, seconds=rule.seconds)
+
+
+PERIODS = {1: N_("%(num)d per second"), 60: N_("%(num)d per minute"), 3600: N_("%(num)d per hour"),
+           86400: N_("%(num)d per day"), 2592000: N_("%(num)d per month")}
 
 
 class Allowance:
@@ -84,7 +97,7 @@ class Allowance:
             # The place that frees first is the oldest of the last `amount` counted.
             oldest = db.execute(f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
                                 (*args, since, rule.amount - 1)).fetchone()[0]
-            raise LimitReached(rule.text, oldest + rule.seconds - now, team=team)
+            raise LimitReached(rule_text(rule), oldest + rule.seconds - now, team=team)
 
     def release(self, place):
         """The upstream refused the job: its place is free again."""

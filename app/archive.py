@@ -12,6 +12,7 @@ import time
 import av
 from PIL import Image
 
+from app.problems import N_, Problem
 from app.upstream import UpstreamError
 
 log = logging.getLogger("app.archive")
@@ -22,6 +23,10 @@ POSTER_MAX_BYTES = 10 * 1024 * 1024
 
 class ArchiveError(Exception):
     """The video could not be archived; the message is fit to show a person."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 class VideoArchive:
@@ -76,15 +81,18 @@ class VideoArchive:
             resp = api.open_content(job.id, index=index)
         except UpstreamError as exc:
             if not (job.video_url and index == 0):
-                raise ArchiveError(f"The video API did not hand over the video: {exc.message}") from exc
+                raise ArchiveError(Problem(N_("The video API did not hand over the video: %(reason)s"),
+                                           reason=exc.message)) from exc
             try:
                 resp = api.open_content(job.id, url=job.video_url)
             except UpstreamError as exc2:
-                raise ArchiveError(f"The video could not be downloaded: {exc2.message}") from exc2
+                raise ArchiveError(Problem(N_("The video could not be downloaded: %(reason)s"),
+                                           reason=exc2.message)) from exc2
         with resp:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith(("application/json", "text/")):
-                raise ArchiveError(f"The video API sent {kind.split(';')[0]} instead of a video.")
+                raise ArchiveError(Problem(N_("The video API sent %(kind)s instead of a video."),
+                                           kind=kind.split(";")[0]))
             return _stream_to(resp, target, heartbeat, self.heartbeat_seconds, self.max_file_bytes, deadline)
 
     def _download_poster(self, api, job, index, target):
@@ -161,33 +169,37 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
     announced = resp.headers.get("Content-Length", "")
     if announced.isdigit() and int(announced) > max_bytes:
         resp.close()
-        raise ArchiveError(f"The video is {_mb(int(announced))}, more than the {_mb(max_bytes)} this app keeps "
-                           "(VIDEO_MAX_MB, ARCHIVE_MAX_MB).")
+        raise ArchiveError(Problem(N_("The video is %(size)s, more than the %(limit)s this app keeps "
+                                      "(VIDEO_MAX_MB, ARCHIVE_MAX_MB)."),
+                                   size=_mb(int(announced)), limit=_mb(max_bytes)))
     try:
         with open(tmp, "wb") as fh:
             for chunk in resp.iter_content(CHUNK):
                 fh.write(chunk)
                 written += len(chunk)
                 if written > max_bytes:
-                    raise ArchiveError(f"The video grew past the {_mb(max_bytes)} this app keeps "
-                                       "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped.")
+                    raise ArchiveError(Problem(N_("The video grew past the %(limit)s this app keeps "
+                                                  "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped."),
+                                               limit=_mb(max_bytes)))
                 if deadline is not None and time.monotonic() > deadline:
-                    raise ArchiveError("The download took longer than ARCHIVE_FETCH_SECONDS allows and was stopped.")
+                    raise ArchiveError(Problem(N_("The download took longer than ARCHIVE_FETCH_SECONDS allows and "
+                                                  "was stopped.")))
                 if heartbeat and time.monotonic() - beat > heartbeat_seconds:
                     heartbeat()
                     beat = time.monotonic()
         expected = resp.headers.get("Content-Length")
         if expected and expected.isdigit() and int(expected) != written:
-            raise ArchiveError(f"The download stopped after {written} of {expected} bytes.")
+            raise ArchiveError(Problem(N_("The download stopped after %(written)s of %(expected)s bytes."),
+                                       written=written, expected=expected))
         if written == 0:
-            raise ArchiveError("The video API sent an empty file.")
+            raise ArchiveError(Problem(N_("The video API sent an empty file.")))
         os.replace(tmp, target)
         return written
     except Exception as exc:
         _remove(tmp)
         if isinstance(exc, ArchiveError):
             raise
-        raise ArchiveError(f"The download broke off ({type(exc).__name__}).") from exc
+        raise ArchiveError(Problem(N_("The download broke off (%(error)s)."), error=type(exc).__name__)) from exc
 
 
 def _mb(size):

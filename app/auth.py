@@ -6,23 +6,26 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.problems import N_, Problem
 from app.ratelimit import limiter
 from app.services import services
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login"}
+OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
 FAILED_LOGIN_DELAY = 1.0   # seconds added to every failed attempt, so guessing is slow
 
 
 class LoginForm(FlaskForm):
-    name = StringField("Your name", validators=[Length(max=80)],
-                       description="Optional. Shown in the history next to the jobs you send.")
-    password = PasswordField("Team password", validators=[DataRequired("Enter the team password.")])
+    name = StringField(_l("Your name"), validators=[Length(max=80)],
+                       description=_l("Optional. Shown in the history next to the jobs you send."))
+    password = PasswordField(_l("Team password"), validators=[DataRequired(_l("Enter the team password."))])
 
 
 def init_auth(app):
@@ -38,15 +41,16 @@ def require_identity():
         return None
     if settings.auth_mode == "header":
         if not g.identity:
-            abort(401, description="This app is reached through the team's sign-in proxy, and no identity came "
-                                   "with this request. Open it through the usual address, or ask whoever runs it.")
+            abort(401, description=Problem(N_("This app is reached through the team's sign-in proxy, and no "
+                                              "identity came with this request. Open it through the usual "
+                                              "address, or ask whoever runs it.")))
         return None
     if not g.identity:
         if request.method == "GET" and request.endpoint not in ("studio.job_status", "studio.history_live"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if request.endpoint == "studio.create_job":    # a form sent from a page left open past sign-out
             return redirect(url_for("auth.login", next=url_for("studio.new_job")), code=303)
-        abort(401, description="Your session has ended. Sign in again.")
+        abort(401, description=Problem(N_("Your session has ended. Sign in again.")))
     return None
 
 
@@ -56,8 +60,8 @@ def _identity(settings):
         values = request.headers.getlist(settings.auth_header)
         # A client's own copy of the header would arrive joined to the proxy's: refuse rather than guess.
         if len(values) > 1 or any("," in v for v in values):
-            abort(400, description="This request carries more than one identity. Open the app through the team's "
-                                   "sign-in proxy only.")
+            abort(400, description=Problem(N_("This request carries more than one identity. Open the app "
+                                              "through the team's sign-in proxy only.")))
         return (values[0].strip()[:120] if values else "") or None
     if settings.auth_mode == "password":
         if "sid" not in session or request.endpoint == "static":   # static files need no session lookup
@@ -86,11 +90,11 @@ def login():
             session.permanent = True
             name = (form.name.data or "").strip()[:80] or "team"
             session["sid"], session["tag"] = services().sessions.start(name)
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            return redirect(safe_next(request.args.get("next")), code=303)
         time.sleep(FAILED_LOGIN_DELAY)
         current_app.logger.warning("failed sign-in from %s", request.remote_addr)
         failed = True
-        form.password.errors.append("That is not the team password.")
+        form.password.errors.append(_("That is not the team password."))
     status = 401 if failed else (400 if form.errors else 200)
     return render_template("login.html", form=form), status
 
@@ -105,7 +109,7 @@ def logout():
                     else url_for("studio.new_job"), code=303)
 
 
-def _safe_next(target):
+def safe_next(target):
     """Only a path on this site. Browsers drop tabs and line breaks from addresses ("/\t/evil" becomes
     "//evil", another host), so any control character, space or backslash refuses it outright."""
     target = target or ""

@@ -3,6 +3,7 @@
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from app.allowance import LimitReached
 from app.auth import spender_key
@@ -11,6 +12,7 @@ from app.form_page import render_form
 from app.forms import VideoJobForm
 from app.images import encode_image
 from app.presenters import run_estimate
+from app.problems import N_, Problem, problem_text, stored
 from app.services import services
 from app.submission import HistoryUnavailable, MaybeCreated, send_recorded
 from app.upstream import UpstreamError
@@ -51,17 +53,18 @@ def create_comparison():
             made.append(job.id)
         except MaybeCreated as lost:
             made.append(lost.job_id)
-            problems.append(f"{_label(change)}: no usable answer came back; it may have been created.")
+            problems.append(_("%(job)s: no usable answer came back; it may have been created.", job=_label(change)))
         except LimitReached as limit:
-            problems.append(f"{_label(change)} and the rest were not sent: the limit is {limit.rule}.")
+            problems.append(_("%(job)s and the rest were not sent: the limit is %(rule)s.", job=_label(change),
+                              rule=limit.rule))
             break
         except (UpstreamError, HistoryUnavailable) as exc:
-            problems.append(f"{_label(change)}: {getattr(exc, 'message', None) or exc}")
+            problems.append(f"{_label(change)}: {problem_text(getattr(exc, 'message', None) or str(exc))}")
     if not made:
-        return render_form(form, status=502, notice="Nothing was made. " + " ".join(problems))
+        return render_form(form, status=502, notice=_("Nothing was made.") + " " + " ".join(problems))
     comparison_id = secrets.token_hex(8)
-    svc.store.add_comparison(comparison_id, f"{form.prompt.data.strip()[:80]} · {MODES[form.compare_mode.data]}",
-                             made)
+    svc.store.add_comparison(comparison_id, stored(Problem(MODES[form.compare_mode.data],
+                                                           prompt=form.prompt.data.strip()[:80])), made)
     for problem in problems:
         flash(problem, "warning")
     svc.follower.wake()
@@ -73,7 +76,7 @@ def comparison(comparison_id):
     """The jobs of a comparison side by side; each card follows its own job."""
     found = services().store.get_comparison(comparison_id)
     if found is None:
-        abort(404, description="There is no such comparison.")
+        abort(404, description=Problem(N_("There is no such comparison.")))
     title, records = found
     cards = [(r, run_estimate(r, services().store)) for r in records]
     return render_template("compare.html", title=title, cards=cards)

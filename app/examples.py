@@ -6,6 +6,8 @@ import tomllib
 from dataclasses import dataclass, field
 
 from app.config import ConfigError
+from app.i18n import localized_field
+from app.problems import N_
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "examples", "examples.toml")
@@ -25,7 +27,7 @@ class Example:
 
     @property
     def kind(self):
-        return "image to video" if self.image_path or self.values.get("image_url") else "text to video"
+        return N_("image to video") if self.image_path or self.values.get("image_url") else N_("text to video")
 
 
 def load_examples(path=None):
@@ -47,7 +49,8 @@ def load_examples(path=None):
         if image_path and not os.path.exists(image_path):
             raise ConfigError(f"EXAMPLES_FILE: the picture {image} of example {entry['id']} is missing ({folder})")
         metadata = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
-        examples.append(Example(id=entry["id"], title=str(entry.get("title") or entry["id"]),
+        entry.setdefault("title", entry["id"])
+        examples.append(Example(id=entry["id"], title=localized_field(entry, "title"),
                                 values={k: entry[k] for k in FORM_FIELDS if k in entry},
                                 image_path=image_path, metadata=metadata,
                                 extras=entry["extras"] if isinstance(entry.get("extras"), dict) else {}))

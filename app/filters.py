@@ -1,28 +1,33 @@
-"""Template filters: how statuses, times and metadata read to a person."""
+"""Template filters: how statuses, times, durations and metadata read to a person, in their language
+(Flask-Babel formats dates and numbers for the locale)."""
 
 import json
 import time
 from datetime import UTC, datetime
 
+from flask_babel import format_datetime, format_decimal, gettext, ngettext
+
 from app.lifecycle import STATUS_LABELS, JobStatus
+from app.problems import problem_text
 
 
 def status_label(status):
     try:
-        return STATUS_LABELS[JobStatus(status)]
+        return gettext(STATUS_LABELS[JobStatus(status)])
     except ValueError:
         return str(status).replace("_", " ").capitalize()
 
 
 def status_sentence(job):
-    return {
-        JobStatus.SENDING: "Sending the request to the video API…",
-        JobStatus.UNCERTAIN: "The video API may have created this job, but its answer never arrived.",
-        JobStatus.QUEUED: "Waiting for the video API to start it.",
-        JobStatus.IN_PROGRESS: "The video is being generated.",
-        JobStatus.COMPLETED: "The video is ready.",
-        JobStatus.FAILED: "The video API could not make this video.",
-    }.get(job.status, f"The video API reports the status “{job.raw_status or 'unknown'}”.")
+    sentence = {
+        JobStatus.SENDING: gettext("Sending the request to the video API…"),
+        JobStatus.UNCERTAIN: gettext("The video API may have created this job, but its answer never arrived."),
+        JobStatus.QUEUED: gettext("Waiting for the video API to start it."),
+        JobStatus.IN_PROGRESS: gettext("The video is being generated."),
+        JobStatus.COMPLETED: gettext("The video is ready."),
+        JobStatus.FAILED: gettext("The video API could not make this video."),
+    }.get(job.status)
+    return sentence or gettext("The video API reports the status “%(status)s”.", status=job.raw_status or "unknown")
 
 
 def _datetime(seconds):
@@ -33,8 +38,14 @@ def _datetime(seconds):
 
 
 def human_time(seconds):
+    """A moment in UTC, formatted for the reader's locale (the page's script shows it in their zone)."""
     moment = _datetime(seconds)
-    return moment.strftime("%d %b %Y, %H:%M:%S UTC") if moment else "—"
+    if moment is None:
+        return "—"
+    try:
+        return format_datetime(moment, "medium", rebase=False) + " UTC"
+    except (OverflowError, ValueError):
+        return moment.isoformat()
 
 
 def iso_time(seconds):
@@ -46,20 +57,32 @@ def duration_text(seconds):
     """'45 seconds', '3 minutes', '2 hours': how long to wait, or how long something took."""
     seconds = max(0, int(seconds))
     if seconds < 90:
-        return f"{seconds} seconds"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     if seconds < 5400:
-        return f"{round(seconds / 60)} minutes"
-    return f"{round(seconds / 3600)} hours"
+        return ngettext("%(num)d minute", "%(num)d minutes", round(seconds / 60))
+    return ngettext("%(num)d hour", "%(num)d hours", round(seconds / 3600))
 
 
 def ago(seconds, now=None):
     """'12 s ago', '3 min ago', '2 h ago' for a past Unix time."""
     gap = max(0, int((now or time.time()) - float(seconds)))
     if gap < 90:
-        return f"{gap} s ago"
+        return gettext("%(num)d s ago", num=gap)
     if gap < 5400:
-        return f"{round(gap / 60)} min ago"
-    return f"{round(gap / 3600)} h ago"
+        return gettext("%(num)d min ago", num=round(gap / 60))
+    return gettext("%(num)d h ago", num=round(gap / 3600))
+
+
+def seconds_text(value):
+    """A length in seconds: '5 s', '2.5 s'."""
+    try:
+        return f"{format_decimal(float(value), '#,##0.##')} s"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def number(value):
+    return format_decimal(value)
 
 
 def metadata_value(value):
@@ -69,6 +92,7 @@ def metadata_value(value):
 
 
 def register_filters(app):
-    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text):
+    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text,
+                 seconds_text, number, problem_text):
         app.add_template_filter(func)
     app.add_template_global(time.time, "now")

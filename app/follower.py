@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from app.archive import ArchiveError
 from app.lifecycle import JobStatus
+from app.problems import N_, Problem
 from app.upstream import UpstreamError
 
 log = logging.getLogger("app.follower")
 
 SENDER = f"{socket.gethostname()}"
-LOST_SEND = ("The app stopped while sending this job (a restart or a crash), before the video API's answer "
-             "came back. The API may have created it and may charge for it: check with its provider before "
-             "sending the same request again.")
+LOST_SEND = Problem(N_("The app stopped while sending this job (a restart or a crash), before the video API's "
+                       "answer came back. The API may have created it and may charge for it: check with its "
+                       "provider before sending the same request again."))
 ARCHIVE_RETRY_FIRST, ARCHIVE_RETRY_MAX = 15.0, 900.0
 ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600      # relays' addresses last "hours to a day"
 
@@ -223,7 +224,7 @@ class Follower:
                 self.api.delete_video(job_id)
             except UpstreamError as exc:
                 if exc.status not in (400, 404, 405, 501):
-                    note = f"The video API did not confirm the deletion: {exc.message}"
+                    note = Problem(N_("The video API did not confirm the deletion: %(reason)s"), reason=exc.message)
         self.archive.remove(job_id)
         self.store.delete(job_id)
         return note

@@ -4,12 +4,15 @@ from defaults, an example or an earlier job; used by the form itself and by ever
 import secrets
 
 from flask import g, render_template, request, url_for
+from flask_babel import gettext as _
 
 from app.example_views import example_values
 from app.filters import duration_text
 from app.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
+from app.i18n import localized
 from app.images import IMAGE_RULES
 from app.lifecycle import JobStatus
+from app.problems import problem_text
 from app.services import services
 from app.web_errors import form_field
 
@@ -43,9 +46,19 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
     if field in form and upstream_error.message not in form[field].errors:
-        form[field].errors = [*form[field].errors, f"The video API says: {upstream_error.message}"]
+        form[field].errors = [*form[field].errors,
+                              _("The video API says: %(message)s", message=problem_text(upstream_error.message))]
     return render_template("index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain,
                            **form_context(form)), status
+
+
+def posted_form():
+    """The form as just posted, not validated (a language switch): every value kept, the image too."""
+    form = VideoJobForm(meta={"csrf": False})
+    svc = services()
+    form.take_image(svc.uploads, svc.settings.max_upload_bytes)
+    form.read_extras(svc.profiles.match(form.model.data))
+    return form
 
 
 def form_again(status, notice):
@@ -55,9 +68,12 @@ def form_again(status, notice):
 
 def limit_reached(form, limit):
     """The form again, with why nothing was sent and when to try again."""
-    who = "this team" if limit.team else "one person"
-    message = (f"You have sent as many videos as this app allows for now (the limit is {limit.rule} for {who}). "
-               f"Nothing was sent. Try again in {duration_text(limit.wait)}; your form is kept below.")
+    message = _("You have sent as many videos as this app allows for now (the limit is %(rule)s for this team). "
+                "Nothing was sent. Try again in %(wait)s; your form is kept below.", rule=limit.rule,
+                wait=duration_text(limit.wait)) if limit.team else _(
+                "You have sent as many videos as this app allows for now (the limit is %(rule)s for one person). "
+                "Nothing was sent. Try again in %(wait)s; your form is kept below.", rule=limit.rule,
+                wait=duration_text(limit.wait))
     page, status = render_form(form, status=429, notice=message)
     return page, status, {"Retry-After": str(limit.wait)}
 
@@ -84,17 +100,18 @@ def filled_form(record=None):
         data = settings_of(record)
     elif example is not None:
         data = example_values(example)
-        notice = f"Filled in from the example “{example.title}”. Change what you like and send it."
+        notice = _("Filled in from the example “%(title)s”. Change what you like and send it.",
+                   title=localized(example.title))
     elif source:
         earlier = svc.store.get(source)
         if earlier is None:
-            notice = "That job is no longer in the history, so the form starts empty."
+            notice = _("That job is no longer in the history, so the form starts empty.")
         else:
             data = settings_of(earlier)
-            notice = "The form is filled in with the settings of an earlier job. Change what you like and send it."
+            notice = _("The form is filled in with the settings of an earlier job. Change what you like and send it.")
             if earlier.status == JobStatus.UNCERTAIN:
-                notice = ("These are the settings of a job that may have been created without this app learning "
-                          "of it. Check with the video API's provider before sending them again.")
+                notice = _("These are the settings of a job that may have been created without this app learning "
+                           "of it. Check with the video API's provider before sending them again.")
     if g.get("identity") and not data.get("user"):
         data["user"] = g.identity
     form = VideoJobForm(data=data)
@@ -102,5 +119,5 @@ def filled_form(record=None):
     if form.image_token.data and not svc.uploads.path(form.image_token.data):
         form.image_token.data = ""
         if record is None:
-            notice = "The settings are back, but the earlier image is no longer stored: choose it again."
+            notice = _("The settings are back, but the earlier image is no longer stored: choose it again.")
     return form, notice

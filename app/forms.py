@@ -5,6 +5,9 @@ import math
 from types import SimpleNamespace
 
 from flask import request
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -20,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.images import ImageError, check_image_url
+from app.problems import N_, problem_text, stored
 from app.upstream import VideoRequest
 
 PROMPT_LIMIT = 2500
@@ -27,8 +31,8 @@ METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metad
 MAX_SEED = 2**32 - 1
 FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}   # an empty form starts here
 METADATA_KEYS = ("negative_prompt", "style", "quality_level")
-SIZE_PRESETS = ((1280, 720, "Landscape 16:9"), (720, 1280, "Portrait 9:16"), (1920, 1080, "Full HD 16:9"),
-                (1080, 1920, "Full HD 9:16"), (1024, 1024, "Square 1:1"))
+SIZE_PRESETS = ((1280, 720, N_("Landscape 16:9")), (720, 1280, N_("Portrait 9:16")), (1920, 1080, N_("Full HD 16:9")),
+                (1080, 1920, N_("Full HD 9:16")), (1024, 1024, N_("Square 1:1")))
 FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width", "height", "fps", "seed", "n",
                "response_format", "user", "negative_prompt", "style", "quality_level", "metadata")
 ERROR_ORDER = (*FIELD_ORDER, "compare_mode", "compare_values")
@@ -50,7 +54,8 @@ class WholeNumberField(IntegerField):
             self.data = int(text)
         except ValueError:
             self.data = None
-            raise ValueError(f"Enter a whole number, like {self.example}, not “{text[:20]}”.") from None
+            raise ValueError(_("Enter a whole number, like %(example)s, not “%(text)s”.", example=self.example,
+                               text=text[:20])) from None
 
 
 class SecondsField(FloatField):
@@ -67,65 +72,81 @@ class SecondsField(FloatField):
                 raise ValueError
         except ValueError:
             self.data = None
-            raise ValueError(f"Enter a number of seconds, like 5, not “{valuelist[0].strip()[:20]}”.") from None
+            raise ValueError(_("Enter a number of seconds, like 5, not “%(text)s”.",
+                               text=valuelist[0].strip()[:20])) from None
+
+
+class _RangeMessage:
+    """'Width must be between 64 and 4,096.', in the reader's language when shown."""
+
+    def __init__(self, what, low, high):
+        self.what, self.low, self.high = what, low, high
+
+    def __str__(self):
+        return _("%(what)s must be between %(low)s and %(high)s.", what=str(self.what), low=format_decimal(self.low),
+                 high=format_decimal(self.high))
+
+    def __mod__(self, values):        # WTForms formats the message with the range; ours is already whole
+        return str(self)
 
 
 def _range(low, high, what):
-    return NumberRange(low, high, message=f"{what} must be between {low:,} and {high:,}.")
+    return NumberRange(low, high, message=_RangeMessage(what, low, high))
 
 
 class VideoJobForm(FlaskForm):
     """The create-video form. Hints are the contract's field descriptions."""
 
-    model = StringField("Model", validators=[Optional(), Length(max=100)],
-                        description="Model / style ID (模型/风格 ID), e.g. kling-v1.")
-    prompt = TextAreaField("Prompt", validators=[
-        DataRequired("Describe the video you want."),
-        Length(max=PROMPT_LIMIT, message=f"The prompt must be at most {PROMPT_LIMIT:,} characters.")],
-                           description="Text description of the video (文本描述提示词).")
-    image_file = FileField("Upload an image", description="PNG, JPEG or WebP; sent as base64 (图片输入).")
-    image_url = StringField("…or an image address", validators=[Optional(), Length(max=2000)],
-                            description="An http(s) URL, passed to the API unchanged (图片输入 URL).")
+    model = StringField(_l("Model"), validators=[Optional(), Length(max=100)],
+                        description=_l("Model / style ID, e.g. kling-v1."))
+    prompt = TextAreaField(_l("Prompt"), validators=[
+        DataRequired(_l("Describe the video you want.")),
+        Length(max=PROMPT_LIMIT, message=_l("The prompt must be at most 2,500 characters."))],
+                           description=_l("Text description of the video."))
+    image_file = FileField(_l("Upload an image"), description=_l("PNG, JPEG or WebP; sent as base64."))
+    image_url = StringField(_l("…or an image address"), validators=[Optional(), Length(max=2000)],
+                            description=_l("An http(s) URL, passed to the API unchanged."))
     image_token = HiddenField()
     submission_id = HiddenField()   # a one-time token: the same filled form sent twice makes one job
-    image_remove = BooleanField("Don't use this image")
-    duration = SecondsField("Duration (seconds)", validators=[Optional(), _range(0.5, 60, "Duration")],
-                            description="Video length in seconds (视频时长). Kling: 5 or 10.")
-    width = WholeNumberField("Width (px)", validators=[Optional(), _range(64, 4096, "Width")], example="1280",
-                             description="Video width (视频宽度).", render_kw={"placeholder": "API default"})
-    height = WholeNumberField("Height (px)", validators=[Optional(), _range(64, 4096, "Height")], example="720",
-                              description="Video height (视频高度).", render_kw={"placeholder": "API default"})
-    fps = WholeNumberField("Frames per second", validators=[Optional(), _range(1, 120, "Frames per second")],
-                           description="Video frame rate (视频帧率), e.g. 24 or 30. Empty: the API's default.",
-                           render_kw={"placeholder": "API default"})
-    seed = WholeNumberField("Seed", validators=[Optional(), _range(0, MAX_SEED, "Seed")], example="42",
-                            description="Random seed (随机种子): the same seed repeats a result. Empty: random.",
-                            render_kw={"placeholder": "random"})
-    n = WholeNumberField("Number of videos", validators=[Optional(), _range(1, 10, "Number of videos")], example="1",
-                         description="How many videos to generate (生成视频数量).",
-                         render_kw={"placeholder": "API default"})
-    response_format = SelectField("Response format", choices=[SelectChoice("", "API default"), SelectChoice("url"),
-                                                              SelectChoice("b64_json")],
-                                  validators=[Optional()], description="Response format (响应格式).")
-    user = StringField("User", validators=[Optional(), Length(max=256)],
-                       description="An id for the person asking (用户标识), e.g. user-1234.")
-    negative_prompt = TextAreaField("Negative prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)],
-                                    description="What the video should avoid (metadata.negative_prompt).")
-    style = StringField("Style", validators=[Optional(), Length(max=200)], description="metadata.style")
-    quality_level = StringField("Quality level", validators=[Optional(), Length(max=100)],
+    image_remove = BooleanField(_l("Don't use this image"))
+    duration = SecondsField(_l("Duration (seconds)"), validators=[Optional(), _range(0.5, 60, _l("Duration"))],
+                            description=_l("Video length in seconds. Kling: 5 or 10."))
+    width = WholeNumberField(_l("Width (px)"), validators=[Optional(), _range(64, 4096, _l("Width"))], example="1280",
+                             description=_l("Video width."), render_kw={"placeholder": _l("API default")})
+    height = WholeNumberField(_l("Height (px)"), validators=[Optional(), _range(64, 4096, _l("Height"))],
+                              example="720", description=_l("Video height."),
+                              render_kw={"placeholder": _l("API default")})
+    fps = WholeNumberField(_l("Frames per second"), validators=[Optional(), _range(1, 120, _l("Frames per second"))],
+                           description=_l("Video frame rate, e.g. 24 or 30. Empty: the API's default."),
+                           render_kw={"placeholder": _l("API default")})
+    seed = WholeNumberField(_l("Seed"), validators=[Optional(), _range(0, MAX_SEED, _l("Seed"))], example="42",
+                            description=_l("Random seed: the same seed repeats a result. Empty: random."),
+                            render_kw={"placeholder": _l("random")})
+    n = WholeNumberField(_l("Number of videos"), validators=[Optional(), _range(1, 10, _l("Number of videos"))],
+                         example="1", description=_l("How many videos to generate."),
+                         render_kw={"placeholder": _l("API default")})
+    response_format = SelectField(_l("Response format"), choices=[
+        SelectChoice("", _l("API default")), SelectChoice("url"), SelectChoice("b64_json")],
+                                  validators=[Optional()], description=_l("How the API returns the video."))
+    user = StringField(_l("User"), validators=[Optional(), Length(max=256)],
+                       description=_l("An id for the person asking, e.g. user-1234."))
+    negative_prompt = TextAreaField(_l("Negative prompt"), validators=[Optional(), Length(max=PROMPT_LIMIT)],
+                                    description=_l("What the video should avoid (metadata.negative_prompt)."))
+    style = StringField(_l("Style"), validators=[Optional(), Length(max=200)], description="metadata.style")
+    quality_level = StringField(_l("Quality level"), validators=[Optional(), Length(max=100)],
                                 description="metadata.quality_level")
-    metadata = TextAreaField("More metadata (JSON)", validators=[Optional()],
-                             description="Extra parameters as a JSON object (扩展参数), e.g. "
-                                         '{"cfg_scale": 0.5, "mode": "pro"}. The three boxes above win over '
-                                         "the same keys here.")
+    metadata = TextAreaField(_l("More metadata (JSON)"), validators=[Optional()],
+                             description=_l('Extra parameters as a JSON object, e.g. {"cfg_scale": 0.5, "mode": '
+                                            '"pro"}. The three boxes above win over the same keys here.'))
 
-    compare_mode = SelectField("Compare", choices=[
-        SelectChoice("", "Nothing: one job"), SelectChoice("seeds", "Seeds"), SelectChoice("models", "Models"),
-        SelectChoice("prompts", "Prompts")],
+    compare_mode = SelectField(_l("Compare"), choices=[
+        SelectChoice("", _l("Nothing: one job")), SelectChoice("seeds", _l("Seeds")),
+        SelectChoice("models", _l("Models")), SelectChoice("prompts", _l("Prompts"))],
                                validators=[Optional()],
-                               description="Send a few jobs that differ in one thing, and see them side by side.")
-    compare_values = TextAreaField("Values to compare", validators=[Optional(), Length(max=12000)],
-                                   description="Seeds like 1, 2, 3; model ids one per line; or prompts, one per line.")
+                               description=_l("Send a few jobs that differ in one thing, and see them side by side."))
+    compare_values = TextAreaField(_l("Values to compare"), validators=[Optional(), Length(max=12000)],
+                                   description=_l("Seeds like 1, 2, 3; model ids one per line; or prompts, one per "
+                                                  "line."))
 
     checked_image = None  # set by take_image(): the CheckedImage to send
     extras_typed = {}     # the model family's extra parameters as typed {name: text}; see read_extras()
@@ -147,30 +168,30 @@ class VideoJobForm(FlaskForm):
 
     def validate_metadata(self, field):
         if len(field.data) > METADATA_LIMIT:
-            raise ValidationError(f"Metadata may be at most {METADATA_LIMIT:,} characters; this is "
-                                  f"{len(field.data):,}.")
+            raise ValidationError(_("Metadata may be at most %(limit)s characters; this is %(size)s.",
+                                    limit=format_decimal(METADATA_LIMIT), size=format_decimal(len(field.data))))
         try:
             value = json.loads(field.data)
         except RecursionError:
-            raise ValidationError("This JSON is nested too deeply; keep metadata to a few levels.") from None
+            raise ValidationError(_("This JSON is nested too deeply; keep metadata to a few levels.")) from None
         except ValueError as exc:
-            raise ValidationError(f"This is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}.") from None
+            raise ValidationError(_("This is not valid JSON: %(reason)s at line %(line)d, column %(column)d.",
+                                    reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
         if not isinstance(value, dict):
-            raise ValidationError('Metadata must be a JSON object in braces, like {"mode": "pro"}.')
+            raise ValidationError(_('Metadata must be a JSON object in braces, like {"mode": "pro"}.'))
 
     def validate_image_url(self, field):
         try:
             field.data = check_image_url(field.data)
         except ImageError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(problem_text(exc.message)) from None
 
     def validate(self, extra_validators=None):
         """Check every field and the rules between them; no I/O (the image is taken by take_image())."""
         ok = super().validate(extra_validators)
         if (self.width.data is None) != (self.height.data is None) and not (self.width.errors or self.height.errors):
             missing = self.height if self.width.data is not None else self.width
-            missing.errors.append("Give both width and height, or neither.")
+            missing.errors.append(_("Give both width and height, or neither."))
             ok = False
         return ok
 
@@ -201,7 +222,7 @@ class VideoJobForm(FlaskForm):
             try:
                 self.checked_image = uploads.save_stream(upload.stream, max_bytes)
             except ImageError as exc:
-                self.image_file.errors.append(str(exc))
+                self.image_file.errors.append(problem_text(exc.message))
                 return False
             self.image_token.data = self.checked_image.token
         elif self.image_token.data:
@@ -211,10 +232,10 @@ class VideoJobForm(FlaskForm):
                 self.checked_image = None
             if self.checked_image is None:
                 self.image_token.data = ""
-                self.image_file.errors.append("The image chosen earlier is no longer available; choose it again.")
+                self.image_file.errors.append(_("The image chosen earlier is no longer available; choose it again."))
                 return False
         if self.checked_image is not None and self.image_url.data:
-            self.image_url.errors.append("Use an uploaded image or an image address, not both.")
+            self.image_url.errors.append(_("Use an uploaded image or an image address, not both."))
             return False
         return True
 
@@ -249,7 +270,7 @@ class VideoJobForm(FlaskForm):
         if self.image_token.data:
             values["image_token"] = self.image_token.data
         if self.checked_image is not None and self.checked_image.warnings:
-            values["image_warnings"] = self.checked_image.warnings
+            values["image_warnings"] = [stored(w) for w in self.checked_image.warnings]
         return values
 
     def error_fields(self):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from PIL import Image, UnidentifiedImageError
 
 from app.multipart import Base64File
+from app.problems import N_, Problem
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -25,6 +26,10 @@ CHUNK = 256 * 1024
 
 class ImageError(ValueError):
     """The image cannot be used; the message is fit to show next to the field."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -43,25 +48,29 @@ def check_image_file(path, max_bytes):
     """Pillow must read it as png, jpeg or webp within the size limit; Kling's rules become warnings."""
     size = os.path.getsize(path)
     if size == 0:
-        raise ImageError("The chosen file is empty.")
+        raise ImageError(Problem(N_("The chosen file is empty.")))
     if size > max_bytes:
-        raise ImageError(f"The image is {size / 1048576:.1f} MB; at most {max_bytes / 1048576:.3g} MB is allowed.")
+        raise ImageError(Problem(N_("The image is %(size)s MB; at most %(limit)s MB is allowed."),
+                                 size=f"{size / 1048576:.1f}", limit=f"{max_bytes / 1048576:.3g}"))
     try:
         with Image.open(path) as img:
             fmt, (width, height) = img.format, img.size
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ImageError("This file is not a picture that can be read. Choose a PNG, JPEG or WebP image.") from None
+        raise ImageError(Problem(N_("This file is not a picture that can be read. Choose a PNG, JPEG or WebP "
+                                    "image."))) from None
     if fmt not in ALLOWED_FORMATS:
-        raise ImageError(f"{fmt or 'This'} images are not accepted. Choose a PNG, JPEG or WebP image.")
+        raise ImageError(Problem(N_("%(format)s images are not accepted. Choose a PNG, JPEG or WebP image."),
+                                 format=fmt or "?"))
     warnings = []
     if min(width, height) < KLING_MIN_SIDE:
-        warnings.append(f"The image is {width}x{height} px; Kling models want at least "
-                        f"{KLING_MIN_SIDE} px on each side and may refuse it.")
+        warnings.append(Problem(N_("The image is %(width)sx%(height)s px; Kling models want at least %(side)s px "
+                                   "on each side and may refuse it."), width=width, height=height,
+                                side=KLING_MIN_SIDE))
     ratio = max(width, height) / max(1, min(width, height))
     if ratio > KLING_MAX_RATIO:
-        warnings.append(f"The image's aspect ratio is {ratio:.1f}:1; Kling models accept at most "
-                        f"{KLING_MAX_RATIO}:1 and may refuse it.")
+        warnings.append(Problem(N_("The image's aspect ratio is %(ratio)s:1; Kling models accept at most "
+                                   "%(limit)s:1 and may refuse it."), ratio=f"{ratio:.1f}", limit=KLING_MAX_RATIO))
     return CheckedImage(path, ALLOWED_FORMATS[fmt], width, height, warnings=warnings)
 
 
@@ -74,9 +83,10 @@ def check_image_url(url):
     """An http(s) address with a host, passed to the upstream unchanged."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ImageError("Enter an address that starts with http:// or https://, like https://example.com/cat.jpg")
+        raise ImageError(Problem(N_("Enter an address that starts with http:// or https://, like "
+                                    "https://example.com/cat.jpg")))
     if any(c.isspace() for c in url.strip()):
-        raise ImageError("The address contains spaces; paste it again without them.")
+        raise ImageError(Problem(N_("The address contains spaces; paste it again without them.")))
     return url.strip()
 
 
@@ -99,7 +109,8 @@ class UploadStore:
                         break
                     size += len(block)
                     if size > max_bytes:
-                        raise ImageError(f"The image is too large: at most {max_bytes / 1048576:.3g} MB is allowed.")
+                        raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
+                                                 limit=f"{max_bytes / 1048576:.3g}"))
                     digest.update(block)
                     out.write(block)
             image = check_image_file(tmp, max_bytes)

@@ -6,6 +6,7 @@ import json
 import time
 
 from app.lifecycle import RUNNING, ArchiveState, JobStatus
+from app.problems import stored
 from app.upstream import Job
 
 # The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
@@ -61,7 +62,7 @@ class FollowerClaims:
         self._execute(
             "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
             " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
-            (message, now, next_check_at, stalled, now, job_id))
+            (stored(message), now, next_check_at, stalled, now, job_id))
 
     def check_now(self, job_id):
         """A person asked to check again: read the status at once and restart the stall clock."""
@@ -104,7 +105,7 @@ class FollowerClaims:
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
         self._execute("UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
-                      " archive_next_at = ? WHERE id = ?", (str(state), message, retry_at or 0, job_id))
+                      " archive_next_at = ? WHERE id = ?", (str(state), stored(message), retry_at or 0, job_id))
 
     def fetch_again(self, job_id):
         """A person asked to fetch the video again now."""

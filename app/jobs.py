@@ -15,6 +15,7 @@ from app.job_claims import FollowerClaims
 from app.job_queries import HistoryQueries
 from app.job_schema import LATE_INDEXES, SCHEMA, migrate
 from app.lifecycle import ArchiveState, JobStatus
+from app.problems import stored
 from app.sqlite import connect
 from app.upstream import Job
 
@@ -164,7 +165,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
         return self._execute(
             "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL WHERE id = ? AND status = ?",
-            (str(JobStatus.UNCERTAIN), message, time.time(), job_id, str(JobStatus.SENDING))) == 1
+            (str(JobStatus.UNCERTAIN), stored(message), time.time(), job_id, str(JobStatus.SENDING))) == 1
 
     def discard(self, local_id):
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""

@@ -3,6 +3,8 @@ the templates and the status JSON all use."""
 
 from enum import StrEnum
 
+from app.problems import N_
+
 
 class JobStatus(StrEnum):
     """Where a job stands. The first two are the app's own; the rest are the upstream's, normalised."""
@@ -41,8 +43,8 @@ class ArchiveState(StrEnum):
 
 
 # Labels a person reads; the templates and the status JSON use these, never the raw values.
-STATUS_LABELS = {
-    JobStatus.SENDING: "Sending", JobStatus.UNCERTAIN: "May have been created",
-    JobStatus.QUEUED: "Queued", JobStatus.IN_PROGRESS: "In progress", JobStatus.COMPLETED: "Completed",
-    JobStatus.FAILED: "Failed", JobStatus.UNKNOWN: "Unknown",
+STATUS_LABELS = {       # message ids: translated where shown (app/filters.py)
+    JobStatus.SENDING: N_("Sending"), JobStatus.UNCERTAIN: N_("May have been created"),
+    JobStatus.QUEUED: N_("Queued"), JobStatus.IN_PROGRESS: N_("In progress"), JobStatus.COMPLETED: N_("Completed"),
+    JobStatus.FAILED: N_("Failed"), JobStatus.UNKNOWN: N_("Unknown"),
 }

@@ -5,8 +5,10 @@ import re
 import time
 
 from flask import url_for
+from flask_babel import gettext
 
 from app.filters import status_label
+from app.problems import problem_text
 
 
 def live_state(record, **extra):
@@ -14,8 +16,9 @@ def live_state(record, **extra):
     job = record.job
     return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
                 archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
-                check_error=record.check_error, checked_at=record.checked_at or None, now=time.time(),
-                title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · Video studio",
+                check_error=problem_text(record.check_error), checked_at=record.checked_at or None, now=time.time(),
+                title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · "
+                      f"{gettext('Video studio')}",
                 url=url_for("studio.job_page", job_id=job.id), **extra)
 
 

@@ -7,7 +7,11 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
+
 from app.config import ConfigError
+from app.i18n import localized, localized_field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "config", "model-profiles.toml")
@@ -42,28 +46,34 @@ class Extra:
             return None
         if self.type == "choice":
             if raw not in [str(c) for c in self.choices]:
-                raise ValueError(f"{self.label}: choose one of {_either([str(c) for c in self.choices])}.")
+                raise ValueError(_("%(field)s: choose one of %(choices)s.", field=localized(self.label),
+                                   choices=_either([str(c) for c in self.choices])))
             return {"true": True, "false": False}.get(raw, raw)
         if self.type == "number":
             try:
                 value = float(raw.replace(",", "."))
             except ValueError:
-                raise ValueError(f"{self.label}: enter a number, like {self.default or 1}.") from None
+                raise ValueError(_("%(field)s: enter a number, like %(example)s.", field=localized(self.label),
+                                   example=self.default or 1)) from None
             if value != value or (self.min is not None and value < self.min) or (
                     self.max is not None and value > self.max):
                 low = "" if self.min is None else f"{self.min:g}"
                 high = "" if self.max is None else f"{self.max:g}"
-                raise ValueError(f"{self.label} must be a number from {low or '−∞'} to {high or '∞'}.")
+                raise ValueError(_("%(field)s must be a number from %(low)s to %(high)s.", field=localized(self.label),
+                                   low=low or "−∞", high=high or "∞"))
             return int(value) if value.is_integer() and not isinstance(self.default, float) else value
         if len(raw) > EXTRA_TEXT_LIMIT:
-            raise ValueError(f"{self.label} may be at most {EXTRA_TEXT_LIMIT:,} characters.")
+            raise ValueError(_("%(field)s may be at most %(limit)s characters.", field=localized(self.label),
+                               limit=format_decimal(EXTRA_TEXT_LIMIT)))
         if self.type == "json":
             try:
                 value = json.loads(raw)
             except (ValueError, RecursionError):
-                raise ValueError(f'{self.label}: this is not valid JSON, like {{"type": "simple"}}.') from None
+                raise ValueError(_('%(field)s: this is not valid JSON, like {"type": "simple"}.',
+                                   field=localized(self.label))) from None
             if not isinstance(value, dict):
-                raise ValueError(f'{self.label} must be a JSON object in braces, like {{"type": "simple"}}.')
+                raise ValueError(_('%(field)s must be a JSON object in braces, like {"type": "simple"}.',
+                                   field=localized(self.label)))
             return value
         return raw
 
@@ -90,16 +100,22 @@ class Profile:
         found = {}
         duration = values.get("duration")
         if self.durations and duration is not None and float(duration) not in [float(d) for d in self.durations]:
-            found["duration"] = f"{self.label} makes videos of {_either(self.durations)} seconds."
+            found["duration"] = _("%(family)s makes videos of %(durations)s seconds.", family=localized(self.label),
+                                  durations=_either(self.durations))
         width, height = values.get("width"), values.get("height")
         if self.sizes and width and height and f"{width}x{height}" not in self.sizes:
-            found["width"] = f"{self.label} takes these sizes: {', '.join(self.sizes)}."
+            found["width"] = _("%(family)s takes these sizes: %(sizes)s.", family=localized(self.label),
+                               sizes=", ".join(self.sizes))
         if self.max_n is not None and (values.get("n") or 1) > self.max_n:
-            found["n"] = f"{self.label} makes at most {self.max_n} video{'s' if self.max_n > 1 else ''} per job."
+            found["n"] = ngettext("%(family)s makes at most %(num)d video per job.",
+                                  "%(family)s makes at most %(num)d videos per job.", self.max_n,
+                                  family=localized(self.label))
         if self.image == "none" and (values.get("image_url") or values.get("has_upload")):
-            found["image_url" if values.get("image_url") else "image_file"] = f"{self.label} takes no starting image."
+            found["image_url" if values.get("image_url") else "image_file"] = _(
+                "%(family)s takes no starting image.", family=localized(self.label))
         if self.image == "upload" and values.get("image_url"):
-            found["image_url"] = f"{self.label} does not take image addresses: upload the picture instead."
+            found["image_url"] = _("%(family)s does not take image addresses: upload the picture instead.",
+                                   family=localized(self.label))
         return found
 
     def read_extras(self, formdata):
@@ -122,15 +138,16 @@ class Profile:
         if self.durations:
             parts.append(f"{_either(self.durations)} s")
         if self.sizes:
-            parts.append("sizes " + ", ".join(self.sizes))
+            parts.append(_("sizes %(sizes)s", sizes=", ".join(self.sizes)))
         if self.max_n is not None:
-            parts.append(f"at most {self.max_n} video{'s' if self.max_n > 1 else ''} per job")
-        parts.append({"any": "a starting image as upload or address", "upload": "a starting image as upload only",
-                      "none": "no starting image"}[self.image])
-        return "; ".join(parts) + "."
+            parts.append(ngettext("at most %(num)d video per job", "at most %(num)d videos per job", self.max_n))
+        parts.append({"any": _("a starting image as upload or address"),
+                      "upload": _("a starting image as upload only"), "none": _("no starting image")}[self.image])
+        return _("%(parts)s.", parts=_("; ").join(parts))
 
     def as_json(self):
-        return {"id": self.id, "label": self.label, "models": list(self.models), "durations": list(self.durations),
+        return {"id": self.id, "label": localized(self.label), "models": list(self.models),
+                "durations": list(self.durations),
                 "sizes": list(self.sizes), "max_n": self.max_n, "image": self.image, "summary": self.summary(),
                 "extras": [e.as_json() for e in self.extras]}
 
@@ -161,7 +178,8 @@ def load_profiles(path=None):
             raise ConfigError(f"MODEL_PROFILES_FILE: every profile needs an id and models ({path})")
         if entry.get("image", "any") not in IMAGE_RULES:
             raise ConfigError(f"MODEL_PROFILES_FILE: profile {entry['id']}: image must be one of {IMAGE_RULES}")
-        profiles.append(Profile(id=str(entry["id"]), label=str(entry.get("label") or entry["id"]),
+        entry.setdefault("label", entry["id"])
+        profiles.append(Profile(id=str(entry["id"]), label=localized_field(entry, "label"),
                                 models=tuple(str(m) for m in entry["models"]),
                                 durations=tuple(entry.get("durations", ())), sizes=tuple(entry.get("sizes", ())),
                                 max_n=entry.get("max_n"), image=entry.get("image", "any"),
@@ -176,11 +194,13 @@ def _extra(profile, entry, path):
     if entry.get("type") == "choice" and not entry.get("choices"):
         raise ConfigError(f"MODEL_PROFILES_FILE: profile {profile}: extra {entry['name']} needs choices")
     return Extra(profile=str(profile), name=str(entry["name"]), key=str(entry.get("key") or entry["name"]),
-                 label=str(entry.get("label") or entry["name"]), type=entry.get("type", "text"),
-                 hint=str(entry.get("hint", "")), choices=tuple(entry.get("choices", ())),
+                 label=localized_field({"label": entry["name"], **entry}, "label"), type=entry.get("type", "text"),
+                 hint=localized_field(entry, "hint"), choices=tuple(entry.get("choices", ())),
                  min=entry.get("min"), max=entry.get("max"), default=entry.get("default"))
 
 
 def _either(values):
     values = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+    if len(values) == 1:
+        return values[0]
+    return _("%(first)s or %(last)s", first=_(", ").join(values[:-1]), last=values[-1])

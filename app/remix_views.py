@@ -1,12 +1,14 @@
 """Remix: a finished job again, with a new prompt, through the upstream's /remix route."""
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.allowance import LimitReached
 from app.auth import spender_key
 from app.filters import duration_text
 from app.forms import PROMPT_LIMIT
 from app.lifecycle import JobStatus
+from app.problems import problem_text
 from app.services import services
 from app.submission import HistoryUnavailable, MaybeCreated, remix_job
 from app.upstream import UpstreamError, UpstreamRefused
@@ -22,10 +24,10 @@ def remix(job_id):
     prompt = " ".join((request.form.get("prompt") or "").split())[:PROMPT_LIMIT]
     back = url_for("studio.job_page", job_id=source.id)
     if source.status != JobStatus.COMPLETED:
-        flash("Only a finished video can be remixed.", "warning")
+        flash(_("Only a finished video can be remixed."), "warning")
         return redirect(back, code=303)
     if not prompt:
-        flash("Write the new prompt for the remix.", "warning")
+        flash(_("Write the new prompt for the remix."), "warning")
         return redirect(back, code=303)
     svc = services()
     try:
@@ -33,23 +35,24 @@ def remix(job_id):
                         submitted_by=source.submitted_by)
     except UpstreamRefused as err:
         if err.status in (404, 405):
-            flash("This video API has no remix. The form below has the same settings: change the prompt and "
-                  "send it as a new video.", "warning")
+            flash(_("This video API has no remix. The form below has the same settings: change the prompt and "
+                    "send it as a new video."), "warning")
             return redirect(url_for("studio.new_job", **{"from": source.id}), code=303)
-        flash(f"The video API did not remix it: {err.message}", "warning")
+        flash(_("The video API did not remix it: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except MaybeCreated as lost:
-        flash(f"No usable answer came back: {lost.error.message} The remix may have been created.", "warning")
+        flash(_("No usable answer came back: %(reason)s The remix may have been created.",
+                reason=problem_text(lost.error.message)), "warning")
         return redirect(url_for("studio.job_page", job_id=lost.job_id), code=303)
     except UpstreamError as err:
-        flash(f"The video API could not be asked: {err.message}", "warning")
+        flash(_("The video API could not be asked: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except LimitReached as limit:
-        flash(f"You have sent as many videos as this app allows for now ({limit.rule}). Nothing was sent. "
-              f"Try again in {duration_text(limit.wait)}.", "warning")
+        flash(_("You have sent as many videos as this app allows for now (%(rule)s). Nothing was sent. "
+                "Try again in %(wait)s.", rule=limit.rule, wait=duration_text(limit.wait)), "warning")
         return redirect(back, code=303)
     except HistoryUnavailable as exc:
-        flash(str(exc), "warning")
+        flash(problem_text(exc.message), "warning")
         return redirect(back, code=303)
     current_app.logger.info("remix of %s sent as %s", source.id, job.id)
     svc.follower.wake()

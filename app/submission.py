@@ -13,12 +13,13 @@ import time
 from app.follower import sender_id
 from app.images import encode_image
 from app.lifecycle import JobStatus
+from app.problems import N_, Problem
 from app.upstream import UpstreamError
 
 log = logging.getLogger("app.submission")
 IN_FLIGHT_WAIT = 0.25
-UNWRITABLE = ("The history cannot be written just now, so nothing was sent. "
-              "Try again in a moment; if it keeps happening, tell whoever runs this app.")
+UNWRITABLE = Problem(N_("The history cannot be written just now, so nothing was sent. Try again in a moment; if "
+                        "it keeps happening, tell whoever runs this app."))
 
 
 class AlreadySubmitted(Exception):
@@ -43,6 +44,10 @@ class MaybeCreated(Exception):
 
 class HistoryUnavailable(Exception):
     """The history cannot be written, so nothing was sent (or a made job could not be recorded)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=False, allowance=None, spender=None):
@@ -122,14 +127,15 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
         raise
     except BaseException:
         # The worker is being stopped mid-send: the outcome is unknown, so the row must say so.
-        store.uncertain(local_id, "The app was interrupted while sending this job.")
+        store.uncertain(local_id, Problem(N_("The app was interrupted while sending this job.")))
         raise
     try:
         store.created(local_id, job)
     except sqlite3.Error as exc:
         log.error("job=%s was created upstream but could not be recorded (row %s): %s", job.id, local_id, exc)
-        raise HistoryUnavailable(f"The video API made the job ({job.id}), but the history could not record it. "
-                                 "Do not send it again; tell whoever runs this app.") from exc
+        made = Problem(N_("The video API made the job (%(id)s), but the history could not record it. Do not send "
+                          "it again; tell whoever runs this app."), id=job.id)
+        raise HistoryUnavailable(made) from exc
     return job
 
 

@@ -17,6 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 
 from app.allowance import LimitReached
 from app.auth import spender_key
@@ -24,6 +25,7 @@ from app.form_page import filled_form, form_context, limit_reached, render_form
 from app.forms import VideoJobForm
 from app.job_queries import STATUS_FILTERS
 from app.presenters import download_name, live_state, run_estimate
+from app.problems import N_, Problem, problem_text
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
@@ -38,7 +40,7 @@ def record_or_404(job_id):
     """The stored record (pages never wait on the upstream: the follower keeps it current)."""
     record = services().store.get(job_id)
     if record is None:
-        abort(404, description=f"No job with id {job_id} was submitted through this app.")
+        abort(404, description=Problem(N_("No job with id %(id)s was submitted through this app."), id=job_id))
     return record
 
 
@@ -72,7 +74,7 @@ def create_job():
             return render_form(form, status=409, uncertain=earlier.record)
         if earlier.job_id:
             return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
-        return render_form(form, status=409, notice=(
+        return render_form(form, status=409, notice=_(
             "This form was already sent and the video API has not answered it yet. Wait a moment and look in "
             "the history before sending it again."))
     except MaybeCreated as lost:
@@ -83,7 +85,7 @@ def create_job():
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=browser_status(err), upstream_error=err)
     except HistoryUnavailable as exc:
-        return render_form(form, status=503, notice=str(exc))
+        return render_form(form, status=503, notice=problem_text(exc.message))
     services().follower.wake()
     return redirect(url_for("studio.job_page", job_id=job.id), code=303)
 
@@ -95,10 +97,20 @@ def job_page(job_id):
     record = record_or_404(job_id)
     if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
         return redirect(url_for("studio.job_page", job_id=record.id), code=301)
+    return render_job_page(record, filled_form(record)[0])
+
+
+def render_job_page(record, form):
     image_kept = bool(services().uploads.path(record.params.get("image_token")))
-    form, _ = filled_form(record)
     return render_template("job.html", record=record, job=record.job, image_kept=image_kept,
                            estimate=run_estimate(record, services().store), **form_context(form))
+
+
+def job_page_with(form, path):
+    """The job page at path (/jobs/<id>) with this form beside the card, or None when path is no job's."""
+    job_id = path.split("?")[0].removeprefix("/jobs/")
+    record = services().store.get(job_id) if path.startswith("/jobs/") and "/" not in job_id else None
+    return render_job_page(record, form) if record is not None else None
 
 
 @bp.get("/jobs/<job_id>/status")
@@ -113,20 +125,20 @@ def job_status(job_id):
 @bp.post("/jobs/<job_id>/check")
 def check_again(job_id):
     """Ask the follower to read a (stalled) job's status now."""
-    return _nudge_follower(job_id, services().store.check_now, "The status will be checked again now.")
+    return _nudge_follower(job_id, services().store.check_now, N_("The status will be checked again now."))
 
 
 @bp.post("/jobs/<job_id>/fetch")
 def fetch_again(job_id):
     """Ask the follower to fetch a completed job's video again now."""
-    return _nudge_follower(job_id, services().store.fetch_again, "The video will be fetched again now.")
+    return _nudge_follower(job_id, services().store.fetch_again, N_("The video will be fetched again now."))
 
 
 def _nudge_follower(job_id, reset, message):
     record = record_or_404(job_id)
     if reset(record.id):
         services().follower.wake()
-        flash(message, "success")
+        flash(_(message), "success")
     return redirect(url_for("studio.job_page", job_id=record.id), code=303)
 
 
@@ -162,9 +174,9 @@ def job_poster(job_id, index):
 def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
     if services().store.get(job_id) is None:
-        abort(404, description=f"No job with id {job_id} was submitted through this app.")
+        abort(404, description=Problem(N_("No job with id %(id)s was submitted through this app."), id=job_id))
     note = services().follower.forget(job_id)
-    flash(note or "The job was deleted.", "warning" if note else "success")
+    flash(problem_text(note) if note else _("The job was deleted."), "warning" if note else "success")
     return redirect(url_for("studio.history"), code=303)
 
 
@@ -234,5 +246,5 @@ def _archived_file(record, index, kind):
     entry = next((f for f in record.files if f.get("index") == index), None)
     path = services().archive.path(entry[kind]) if entry and entry.get(kind) else None
     if path is None:
-        abort(404, description="This video is not in the archive (yet, or any more).")
+        abort(404, description=Problem(N_("This video is not in the archive (yet, or any more).")))
     return path

@@ -61,4 +61,4 @@ def test_each_job_of_a_comparison_counts_against_the_limit(make_app, upstream):
     resp = post_compare(client, "seeds", "1, 2, 3")
     assert resp.status_code == 303 and len(upstream.creates) == 2
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "the rest were not sent" in page and "2 per 1 minute" in page
+    assert "the rest were not sent" in page and "2 per minute" in page

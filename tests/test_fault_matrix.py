@@ -36,7 +36,7 @@ FAULTS = {
             "413 Request Entity Too Large"),
     "429": ("http", http(429, {"error": {"message": "当前负载已饱和，请稍后再试"}}, headers={"Retry-After": "12"}),
             "busy or the quota is used up"),
-    "500-html": ("http", http(500, HTML_500, "text/html"), "HTML page ('500 Internal Server Error')"),
+    "500-html": ("http", http(500, HTML_500, "text/html"), "HTML page (“500 Internal Server Error”)"),
     "502-text": ("http", http(502, "bad gateway", "text/plain"), "HTTP 502: bad gateway"),
     "503": ("http", http(503, "", "text/plain"), "HTTP 503 with an empty body"),
     "200-not-json": ("http", http(200, "<html><body>Welcome</body></html>", "text/html"), "instead of JSON"),

@@ -89,7 +89,7 @@ def test_milliseconds_and_relay_spellings_on_the_card(client, upstream, tiny_mp4
     wait_settled(client, job_id)
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "Completed" in page and "SUCCESS" in page
-    assert "24 Nov 2025, 16:01:00 UTC" in page and "1764000060000" in page
+    assert "Nov 24, 2025, 4:01:00\u202fPM UTC" in page and "1764000060000" in page
 
 
 def test_metadata_url_is_used_when_content_is_refused(make_app, upstream, tiny_mp4):

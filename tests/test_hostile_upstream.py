@@ -8,6 +8,7 @@ import time
 import pytest
 from werkzeug.wrappers import Response
 
+from app.problems import problem_text
 from app.upstream import Job
 from support.client import TEST_KEY, submit
 from support.upstreams import ScriptedUpstream, job_body, json_response
@@ -154,7 +155,7 @@ def test_a_huge_json_answer_is_refused_unread(make_app, upstream):
     app.extensions["studio"].store.add(Job(id="video_flood", status="queued"), {"prompt": "p"})
     app.extensions["studio"].follower.run_once()
     record = app.extensions["studio"].store.get("video_flood")
-    assert record.check_error and "more than 2 MB" in record.check_error
+    assert record.check_error and "more than 2 MB" in problem_text(record.check_error)
 
 
 def test_a_video_larger_than_the_archive_may_hold_is_stopped(make_app, upstream, tmp_path):
@@ -174,7 +175,7 @@ def test_a_video_larger_than_the_archive_may_hold_is_stopped(make_app, upstream,
     app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
     app.extensions["studio"].follower.run_once()
     record = app.extensions["studio"].store.get("video_inward")
-    assert record.archive == "retrying" and "1.0 MB this app keeps" in record.archive_error
+    assert record.archive == "retrying" and "1.0 MB this app keeps" in problem_text(record.archive_error)
     assert sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(tmp_path / "data" / "archive")
                for f in fs) <= 1.2 * 1048576
 

@@ -68,9 +68,9 @@ def test_the_job_card_shows_every_field_of_the_job(client, upstream):
     assert "task_abc" in page and "kling-v1" in page
     assert 'class="badge badge--in_progress"' in page and "In progress" in page
     assert 'value="40"' in page                                   # the progress bar
-    assert "24 Nov 2025, 16:00:00 UTC" in page                    # milliseconds read as such
+    assert "Nov 24, 2025, 4:00:00\u202fPM UTC" in page                    # milliseconds read as such
     assert "1764000000123" in page                                # the raw value stays available
-    assert "25 Nov 2025, 16:00:00 UTC" in page
+    assert "Nov 25, 2025, 4:00:00\u202fPM UTC" in page
     assert "1280x720" in page and "5 s" in page
     assert "negative_prompt" in page and "https://x.example/v.mp4" in page
     assert "an owl at night" in page

@@ -11,6 +11,7 @@ import requests
 import urllib3
 
 from app.multipart import MultipartBody
+from app.problems import N_, Problem
 from app.upstream.addresses import AddressRefused, check_public, same_origin
 from app.upstream.errors import (
     BadAnswer,
@@ -144,23 +145,26 @@ class VideoAPI:
             raise exc
         except requests.exceptions.ConnectTimeout:
             self._log(method, path, "connect-timeout", started)
-            raise UpstreamTimeout(f"The video API at {self.base_url} did not accept a connection "
-                                  f"within {timeout[0]:g} s.") from exc
+            raise UpstreamTimeout(Problem(N_("The video API at %(url)s did not accept a connection within "
+                                             "%(seconds)s s."),
+                                          url=self.base_url, seconds=f"{timeout[0]:g}")) from exc
         except requests.exceptions.ReadTimeout:
             self._log(method, path, "read-timeout", started)
-            raise UpstreamTimeout(f"The video API did not answer within {timeout[1]:g} s; "
-                                  "it may still be working on it.", may_have_created=True) from exc
+            raise UpstreamTimeout(Problem(N_("The video API did not answer within %(seconds)s s; it may still be "
+                                             "working on it."), seconds=f"{timeout[1]:g}"),
+                                  may_have_created=True) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             self._log(method, path, "broken-body", started)
-            raise UpstreamUnreachable("The connection to the video API broke off in the middle of its "
-                                      "answer. Try again in a moment.", may_have_created=True) from exc
+            raise UpstreamUnreachable(Problem(N_("The connection to the video API broke off in the middle of its "
+                                                 "answer. Try again in a moment.")), may_have_created=True) from exc
         except requests.exceptions.ConnectionError:
             self._log(method, path, "connection-error", started)
             message, reached = _connection_failure(exc, self.base_url)
             raise UpstreamUnreachable(message, may_have_created=reached) from exc
         except requests.exceptions.RequestException:
             self._log(method, path, "error", started)
-            raise UpstreamUnreachable(f"The request to the video API failed: {type(exc).__name__}.") from exc
+            raise UpstreamUnreachable(Problem(N_("The request to the video API failed: %(error)s."),
+                                              error=type(exc).__name__)) from exc
 
     def _send(self, method, url, timeout, headers, kwargs):
         """Send, following redirects by hand: only the upstream's own host, or public addresses, are reached,
@@ -181,7 +185,7 @@ class VideoAPI:
             resp.close()
             url = urljoin(url, location)
             kwargs.pop("params", None)
-        raise BadAnswer("The video API redirected too many times.")
+        raise BadAnswer(Problem(N_("The video API redirected too many times.")))
 
     def _read_body(self, resp):
         """Read a JSON (or error) answer, refusing one larger than MAX_ANSWER_BYTES; scrub the key from it."""
@@ -190,8 +194,9 @@ class VideoAPI:
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 resp.close()
-                raise BadAnswer(f"The video API answered HTTP {resp.status_code} with more than "
-                                f"{MAX_ANSWER_BYTES // 1048576} MB, far more than a job takes; it was not read.",
+                raise BadAnswer(Problem(N_("The video API answered HTTP %(status)s with more than %(mb)s MB, far "
+                                           "more than a job takes; it was not read."),
+                                        status=resp.status_code, mb=MAX_ANSWER_BYTES // 1048576),
                                 status=resp.status_code, may_have_created=resp.ok)
             chunks.append(chunk)
         body = b"".join(chunks)
@@ -208,15 +213,18 @@ class VideoAPI:
         try:
             return Job.from_upstream(body)
         except ValueError as exc:
-            raise BadAnswer(f"The video API answered HTTP {resp.status_code} but {exc}.",
+            raise BadAnswer(Problem(N_("The video API answered HTTP %(status)s but %(reason)s."),
+                                    status=resp.status_code, reason=str(exc)),
                             status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
 
     def _json(self, resp):
         try:
             return self._scrub_tree(resp.json())
         except (ValueError, RecursionError):
-            kind = "an HTML page" if looks_like_html(resp.text) else "a body that is not JSON"
-            raise BadAnswer(f"The video API answered HTTP {resp.status_code} with {kind} instead of JSON.",
+            message = (N_("The video API answered HTTP %(status)s with an HTML page instead of JSON.")
+                       if looks_like_html(resp.text) else
+                       N_("The video API answered HTTP %(status)s with a body that is not JSON."))
+            raise BadAnswer(Problem(message, status=resp.status_code),
                             status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
 
     def _error(self, resp):
@@ -257,13 +265,15 @@ def _connection_failure(exc, base_url):
     """A message for a transport failure, classified by exception type, and whether the request got through."""
     causes = _causes(exc)
     if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError)) for c in causes):
-        return f"The video API's host name could not be resolved ({base_url}). Check VIDEO_API_BASE_URL.", False
+        return Problem(N_("The video API's host name could not be resolved (%(url)s). Check VIDEO_API_BASE_URL."),
+                       url=base_url), False
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return f"Nothing is listening at {base_url}: the video API refused the connection. Is it running?", False
+        return Problem(N_("Nothing is listening at %(url)s: the video API refused the connection. Is it running?"),
+                       url=base_url), False
     if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes):
-        return f"The video API at {base_url} could not be reached.", False
+        return Problem(N_("The video API at %(url)s could not be reached."), url=base_url), False
     if any(isinstance(c, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
                           urllib3.exceptions.ProtocolError)) for c in causes):
-        return "The video API closed the connection without answering.", True
-    return f"The video API at {base_url} could not be reached.", True
+        return Problem(N_("The video API closed the connection without answering.")), True
+    return Problem(N_("The video API at %(url)s could not be reached."), url=base_url), True
 

@@ -5,14 +5,16 @@ import json
 import re
 from html import unescape
 
+from app.problems import N_, Problem
+
 # Request fields the upstream may name in an error (the contract's, and the aliases relays read).
 UPSTREAM_PARAMS = {"model", "prompt", "image", "input_reference", "images", "duration", "seconds", "width",
                    "height", "size", "fps", "seed", "n", "response_format", "user", "metadata",
                    "negative_prompt", "style", "quality_level"}
 STATUS_HINTS = {
-    401: "The video API refused the stored key (HTTP 401). ",
-    403: "The video API does not allow this key to do that (HTTP 403). ",
-    429: "The video API is busy or the quota is used up (HTTP 429). ",
+    401: N_("The video API refused the stored key (HTTP 401). %(message)s"),
+    403: N_("The video API does not allow this key to do that (HTTP 403). %(message)s"),
+    429: N_("The video API is busy or the quota is used up (HTTP 429). %(message)s"),
 }
 
 
@@ -94,14 +96,20 @@ def error_from_response(status, text, retry_after, scrub):
         detail = excerpt(text)
         if looks_like_html(text):
             title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-            title_text = f" ('{unescape(title.group(1)).strip()[:200]}')" if title else ""
-            message = f"The video API's gateway answered HTTP {status} with an HTML page{title_text}."
+            message = (Problem(N_("The video API's gateway answered HTTP %(status)s with an HTML page (“%(title)s”)."),
+                               status=status, title=scrub(unescape(title.group(1)).strip()[:200])) if title else
+                       Problem(N_("The video API's gateway answered HTTP %(status)s with an HTML page."),
+                               status=status))
         elif text.strip():
-            message = f"The video API answered HTTP {status}: {excerpt(text, 200)}"
+            message = Problem(N_("The video API answered HTTP %(status)s: %(text)s"), status=status,
+                              text=scrub(excerpt(text, 200)))
         else:
-            message = f"The video API answered HTTP {status} with an empty body."
-    message = f"{STATUS_HINTS.get(status, '')}{message}"
-    return UpstreamRefused(scrub(str(message))[:2000], status=status, type_=short_text(type_),
+            message = Problem(N_("The video API answered HTTP %(status)s with an empty body."), status=status)
+    if not isinstance(message, Problem):
+        message = scrub(str(message))[:2000]          # the upstream's own words, shown as sent
+    if status in STATUS_HINTS:
+        message = Problem(STATUS_HINTS[status], message=message)
+    return UpstreamRefused(message, status=status, type_=short_text(type_),
                            param=short_text(param), code=short_text(code), retry_after=retry_seconds(retry_after),
                            detail=scrub(detail) if detail else None)
 

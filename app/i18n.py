@@ -1,0 +1,100 @@
+"""English and Chinese (Flask-Babel): which language a request gets, and the switch between them.
+
+The choice is a cookie (it outlives a session, so it survives sign-in); without one, Accept-Language
+decides: any zh variant (zh-CN, zh-TW, zh-HK, zh-Hans...) gets the one Chinese catalogue, Simplified.
+The catalogue folder is translations/zh: Babel finds `zh`, and matching by primary tag here avoids
+Werkzeug's best_match failing zh-CN against zh_Hans_CN."""
+
+import logging
+import os
+
+from flask import Blueprint, g, make_response, redirect, request
+from flask_babel import Babel, get_locale, refresh
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRANSLATIONS = os.path.join(ROOT, "translations")
+LANGUAGES = {"en": "English", "zh": "中文"}
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+COOKIE = "lang"
+COOKIE_SECONDS = 365 * 86400
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_language():
+    chosen = g.get("language") or request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for value, _quality in request.accept_languages:        # best first
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+def current_language():
+    return str(get_locale() or "en").split("_")[0]
+
+
+class Localized(str):
+    """Text from a data file (a profile's label, an example's title) with its translations: "label" and
+    "label_zh" in the TOML. Reads as the English text; localized() picks the reader's."""
+
+    def __new__(cls, text, translations=None):
+        self = super().__new__(cls, text)
+        self.translations = {k: str(v) for k, v in (translations or {}).items() if v}
+        return self
+
+
+def localized_field(entry, key):
+    """entry[key] with its translations (entry[key + "_zh"], ...)."""
+    return Localized(str(entry.get(key) or ""), {lang: entry.get(f"{key}_{lang}") for lang in LANGUAGES})
+
+
+def localized(value):
+    if isinstance(value, Localized):
+        return value.translations.get(current_language(), str(value))
+    return value
+
+
+def init_i18n(app):
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
+    Babel(app, locale_selector=select_language)
+    app.register_blueprint(bp)
+    app.add_template_filter(localized)
+    app.context_processor(lambda: {"languages": LANGUAGES, "lang": current_language(),
+                                   "html_lang": HTML_LANG[current_language()]})
+    warn_if_not_compiled()
+
+
+def warn_if_not_compiled():
+    """A catalogue edited but not compiled shows English: say so once at start-up."""
+    for lang in LANGUAGES:
+        if lang == "en":
+            continue
+        po = os.path.join(TRANSLATIONS, lang, "LC_MESSAGES", "messages.po")
+        mo = po[:-2] + "mo"
+        if os.path.exists(po) and (not os.path.exists(mo) or os.path.getmtime(mo) < os.path.getmtime(po)):
+            logging.getLogger("app").warning("the %s catalogue is not compiled: run `make translations`", lang)
+
+
+@bp.post("/language")
+def switch_language():
+    """Keep the chosen language in a cookie. Sent with the job form (its buttons submit the form here),
+    the same page comes back in the new language with every value kept; otherwise back to where it was."""
+    from app.auth import safe_next
+    from app.form_page import posted_form, render_form
+    from app.views import job_page_with
+    language = request.form.get("lang") if request.form.get("lang") in LANGUAGES else "en"
+    g.language = language
+    refresh()
+    target = safe_next(request.args.get("next") or request.form.get("next"))
+    if "prompt" in request.form:
+        form = posted_form()
+        response = make_response(job_page_with(form, target) or render_form(form))
+    else:
+        response = redirect(target, code=303)
+    response.set_cookie(COOKIE, language, max_age=COOKIE_SECONDS, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
+    return response
+
