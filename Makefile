@@ -3,12 +3,28 @@
 # make lint   ruff (lint and import order), configured in pyproject.toml
 # make bench  run the benchmarks and write bench/report.txt
 # make demo-api  run only the demo video API on 127.0.0.1:8001
+# make translations  compile the catalogues (translations/*/LC_MESSAGES/messages.po -> .mo)
+# make messages  extract the texts from the code and update the catalogues (then translate the new ones)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench demo-api browser clean
+.PHONY: run test lint bench demo-api browser clean translations messages
+
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED   := $(CATALOGUES:.po=.mo)
+EXTRACT    := $(BIN)/pybabel -q extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \
+              --project video-studio --version 1
+
+%.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+translations: $(COMPILED)
+
+messages: $(VENV)/.runtime
+	$(EXTRACT) -o translations/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +35,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime translations
 	$(BIN)/python scripts/serve.py
 
 demo-api: $(VENV)/.runtime
@@ -43,11 +59,11 @@ browser:
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-test: lint browser
+test: lint browser translations
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache bench/report.txt
+	rm -rf $(VENV) .pytest_cache bench/report.txt $(COMPILED)

@@ -67,10 +67,10 @@ def ago(seconds, now=None):
     """'12 s ago', '3 min ago', '2 h ago' for a past Unix time."""
     gap = max(0, int((now or time.time()) - float(seconds)))
     if gap < 90:
-        return gettext("%(num)d s ago", num=gap)
+        return gettext("%(num)s s ago", num=gap)
     if gap < 5400:
-        return gettext("%(num)d min ago", num=round(gap / 60))
-    return gettext("%(num)d h ago", num=round(gap / 3600))
+        return gettext("%(num)s min ago", num=round(gap / 60))
+    return gettext("%(num)s h ago", num=round(gap / 3600))
 
 
 def seconds_text(value):

@@ -21,9 +21,11 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from demo_api.limits import MAX_IMAGE_PIXELS
 
-FONT_CANDIDATES = (
+BUNDLED_FONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fonts", "wqy-microhei-gb2312.ttf")
+FONT_CANDIDATES = (             # a full system CJK font first; the bundled one draws Chinese on a bare machine
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    BUNDLED_FONT,
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 )
@@ -38,7 +40,7 @@ class Cancelled(Exception):
 
 
 def font(size):
-    """A scalable font: a system one when present, else Pillow's built-in one."""
+    """A scalable font that draws Chinese: a system CJK font when present, else the bundled one."""
     for path in FONT_CANDIDATES:
         if os.path.exists(path):
             return ImageFont.truetype(path, size)

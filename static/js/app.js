@@ -5,6 +5,18 @@
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
 
+  /* Words the script writes, in the page's language (base.html writes them into #ui-text). */
+  var uiText = null;
+  function t(key, values) {
+    if (uiText === null) {
+      var node = document.getElementById("ui-text");
+      uiText = node ? JSON.parse(node.textContent || "{}") : {};
+    }
+    return String(uiText[key] || key).replace(/%\((\w+)\)s/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+
   /* Focus the error summary so keyboard and screen-reader users land on it (GOV.UK pattern). */
   function focusErrorSummary() {
     var summary = $("[data-error-summary]");
@@ -20,7 +32,7 @@
       var limit = parseInt(area.getAttribute("maxlength"), 10) || Infinity;   // rendered from the form's validator
       var update = function () {
         var n = area.value.length;
-        count.textContent = n.toLocaleString("en");
+        count.textContent = n.toLocaleString(t("lang"));
         counter.classList.toggle("is-over", n >= limit);
       };
       area.addEventListener("input", update);
@@ -132,7 +144,7 @@
       var mb = (file.size / 1048576).toFixed(1);
       caption.textContent = file.name + " · " + mb + " MB";
       if (limit && file.size > limit) {
-        caption.textContent += " — larger than the " + (limit / 1048576) + " MB limit; choose a smaller image";
+        caption.textContent += " — " + t("too_large", {limit: limit / 1048576});
       }
       var kept = $("[data-kept-image]");
       if (kept) { kept.hidden = true; }
@@ -145,13 +157,11 @@
           var minSide = parseFloat(form.getAttribute("data-kling-min-side")) || 0;
           var maxRatio = parseFloat(form.getAttribute("data-kling-max-ratio")) || Infinity;
           if (Math.min(w, h) < minSide) {
-            notes.push("The image is " + w + "x" + h + " px; Kling models want at least " + minSide +
-                       " px on each side and may refuse it.");
+            notes.push(t("small_image", {width: w, height: h, side: minSide}));
           }
           var ratio = Math.max(w, h) / Math.max(1, Math.min(w, h));
           if (ratio > maxRatio) {
-            notes.push("The image's aspect ratio is " + ratio.toFixed(1) + ":1; Kling models accept at most " +
-                       maxRatio + ":1 and may refuse it.");
+            notes.push(t("wide_image", {ratio: ratio.toFixed(1), limit: maxRatio}));
           }
           notes.forEach(function (text) {
             var li = document.createElement("li");
@@ -168,16 +178,24 @@
     var form = $("[data-job-form]");
     if (!form) { return; }
     form.addEventListener("submit", function (event) {
-      if (event.submitter && event.submitter.hasAttribute("data-as-code")) { return; }   // nothing is sent
+      var by = event.submitter;
+      if (by && (by.hasAttribute("data-as-code") || by.name === "lang")) { return; }   // nothing is sent
       if (form.getAttribute("data-sending") === "1") { event.preventDefault(); return; }
       form.setAttribute("data-sending", "1");
       var button = $("[data-submit]", form);
-      if (button) { button.setAttribute("aria-busy", "true"); button.textContent = "Sending…"; }
+      if (button) {
+        button.setAttribute("data-idle-text", button.textContent);
+        button.setAttribute("aria-busy", "true");
+        button.textContent = button.getAttribute("data-sending-text");
+      }
     });
     window.addEventListener("pageshow", function () {   // back button: the form is usable again
       form.removeAttribute("data-sending");
       var button = $("[data-submit]", form);
-      if (button) { button.removeAttribute("aria-busy"); button.textContent = "Create video"; }
+      if (button && button.hasAttribute("data-idle-text")) {
+        button.removeAttribute("aria-busy");
+        button.textContent = button.getAttribute("data-idle-text");
+      }
     });
   }
 
@@ -186,7 +204,7 @@
     $all("time[data-local-time]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
       if (!isNaN(date)) {
-        el.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+        el.textContent = date.toLocaleString(t("lang"), { dateStyle: "medium", timeStyle: "medium" });
         el.title = date.toISOString();
       }
     });
@@ -196,15 +214,15 @@
   var clockOffset = 0;
   function agoText(seconds) {
     seconds = Math.max(0, Math.round(seconds));
-    if (seconds < 90) { return seconds + " s ago"; }
-    if (seconds < 5400) { return Math.round(seconds / 60) + " min ago"; }
-    return Math.round(seconds / 3600) + " h ago";
+    if (seconds < 90) { return t("seconds_ago", {num: seconds}); }
+    if (seconds < 5400) { return t("minutes_ago", {num: Math.round(seconds / 60)}); }
+    return t("hours_ago", {num: Math.round(seconds / 3600)});
   }
   function durationText(seconds) {
     seconds = Math.max(0, Math.round(seconds));
-    if (seconds < 90) { return seconds + " seconds"; }
-    if (seconds < 5400) { return Math.round(seconds / 60) + " minutes"; }
-    return Math.round(seconds / 3600) + " hours";
+    if (seconds < 90) { return t("seconds", {num: seconds}); }
+    if (seconds < 5400) { return t("minutes", {num: Math.round(seconds / 60)}); }
+    return t("hours", {num: Math.round(seconds / 3600)});
   }
   function tickCheckedClocks() {
     var now = (Date.now() + clockOffset) / 1000;
@@ -282,12 +300,12 @@
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
         .then(function (resp) {
           if (resp.status === 404) {
-            showLiveProblem("This job is no longer in the history (it was deleted). Nothing more will change here.");
-            if (single) { document.title = "Deleted · Video studio"; }
+            showLiveProblem(t("deleted"));
+            if (single) { document.title = t("deleted_title"); }
             return null;
           }
           if (resp.status === 401 || resp.status === 403) {
-            showLiveProblem("Your session has ended, so this page stopped following the job. Reload the page to sign in again.");
+            showLiveProblem(t("session_ended"));
             return null;
           }
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
@@ -301,7 +319,7 @@
         .catch(function () {
           failures += 1;
           if (failures >= 2) {
-            showLiveProblem("Lost contact with the studio server. This page keeps trying; the job goes on regardless.");
+            showLiveProblem(t("lost_contact"));
           }
           window.setTimeout(poll, Math.min(1000 * Math.pow(2, failures), 30000));
         });
@@ -388,8 +406,8 @@
         var source = document.getElementById(button.getAttribute("data-copy"));
         if (!source || !navigator.clipboard) { return; }
         navigator.clipboard.writeText(source.textContent).then(function () {
-          button.textContent = "Copied";
-          window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+          button.textContent = t("copied");
+          window.setTimeout(function () { button.textContent = t("copy"); }, 2000);
         });
       });
     });
