@@ -119,7 +119,7 @@ def test_an_upstream_400_is_shown_by_the_field_it_names(page):
     screenshot(page, "form-upstream-error-1440")
 
 
-EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "model", "prompt",
+EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "lang:en", "lang:zh", "model", "prompt",
                       "image_file", "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080",
                       "preset:1024", "width", "height", "duration", "fps", "summary:advanced", "summary:compare",
                       "submit", "as-code", "example:paper-boat", "example:harbour-dawn", "example:desert-stars",
@@ -137,6 +137,7 @@ def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
             if (el.classList.contains('skip-link')) name = 'skip-link';
             else if (el.classList.contains('brand')) name = 'brand';
             else if (el.closest('nav')) name = 'nav:' + el.textContent.trim();
+            else if (el.name === 'lang') name = 'lang:' + el.value;
             else if (el.hasAttribute('data-preset-width')) name = 'preset:' + el.getAttribute('data-preset-width');
             else if (el.hasAttribute('data-random-seed')) name = 'random-seed';
             else if (el.hasAttribute('data-submit')) name = 'submit';

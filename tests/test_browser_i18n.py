@@ -78,6 +78,20 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
     page.wait_for_url(re.compile(r"/jobs/video_"))
     page.wait_for_selector("[data-job-card][data-status='failed']", timeout=60000)
     check(page, lang, "job-failed")
+    page.goto(page.url + "/code")
+    check(page, lang, "code")
+
+    page.goto("/")
+    page.fill("#prompt", "灯塔" if lang == "zh" else "A lighthouse")
+    for field, value in (("#width", "320"), ("#height", "180"), ("#duration", "1"), ("#fps", "8")):
+        page.fill(field, value)
+    page.click("#compare > summary")
+    page.select_option("#compare_mode", "seeds")
+    page.fill("#compare_values", "1, 2")
+    page.click("[data-as-compare]")
+    page.wait_for_url(re.compile(r"/compare/"))
+    page.wait_for_selector("[data-play-all]:not([hidden])", timeout=60000)
+    check(page, lang, "compare")
 
     page.goto("/jobs")
     check(page, lang, "history")
