@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from support.browser import assert_accessible, open_advanced, require_browser, screenshot
+from support.browser import assert_accessible, open_advanced, require_browser, screenshot, small_job
 from support.servers import AppProcess
 
 pytestmark = pytest.mark.browser
@@ -59,11 +59,7 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
     page.wait_for_selector("[data-error-summary]")
     check(page, lang, "form-errors")
 
-    page.fill("#model", "demo-v1")
-    page.fill("#width", "320")
-    page.fill("#height", "180")
-    page.fill("#duration", "1")
-    page.fill("#fps", "8")
+    small_job(page)
     page.click("[data-submit]")
     page.wait_for_url(re.compile(r"/jobs/video_"))
     page.wait_for_selector("[data-job-card][data-status='in_progress'], [data-job-card][data-status='queued']")
@@ -83,8 +79,7 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
 
     page.goto("/")
     page.fill("#prompt", "灯塔" if lang == "zh" else "A lighthouse")
-    for field, value in (("#width", "320"), ("#height", "180"), ("#duration", "1"), ("#fps", "8")):
-        page.fill(field, value)
+    small_job(page)
     page.click("#compare > summary")
     page.select_option("#compare_mode", "seeds")
     page.fill("#compare_values", "1, 2")

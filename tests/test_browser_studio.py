@@ -12,20 +12,17 @@ import time
 import pytest
 import requests
 
-from support.browser import assert_accessible, assert_error_by_field, assert_no_sideways_scroll, screenshot
+from support.browser import (
+    assert_accessible,
+    assert_error_by_field,
+    assert_no_sideways_scroll,
+    screenshot,
+    small_job,
+)
 
 pytestmark = pytest.mark.browser
 
 JOB_URL = re.compile(r"/jobs/video_[0-9a-f]+$")
-
-
-def small(page, model="demo-v1"):
-    """A job the demo API renders in a moment."""
-    page.fill("#model", model)
-    page.fill("#width", "320")
-    page.fill("#height", "180")
-    page.fill("#duration", "1")
-    page.fill("#fps", "8")
 
 
 def within_reach(page, selector):
@@ -53,7 +50,7 @@ def test_after_create_the_card_appears_beside_the_form_and_follows_its_job(page,
     assert within_reach(page, "[data-submit]"), "Create is not on screen without scrolling"
     prompt = "A red kite over green dunes, one page"
     page.fill("#prompt", prompt)
-    small(page)
+    small_job(page)
     page.click("[data-submit]")
     page.wait_for_url(JOB_URL)
     page.evaluate("window.__sameDocument = true")
@@ -149,7 +146,7 @@ def test_an_example_fills_the_whole_form_image_and_options_included(page):
 def test_a_finished_job_is_remixed_and_the_remix_links_back(page):
     page.goto("/")
     page.fill("#prompt", "A teapot on a table")
-    small(page)
+    small_job(page)
     page.click("[data-submit]")
     page.wait_for_url(JOB_URL)
     source = page.url.rsplit("/", 1)[1]
@@ -168,7 +165,7 @@ def test_the_forms_request_as_curl_runs_in_a_shell_and_makes_a_job(page, stack, 
     assert shutil.which("curl"), "curl is needed to run the snippet as a person would"
     page.goto("/")
     page.fill("#prompt", "A lighthouse, sent by hand")
-    small(page)
+    small_job(page)
     page.click("[data-as-code]")
     page.wait_for_selector("#code-curl")
     curl = page.inner_text("#code-curl")
@@ -188,7 +185,7 @@ def test_the_history_filters_by_model_status_and_person_and_searches_prompts(pag
     for model, user, prompt in (("demo-v1", "ana", "Filter test: a fox"), ("demo-v2", "bo", "Filter test: a bear")):
         page.goto("/")
         page.fill("#prompt", prompt)
-        small(page, model)
+        small_job(page, model)
         page.click("#advanced > summary")
         page.fill("#user", user)
         page.click("[data-submit]")

@@ -79,3 +79,10 @@ def assert_error_by_field(page, field, text):
     assert text in error.inner_text()
     assert f"{field}-error" in page.get_attribute(f"#{field}", "aria-describedby")
     assert page.locator(f".error-summary a[href='#{field}']").count() == 1
+
+
+def small_job(page, model="demo-v1"):
+    """Settings the demo API renders in a moment: 320x180, 1 s at 8 fps."""
+    page.fill("#model", model)
+    for field, value in (("#width", "320"), ("#height", "180"), ("#duration", "1"), ("#fps", "8")):
+        page.fill(field, value)
