@@ -29,6 +29,7 @@ from app.problems import N_, Problem, problem_text
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.upstream import UpstreamError, UpstreamRefused
+from app.video_files import send_video
 from app.web_errors import browser_status
 
 bp = Blueprint("studio", __name__)
@@ -159,8 +160,7 @@ def job_video(job_id, index):
     record = services().store.get(job_id) or abort(404)
     path = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
-    return send_file(path, mimetype="video/mp4", conditional=True, max_age=86400, as_attachment=download,
-                     download_name=download_name(record, index))
+    return send_video(path, max_age=86400, as_attachment=download, download_name=download_name(record, index))
 
 
 @bp.get("/jobs/<job_id>/poster/<int:index>.jpg")

@@ -4,6 +4,7 @@ import io
 import threading
 import time
 
+import pytest
 from werkzeug.wrappers import Response
 
 from app.upstream import Job
@@ -223,3 +224,22 @@ def test_history_filters_by_model_and_person_and_shows_mine(make_app, upstream):
     assert [o.attrs["value"] for o in page.find("option") if o.attrs.get("value") in ("kling-v1", "veo-3")] == \
         ["kling-v1", "veo-3"]
     assert "Only my jobs" in page.text("main")
+
+
+@pytest.mark.parametrize("header, start, stop", [("bytes=0-99", 0, 100), ("bytes=-100", -100, None),
+                                                 ("bytes=1000-", 1000, None), ("bytes=500-999999999", 500, None)])
+def test_a_range_anywhere_in_an_archived_video_gives_exactly_those_bytes(client, upstream, tiny_mp4, header, start,
+                                                                          stop):
+    upstream.handler = lifecycle(tiny_mp4)
+    job_id = submit(client, {"prompt": "ranges"}).headers["Location"].rsplit("/", 1)[1]
+    wait_settled(client, job_id)
+    whole = client.get(f"/jobs/{job_id}/video/0.mp4")
+    assert whole.status_code == 200 and whole.data == tiny_mp4
+    part = client.get(f"/jobs/{job_id}/video/0.mp4", headers={"Range": header})
+    expected = tiny_mp4[start:stop]
+    first = start % len(tiny_mp4)
+    assert part.status_code == 206 and part.data == expected
+    assert part.headers["Content-Range"] == f"bytes {first}-{first + len(expected) - 1}/{len(tiny_mp4)}"
+    assert int(part.headers["Content-Length"]) == len(expected) and part.headers["Content-Type"] == "video/mp4"
+    beyond = client.get(f"/jobs/{job_id}/video/0.mp4", headers={"Range": f"bytes={len(tiny_mp4) + 10}-"})
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(tiny_mp4)}"
