@@ -1,4 +1,4 @@
-"""40 people submit at once to an upstream that takes 2 s per create, through the app under gunicorn
+"""64 people submit at once to an upstream that takes 2 s per create, through the app under gunicorn
 with its default configuration: does everyone get their job card, and how long does it take?"""
 
 import json
@@ -15,8 +15,8 @@ from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
 from tests.support.servers import AppProcess
 
-PEOPLE = 40
-UPSTREAM_SECONDS = 2.0
+PEOPLE = 64
+UPSTREAM_SECONDS = 1.0
 
 
 class SlowUpstream(LoopbackServer):

@@ -10,7 +10,6 @@ import logging
 import os
 import random
 import socket
-import textwrap
 import time
 import urllib.request
 from fractions import Fraction
@@ -115,6 +114,7 @@ class FramePainter:
         self.background = self._gradient(colours)
         self.picture = self._cover(image_bytes) if image_bytes else None
         self.overlay = self._overlay(spec, seed, variant)
+        self.overlay_parts = [(box, self.overlay.crop(box)) for box in _drawn_bands(self.overlay)]
         self.small = font(max(12, self.h // 28))
 
     def _gradient(self, colours):
@@ -147,20 +147,24 @@ class FramePainter:
         big = font(max(14, self.h // 18))
         small = font(max(12, self.h // 30))
         pad = max(8, self.h // 30)
-        chars = max(12, int(self.w / (big.size * 0.55)))
-        wrapped = textwrap.wrap(" ".join(spec.prompt.split()), chars)
+        wrapped = _wrap(" ".join(spec.prompt.split()), big, self.w - 2 * pad)
         lines = wrapped[:4]
         if len(wrapped) > 4:
-            lines[-1] = lines[-1][: chars - 1] + "…"
+            while lines[-1] and big.getlength(lines[-1] + "…") > self.w - 2 * pad:
+                lines[-1] = lines[-1][:-1]
+            lines[-1] += "…"
         line_h = int(big.size * 1.25)
         band_h = pad * 2 + line_h * len(lines)
         draw.rectangle((0, self.h - band_h, self.w, self.h), fill=(0, 0, 0, 120))
         for i, text in enumerate(lines):
             draw.text((pad, self.h - band_h + pad + i * line_h), text, font=big, fill=(255, 255, 255, 255))
-        label = f"DEMO  {spec.model}  {spec.size}  {spec.fps} fps  seed {seed}"
+        parts = ["DEMO", spec.model, spec.size, f"{spec.fps} fps", f"seed {seed}"]
         if spec.n > 1:
-            label += f"  variant {variant + 1}/{spec.n}"
-        draw.text((pad, pad), label, font=small, fill=(255, 255, 255, 230))
+            parts.append(f"variant {variant + 1}/{spec.n}")
+        room = self.w - 3 * pad - font(max(12, self.h // 28)).getlength("00.00s")   # the time stamp's place
+        while len(parts) > 2 and small.getlength("  ".join(parts)) > room:
+            del parts[2 if len(parts) > 3 else 1]       # a narrow frame keeps DEMO and the seed
+        draw.text((pad, pad), "  ".join(parts), font=small, fill=(255, 255, 255, 230))
         self.band_h = band_h
         self.pad = pad
         return layer
@@ -172,12 +176,14 @@ class FramePainter:
             zoom = 1.0 - 0.2 * t                     # 125% -> 100% of the frame: a slow zoom out
             cw, ch = pw * zoom, ph * zoom
             left, top = (pw - cw) * t, (ph - ch) * 0.5
-            img = self.picture.resize((self.w, self.h), Image.BILINEAR,
-                                      box=(left, top, left + cw, top + ch))
+            # BOX averages the source pixels each output pixel covers: at this mild zoom (at most 1.25x) it
+            # looks like BILINEAR and takes about two thirds of the time (measured by make bench).
+            img = self.picture.resize((self.w, self.h), Image.BOX, box=(left, top, left + cw, top + ch))
         else:
             offset = round(t * self.w)
             img = self.background.crop((offset, 0, offset + self.w, self.h))
-        img.paste(self.overlay, (0, 0), self.overlay)
+        for box, piece in self.overlay_parts:          # only the bands that hold something, not the whole frame
+            img.paste(piece, box[:2], piece)
         draw = ImageDraw.Draw(img)
         bar_y = self.h - self.band_h - max(4, self.h // 120)
         draw.rectangle((0, bar_y, round(self.w * (i + 1) / self.total), bar_y + max(3, self.h // 160)),
@@ -186,6 +192,36 @@ class FramePainter:
         draw.text((self.w - self.pad - self.small.getlength(stamp), self.pad), stamp,
                   font=self.small, fill=(255, 255, 255))
         return img
+
+
+def _wrap(text, face, width):
+    """Lines of text no wider than width pixels: broken at spaces, or anywhere in Chinese (no spaces)."""
+    lines, line = [], ""
+    for char in text:
+        if face.getlength(line + char) <= width or not line:
+            line += char
+            continue
+        cut = line.rfind(" ")
+        if cut > 0 and char != " ":
+            lines.append(line[:cut])
+            line = line[cut + 1:] + char
+        else:
+            lines.append(line.rstrip())
+            line = char.lstrip()
+    return [*lines, line] if line else lines
+
+
+def _drawn_bands(layer):
+    """The boxes of the runs of rows where a transparent layer has something drawn."""
+    alpha, bands, start = layer.getchannel("A"), [], None
+    for y in range(layer.height + 1):
+        drawn = y < layer.height and alpha.crop((0, y, layer.width, y + 1)).getbbox() is not None
+        if drawn and start is None:
+            start = y
+        elif not drawn and start is not None:
+            bands.append((0, start, layer.width, y))
+            start = None
+    return bands
 
 
 def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image_bytes=None):

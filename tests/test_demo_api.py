@@ -361,3 +361,16 @@ def test_input_reference_as_an_image_url_object_is_used(tmp_path, picture_server
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "input_reference"
     finally:
         api.stop()
+
+
+@pytest.mark.parametrize("prompt", ["一只猫在雨中的屋顶上散步，看着远处的灯火，雨水顺着瓦片流下，镜头缓缓推进",
+                                    "A paper boat drifts down a rain-soaked street at dusk, neon signs reflected",
+                                    "Mixed 中文 and English words, 一只猫 walking on the roof in the rain"])
+def test_the_prompt_band_wraps_to_the_frame_in_any_script(prompt):
+    from PIL import ImageFont
+
+    from demo_api.render import BUNDLED_FONT, _wrap
+    face = ImageFont.truetype(BUNDLED_FONT, 32)
+    lines = _wrap(prompt, face, 320)
+    assert len(lines) > 1 and all(face.getlength(line) <= 320 for line in lines)
+    assert "".join(lines).replace(" ", "") == prompt.replace(" ", "")      # nothing lost
