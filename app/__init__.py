@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None):
     init_i18n(app)
     register_extensions(app, settings)
     register_filters(app)
+    app.add_template_global(form_page.folded_extras)
     app.register_blueprint(views.bp)
     app.register_blueprint(code_views.bp)
     app.register_blueprint(remix_views.bp)

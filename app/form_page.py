@@ -3,18 +3,23 @@ from defaults, an example or an earlier job; used by the form itself and by ever
 
 import secrets
 
-from flask import g, render_template, request, url_for
+from flask import g, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from app.example_views import example_values
 from app.filters import duration_text
 from app.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
-from app.i18n import localized
+from app.i18n import current_language, localized
 from app.images import IMAGE_RULES
 from app.lifecycle import JobStatus
 from app.problems import problem_text
 from app.services import services
 from app.web_errors import form_field
+
+_FOLDED_EXTRAS = {}    # (language, profile) -> the hidden, empty fieldset of a family not chosen: the same every time
+_PROFILES_JSON = {}    # (language, the profiles) -> the script's copy
 
 ADVANCED_FIELDS = ("seed", "n", "response_format", "negative_prompt", "style", "quality_level", "metadata")
 
@@ -29,9 +34,27 @@ def form_context(form):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
     return {"form": form, "examples": svc.examples, "profiles": svc.profiles,
             "profile": svc.profiles.match(form.model.data),
-            "profiles_json": [p.as_json() for p in svc.profiles.all], "models": svc.catalogue.models(),
+            "profiles_json": profiles_json(svc.profiles), "models": svc.catalogue.models(),
             "size_presets": SIZE_PRESETS, "image_preview": image_preview, "advanced_open": advanced_open(form),
             "max_upload_bytes": svc.settings.max_upload_bytes, "image_rules": IMAGE_RULES}
+
+
+def profiles_json(profiles):
+    """The profiles as the page's script reads them, in the reader's language: built once per language."""
+    key = (current_language(), profiles.all)
+    if key not in _PROFILES_JSON:
+        _PROFILES_JSON[key] = [p.as_json() for p in profiles.all]
+    return _PROFILES_JSON[key]
+
+
+def folded_extras(profile):
+    """The extra parameters of a model family other than the chosen one: hidden until the script shows
+    them, always empty, so rendered once per language (they were half of the form page's time)."""
+    key = (current_language(), profile)
+    html = _FOLDED_EXTRAS.get(key)
+    if html is None:
+        html = _FOLDED_EXTRAS[key] = Markup(render_template("_extras.html", p=profile, profile=None, form=None))
+    return html
 
 
 def advanced_open(form):
@@ -59,6 +82,44 @@ def posted_form():
     form.take_image(svc.uploads, svc.settings.max_upload_bytes)
     form.read_extras(svc.profiles.match(form.model.data))
     return form
+
+
+_CSRF_MARK, _SUBMISSION_MARK = "\x00csrf\x00", "\x00submission\x00"
+_EMPTY_FORM_PAGES = {}   # (language, models, demo mode, ...) -> the empty form page with marks for its tokens
+
+
+def empty_form_page():
+    """The form page as most visits get it (no example, no earlier job, nobody signed in, no message):
+    the same HTML every time but for the CSRF token and the one-time submission id, so it is rendered once
+    per language and model list and those two are filled in. Anything else renders in full."""
+    if request.args or g.get("identity") or session.get("_flashes"):
+        return None
+    svc = services()
+    key = (current_language(), tuple(svc.catalogue.models()), svc.settings.demo_mode, request.full_path)
+    page = _EMPTY_FORM_PAGES.get(key)
+    if page is None:
+        with _csrf_token_as(_CSRF_MARK):          # the form takes its token when it is made: make it here
+            form, _ = filled_form()
+            form.submission_id.data = _SUBMISSION_MARK
+            page = _EMPTY_FORM_PAGES[key] = render_form(form)[0]
+    token = generate_csrf()        # also keeps the raw token in this visitor's session, as rendering would
+    return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
+
+
+class _csrf_token_as:
+    """While rendering the page kept for everyone, the CSRF token is a mark to fill in per visit."""
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __enter__(self):
+        self.saved = g.pop("csrf_token", None)
+        g.csrf_token = self.mark                  # Flask-WTF's generate_csrf() returns g.csrf_token
+
+    def __exit__(self, *exc):
+        g.pop("csrf_token", None)
+        if self.saved is not None:
+            g.csrf_token = self.saved
 
 
 def form_again(status, notice):

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from app.allowance import LimitReached
 from app.auth import spender_key
-from app.form_page import filled_form, form_context, limit_reached, render_form
+from app.form_page import empty_form_page, filled_form, form_context, limit_reached, render_form
 from app.forms import VideoJobForm
 from app.job_queries import STATUS_FILTERS
 from app.presenters import download_name, live_state, run_estimate
@@ -48,6 +48,9 @@ def record_or_404(job_id):
 @bp.get("/")
 def new_job():
     """The form: empty with defaults, or filled from an example (?example=) or an earlier job (?from=<id>)."""
+    page = empty_form_page()
+    if page is not None:
+        return page
     form, notice = filled_form()
     return render_form(form, notice=notice)
 

@@ -3,9 +3,9 @@
 import datetime
 import os
 
-from bench import load_bench, range_bench, render_bench
+from bench import load_bench, page_bench, range_bench, render_bench
 
-BENCHMARKS = [render_bench, load_bench, range_bench]
+BENCHMARKS = [render_bench, load_bench, range_bench, page_bench]
 
 
 def main():

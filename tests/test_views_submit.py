@@ -6,7 +6,7 @@ import json
 
 from support.client import TEST_KEY, submit
 from support.media import make_png
-from support.pages import Page
+from support.pages import Page, hidden_value
 from support.upstreams import job_body, json_response
 
 EVERY_FIELD = {
@@ -132,3 +132,23 @@ def test_every_shipped_example_is_valid(client):
     for example in examples:
         page = client.get(f"/?example={example.id}")
         assert page.status_code == 200 and "Filled in from the example" in page.get_data(as_text=True)
+
+
+def test_the_empty_form_kept_for_everyone_still_gives_each_visit_its_own_tokens(app, upstream):
+    """The empty form page is rendered once and reused (make bench); each visit still gets a CSRF token
+    that works for its own session and a fresh one-time submission id, in its own language."""
+    ana, bo = app.test_client(), app.test_client()
+    pages = [ana.get("/").get_data(as_text=True), ana.get("/").get_data(as_text=True),
+             bo.get("/").get_data(as_text=True)]
+    submissions = [hidden_value(p, "submission_id") for p in pages]
+    assert len(set(submissions)) == 3, "a submission id was handed out twice"
+    assert hidden_value(pages[0]) != hidden_value(pages[2]), "two visitors share a CSRF token"
+    for client, page in ((ana, pages[1]), (bo, pages[2])):
+        tokens = {e.attrs["value"] for e in Page(page).find("input", name="csrf_token")}
+        assert len(tokens) == 1, "the page holds a token that is not this visitor's"     # switch and job form
+        sent = client.post("/jobs", data={"csrf_token": tokens.pop(), "prompt": "cached form",
+                                          "submission_id": hidden_value(page, "submission_id")},
+                           content_type="multipart/form-data")
+        assert sent.status_code == 303, sent.get_data(as_text=True)[:300]
+    chinese = bo.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in chinese and '<html lang="en">' in ana.get("/").get_data(as_text=True)

@@ -68,8 +68,8 @@ class DemoAPIProcess:
 class AppProcess:
     """The app under gunicorn, configured by environment variables, on a free loopback port."""
 
-    def __init__(self, data_dir, env, port=None):
-        self.data_dir, self.env = str(data_dir), env
+    def __init__(self, data_dir, env, port=None, app_module="wsgi:app"):
+        self.data_dir, self.env, self.app_module = str(data_dir), env, app_module
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -81,7 +81,7 @@ class AppProcess:
         self.log_path = os.path.join(self.data_dir, "app.log")
         os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_module],
                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(self.base_url + "/healthz", self.proc, log_path=self.log_path)
         return self
