@@ -21,7 +21,11 @@ except ConfigError as exc:
 bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
 workers = _whole("WEB_WORKERS", 2)
 worker_class = "gthread"
-threads = _whole("WEB_THREADS", 16)
+# A submission holds its thread for the whole call to the video API (seconds), doing nothing, so threads
+# are cheap and their number is what limits how many people can submit at once: with 16 a worker, 64
+# people at once waited 2.8-4.1 s at the median for a 1 s API; with 32, 1.8-2.3 s (make bench). The two
+# workers take connections unevenly (one may hold most), so each needs room for more than half of them.
+threads = _whole("WEB_THREADS", 32)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
 graceful_timeout = 30

@@ -1,4 +1,4 @@
-"""64 people submit at once to an upstream that takes 2 s per create, through the app under gunicorn
+"""64 people submit at once to an upstream that takes 1 s per create, through the app under gunicorn
 with its default configuration: does everyone get their job card, and how long does it take?"""
 
 import json
@@ -89,7 +89,7 @@ def main():
     errors = [e for ok, _, e in results if not ok]
     times = sorted(t for ok, t, _ in results if ok)
     lines = [f"load: {PEOPLE} people submit at once, upstream takes {UPSTREAM_SECONDS:g} s per create, "
-             "default gunicorn config (2 workers x 16 threads)",
+             "default gunicorn config (2 workers x 32 threads)",
              f"  job cards shown: {len(times)}/{PEOPLE}   errors: {len(errors)}   upstream creates: {upstream.creates}",
              f"  wall time {wall:.1f} s   per person: median {statistics.median(times) if times else 0:.1f} s, "
              f"slowest {max(times) if times else 0:.1f} s"]
