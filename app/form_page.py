@@ -2,6 +2,7 @@
 from defaults, an example or an earlier job; used by the form itself and by every job's permalink."""
 
 import secrets
+from contextlib import contextmanager
 
 from flask import g, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -95,7 +96,7 @@ def empty_form_page():
     if request.args or g.get("identity") or session.get("_flashes"):
         return None
     svc = services()
-    key = (current_language(), tuple(svc.catalogue.models()), svc.settings.demo_mode, request.full_path)
+    key = (current_language(), tuple(svc.catalogue.models()), svc.settings.demo_mode)
     page = _EMPTY_FORM_PAGES.get(key)
     if page is None:
         with _csrf_token_as(_CSRF_MARK):          # the form takes its token when it is made: make it here
@@ -106,20 +107,18 @@ def empty_form_page():
     return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
 
 
-class _csrf_token_as:
-    """While rendering the page kept for everyone, the CSRF token is a mark to fill in per visit."""
-
-    def __init__(self, mark):
-        self.mark = mark
-
-    def __enter__(self):
-        self.saved = g.pop("csrf_token", None)
-        g.csrf_token = self.mark                  # Flask-WTF's generate_csrf() returns g.csrf_token
-
-    def __exit__(self, *exc):
+@contextmanager
+def _csrf_token_as(mark):
+    """While the page kept for everyone is rendered, the CSRF token is a mark to fill in per visit
+    (Flask-WTF's generate_csrf() returns g.csrf_token when it is set)."""
+    saved = g.pop("csrf_token", None)
+    g.csrf_token = mark
+    try:
+        yield
+    finally:
         g.pop("csrf_token", None)
-        if self.saved is not None:
-            g.csrf_token = self.saved
+        if saved is not None:
+            g.csrf_token = saved
 
 
 def form_again(status, notice):

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from app.allowance import LimitReached
 from app.auth import spender_key
@@ -112,8 +113,11 @@ def render_job_page(record, form):
 
 def job_page_with(form, path):
     """The job page at path (/jobs/<id>) with this form beside the card, or None when path is no job's."""
-    job_id = path.split("?")[0].removeprefix("/jobs/")
-    record = services().store.get(job_id) if path.startswith("/jobs/") and "/" not in job_id else None
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(path.split("?")[0], method="GET")
+    except HTTPException:
+        return None
+    record = services().store.get(args["job_id"]) if endpoint == "studio.job_page" else None
     return render_job_page(record, form) if record is not None else None
 
 

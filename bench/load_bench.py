@@ -2,18 +2,15 @@
 with its default configuration: does everyone get their job card, and how long does it take?"""
 
 import json
-import logging
-import os
 import statistics
-import tempfile
 import threading
 import time
 
 import requests
 
+from bench.servers import default_app, verdict
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
-from tests.support.servers import AppProcess
 
 PEOPLE = 64
 UPSTREAM_SECONDS = 1.0
@@ -80,13 +77,9 @@ def crowd(base_url, people, tag):
 
 
 def main():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     upstream = SlowUpstream()
-    data_dir = tempfile.mkdtemp(prefix="load_bench_")
-    env = {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench", "AUTH_HEADER": "X-Forwarded-User"}
-    for name in ("WEB_WORKERS", "WEB_THREADS"):
-        os.environ.pop(name, None)     # the default gunicorn configuration is what is measured
-    app = AppProcess(data_dir, env).start()
+    app = default_app("load_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
+                                      "AUTH_HEADER": "X-Forwarded-User"})
     growth = []
     try:
         for size in (1, 16):                        # how the time grows with the crowd
@@ -105,7 +98,7 @@ def main():
              f"upstream creates: {upstream.creates - 17} (and 17 for the smaller crowds)",
              f"  wall time {wall:.1f} s   per person: median {statistics.median(times) if times else 0:.1f} s, "
              f"slowest {max(times) if times else 0:.1f} s   goal: everyone under 3 s: "
-             f"{'OK' if times and max(times) < 3 and not errors else 'OVER GOAL'}",
+             f"{verdict(times and max(times) < 3 and not errors)}",
              "  median time from Create to the job card, by crowd size: "
              + ", ".join(f"{n} at once {t:.2f} s" for n, t in growth)]
     lines += [f"  error: {e}" for e in errors[:5]]

@@ -1,15 +1,13 @@
 """Form page throughput: requests per second of GET / with 16 clients, against a hello-world Flask app
 under the same gunicorn configuration, interleaved (A B A B). Goal: at least 0.25 of hello-world."""
 
-import os
 import statistics
-import tempfile
 import threading
 import time
 
 import requests
 
-from tests.support.servers import AppProcess
+from bench.servers import default_app, verdict
 
 CLIENTS = 16
 SECONDS = 4.0
@@ -35,11 +33,9 @@ def throughput(url):
 
 
 def main():
-    for name in ("WEB_WORKERS", "WEB_THREADS"):
-        os.environ.pop(name, None)
     env = {"VIDEO_API_BASE_URL": "http://127.0.0.1:9", "VIDEO_API_KEY": "bench", "SUBMIT_RATE_LIMIT": ""}
-    app = AppProcess(tempfile.mkdtemp(prefix="page_bench_"), env).start()
-    hello = AppProcess(tempfile.mkdtemp(prefix="page_bench_hello_"), env, app_module="bench.hello_app:app").start()
+    app = default_app("page_bench_", env)
+    hello = default_app("page_bench_hello_", env, app_module="bench.hello_app:app")
     try:
         requests.get(app.base_url + "/", timeout=30)          # warm: the model list, the templates
         ours, theirs = [], []
@@ -53,7 +49,7 @@ def main():
     return [f"form page: GET / with {CLIENTS} clients for {SECONDS:g} s, {ROUNDS} rounds interleaved, default "
             "gunicorn config",
             f"  app {a:,.0f} req/s   hello-world Flask {b:,.0f} req/s   ratio {a / b:.2f}   "
-            f"goal >= {GOAL}: {'OK' if a / b >= GOAL else 'OVER GOAL'}"]
+            f"goal >= {GOAL}: {verdict(a / b >= GOAL)}"]
 
 
 if __name__ == "__main__":

@@ -2,17 +2,15 @@
 read at 0, through the app under gunicorn with its default configuration. The goal is a ratio of about 1:
 the cost of a Range must not grow with its offset."""
 
-import logging
 import os
 import statistics
-import tempfile
 import time
 
 import requests
 
+from bench.servers import default_app, verdict
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
-from tests.support.servers import AppProcess
 
 MIB = 1024 * 1024
 VIDEO_MIB = 100
@@ -52,12 +50,8 @@ def timed_read(session, url, offset):
 
 
 def main():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     upstream = VideoUpstream()
-    for name in ("WEB_WORKERS", "WEB_THREADS"):
-        os.environ.pop(name, None)
-    app = AppProcess(tempfile.mkdtemp(prefix="range_bench_"), {"VIDEO_API_BASE_URL": upstream.url,
-                                                                "VIDEO_API_KEY": "bench"}).start()
+    app = default_app("range_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench"})
     try:
         with requests.Session() as s:
             token = hidden_value(s.get(app.base_url + "/", timeout=30).text)
@@ -80,7 +74,7 @@ def main():
     return [f"range: 1 MiB Range reads of a {VIDEO_MIB} MiB archived video, {ROUNDS} rounds interleaved, "
             "default gunicorn config",
             f"  at 0: median {a:.1f} ms   at 99 MiB: median {b:.1f} ms   ratio {ratio:.2f}   "
-            f"goal about 1 (<= 1.5): {'OK' if ratio <= 1.5 else 'OVER GOAL'}"]
+            f"goal about 1 (<= 1.5): {verdict(ratio <= 1.5)}"]
 
 
 if __name__ == "__main__":

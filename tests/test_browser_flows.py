@@ -12,6 +12,7 @@ from support.browser import (
     fill_every_field,
     open_advanced,
     screenshot,
+    small_job,
 )
 from support.servers import AppProcess
 
@@ -206,10 +207,7 @@ def test_every_page_fits_and_looks_right(browser, stack, picture, width, scheme)
 def test_a_portrait_video_is_shown_at_its_own_shape(page):
     page.goto("/")
     page.fill("#prompt", "A waterfall, filmed upright")
-    page.fill("#width", "180")
-    page.fill("#height", "320")
-    page.fill("#duration", "1")
-    page.fill("#fps", "8")
+    small_job(page, width=180, height=320)
     page.click("[data-submit]")
     page.wait_for_url(re.compile(r"/jobs/video_[0-9a-f]+$"))
     video = page.locator("video[data-video]")
@@ -272,10 +270,7 @@ def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, st
 def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
     page.goto("/")
     page.fill("#prompt", "A lighthouse beam sweeping over fog")
-    page.fill("#width", "320")
-    page.fill("#height", "180")
-    page.fill("#duration", "1")
-    page.fill("#fps", "8")
+    small_job(page)
     page.click("#compare > summary")
     page.select_option("#compare_mode", "seeds")
     page.fill("#compare_values", "1, 2, 3")

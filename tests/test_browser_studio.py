@@ -103,12 +103,8 @@ def test_kling_options_are_offered_checked_at_the_field_and_sent_under_the_provi
     assert page.locator("fieldset[data-extras-for]:visible").count() == 0
 
     jobs_before = jobs_in_history(stack)
-    page.fill("#model", "kling-v1")
     page.fill("#prompt", "A paper lantern rising over a lake")
-    page.fill("#width", "512")
-    page.fill("#height", "512")
-    page.fill("#duration", "5")
-    page.fill("#fps", "6")
+    small_job(page, "kling-v1", width=512, height=512, duration=5, fps=6)
     page.select_option("#x-kling-mode", "pro")
     page.fill("#x-kling-cfg_scale", "1.5")
     page.click("[data-submit]")

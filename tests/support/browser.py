@@ -81,8 +81,8 @@ def assert_error_by_field(page, field, text):
     assert page.locator(f".error-summary a[href='#{field}']").count() == 1
 
 
-def small_job(page, model="demo-v1"):
-    """Settings the demo API renders in a moment: 320x180, 1 s at 8 fps."""
+def small_job(page, model="demo-v1", width=320, height=180, duration=1, fps=8):
+    """Fill the model, size and timing: by default a job the demo API renders in a moment."""
     page.fill("#model", model)
-    for field, value in (("#width", "320"), ("#height", "180"), ("#duration", "1"), ("#fps", "8")):
-        page.fill(field, value)
+    for field, value in (("#width", width), ("#height", height), ("#duration", duration), ("#fps", fps)):
+        page.fill(field, str(value))

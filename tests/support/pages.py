@@ -27,6 +27,10 @@ class Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         element = Element(tag, {k: (v if v is not None else "") for k, v in attrs})
         self.elements.append(element)
+        if tag == "option":          # a select's own options, for value()
+            selects = [e for e in self._open if e.tag == "select"]
+            if selects:
+                selects[-1].children.append(element)
         if tag not in VOID:
             self._open.append(element)
 
@@ -66,8 +70,8 @@ class Page(HTMLParser):
             text = control.text.replace("\r\n", "\n")
             return text[1:] if text.startswith("\n") else text
         if control.tag == "select":
-            chosen = [e for e in self.elements if e.tag == "option" and "selected" in e.attrs]
-            return chosen[0].attrs.get("value", "") if chosen else ""
+            chosen = [e for e in control.children if "selected" in e.attrs] or control.children[:1]
+            return chosen[0].attrs.get("value", chosen[0].text) if chosen else ""
         return control.attrs.get("value", "")
 
     def hidden(self, name="csrf_token"):
