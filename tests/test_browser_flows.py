@@ -9,6 +9,7 @@ from support.browser import (
     assert_accessible,
     assert_error_by_field,
     assert_no_sideways_scroll,
+    compare_seeds,
     fill_every_field,
     open_advanced,
     screenshot,
@@ -268,14 +269,7 @@ def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, st
 
 
 def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
-    page.goto("/")
-    page.fill("#prompt", "A lighthouse beam sweeping over fog")
-    small_job(page)
-    page.click("#compare > summary")
-    page.select_option("#compare_mode", "seeds")
-    page.fill("#compare_values", "1, 2, 3")
-    page.click("[data-as-compare]")
-    page.wait_for_url(re.compile(r"/compare/[0-9a-f]+$"))
+    compare_seeds(page, "A lighthouse beam sweeping over fog", "1, 2, 3")
     page.evaluate("window.__sameDocument = true")
     assert page.locator("[data-job-card]").count() == 3
     deadline = time.monotonic() + 90

@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from support.browser import assert_accessible, open_advanced, require_browser, screenshot, small_job
+from support.browser import (
+    assert_accessible,
+    compare_seeds,
+    open_advanced,
+    require_browser,
+    screenshot,
+    small_job,
+)
 from support.servers import AppProcess
 
 pytestmark = pytest.mark.browser
@@ -77,14 +84,7 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
     page.goto(page.url + "/code")
     check(page, lang, "code")
 
-    page.goto("/")
-    page.fill("#prompt", "灯塔" if lang == "zh" else "A lighthouse")
-    small_job(page)
-    page.click("#compare > summary")
-    page.select_option("#compare_mode", "seeds")
-    page.fill("#compare_values", "1, 2")
-    page.click("[data-as-compare]")
-    page.wait_for_url(re.compile(r"/compare/"))
+    compare_seeds(page, "灯塔" if lang == "zh" else "A lighthouse", "1, 2")
     page.wait_for_selector("[data-play-all]:not([hidden])", timeout=60000)
     check(page, lang, "compare")
 

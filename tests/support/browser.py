@@ -1,6 +1,7 @@
 """Helpers for the browser tests: Debian's Chromium driven by Playwright, axe-core, screenshots."""
 
 import os
+import re
 
 import pytest
 
@@ -86,3 +87,15 @@ def small_job(page, model="demo-v1", width=320, height=180, duration=1, fps=8):
     page.fill("#model", model)
     for field, value in (("#width", width), ("#height", height), ("#duration", duration), ("#fps", fps)):
         page.fill(field, str(value))
+
+
+def compare_seeds(page, prompt, seeds):
+    """From the form: a small job sent as a comparison of seeds; waits for the comparison's page."""
+    page.goto("/")
+    page.fill("#prompt", prompt)
+    small_job(page)
+    page.click("#compare > summary")
+    page.select_option("#compare_mode", "seeds")
+    page.fill("#compare_values", seeds)
+    page.click("[data-as-compare]")
+    page.wait_for_url(re.compile(r"/compare/[0-9a-f]+$"))
