@@ -18,6 +18,7 @@ from app.config import Settings
 from app.filters import duration_text, register_filters
 from app.forms import PROMPT_LIMIT
 from app.i18n import init_i18n
+from app.images import UploadRequest
 from app.lifecycle import ArchiveState, JobStatus
 from app.problems import Problem, problem_text
 from app.ratelimit import init_limiter, limiter
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
                 static_folder=os.path.join(ROOT, "static"))
+    app.request_class = UploadRequest     # an uploaded image is written to disk once, where it is kept
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The image plus the form's text; a larger body gets the friendly 413 page.

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from flask import Request, current_app
 from PIL import Image, UnidentifiedImageError
 
 from app.multipart import Base64File
@@ -22,6 +23,7 @@ KLING_MAX_RATIO = 2.5
 # The same rules, for the page's script (which warns before sending); written from the constants above.
 IMAGE_RULES = {"min_side": KLING_MIN_SIDE, "max_ratio": KLING_MAX_RATIO}
 CHUNK = 256 * 1024
+SPOOL_ABOVE = 500 * 1024      # as Werkzeug: a request body up to this size keeps its file fields in memory
 
 
 class ImageError(ValueError):
@@ -97,8 +99,15 @@ class UploadStore:
         self.folder = os.path.abspath(folder)
         os.makedirs(folder, exist_ok=True)
 
+    def spool(self):
+        """Where a form's file field is written as it arrives (see UploadRequest)."""
+        return UploadSpool(self.folder)
+
     def save_stream(self, stream, max_bytes):
-        """Copy an upload to disk in chunks (never whole in memory), check it, and keep it under its hash."""
+        """Copy an upload to disk in chunks (never whole in memory), check it, and keep it under its hash.
+        An upload already spooled into this folder (UploadSpool) is checked and renamed, not copied."""
+        if isinstance(stream, UploadSpool) and os.path.dirname(stream.name) == self.folder:
+            return self._keep_spooled(stream, max_bytes)
         digest, size = hashlib.sha256(), 0
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".upload")
         try:
@@ -115,14 +124,35 @@ class UploadStore:
                     out.write(block)
             image = check_image_file(tmp, max_bytes)
             token = f"{digest.hexdigest()[:32]}.{EXTENSIONS[image.mime]}"
-            path = os.path.join(self.folder, token)
-            os.replace(tmp, path)
+            path = self._settle(tmp, token)
         except BaseException:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
         image.path, image.token = path, token
         return image
+
+    def _keep_spooled(self, spool, max_bytes):
+        spool.flush()
+        if spool.size > max_bytes:
+            raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
+                                     limit=f"{max_bytes / 1048576:.3g}"))
+        image = check_image_file(spool.name, max_bytes)
+        image.token = f"{spool.digest.hexdigest()[:32]}.{EXTENSIONS[image.mime]}"
+        image.path = self._settle(spool.name, image.token)
+        spool.kept = True          # renamed or removed here: closing it deletes nothing more
+        return image
+
+    def _settle(self, tmp, token):
+        """Put a checked file in place under its token; the same picture again keeps the copy there is."""
+        path = os.path.join(self.folder, token)
+        if os.path.exists(path):
+            os.remove(tmp)
+            with contextlib.suppress(OSError):
+                os.utime(path)
+        else:
+            os.replace(tmp, path)
+        return path
 
     def path(self, token):
         """The file behind a token, or None when the token is malformed or unknown."""
@@ -154,3 +184,41 @@ class UploadStore:
             except OSError:
                 pass
         return removed
+
+
+class UploadSpool:
+    """A form's file field written straight into the uploads folder, hashed as it arrives, so an image is
+    written to disk once (Werkzeug's own spool would write it to /tmp, then save_stream copy it again).
+    Deleted when closed (at the end of the request) unless save_stream kept it."""
+
+    def __init__(self, folder):
+        fd, self.name = tempfile.mkstemp(dir=folder, suffix=".upload")
+        self.file = os.fdopen(fd, "w+b")
+        self.digest, self.size, self.kept = hashlib.sha256(), 0, False
+
+    def write(self, data):
+        self.digest.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    def __getattr__(self, name):          # read, seek, tell, flush...: the file's own
+        return getattr(self.file, name)
+
+    def __iter__(self):
+        return iter(self.file)
+
+    def close(self):
+        self.file.close()
+        if not self.kept:
+            with contextlib.suppress(OSError):
+                os.remove(self.name)
+
+
+class UploadRequest(Request):
+    """Flask's request, with file fields spooled by the app's UploadStore (app.request_class)."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        studio = current_app.extensions.get("studio")
+        if studio is None or (total_content_length or 0) <= SPOOL_ABOVE:     # a small body stays in memory
+            return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        return studio.uploads.spool()

@@ -45,7 +45,7 @@ class MultipartBody:
         self._pieces.append(f"--{self.boundary}--\r\n".encode())
         self.length = sum(len(p) for p in self._pieces)
         self._iter = self._generate()
-        self._buffer = b""
+        self._buffer = bytearray()
 
     @property
     def content_type(self):
@@ -67,10 +67,11 @@ class MultipartBody:
                 self._buffer += next(self._iter)
             except StopIteration:
                 break
-        if size < 0:
-            out, self._buffer = self._buffer, b""
+        if size < 0 or size >= len(self._buffer):
+            out, self._buffer = bytes(self._buffer), bytearray()
         else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
+            out = bytes(self._buffer[:size])
+            del self._buffer[:size]        # cheap: a bytearray drops its head without moving the rest
         return out
 
 
