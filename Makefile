@@ -1,7 +1,7 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
 # make test   install what the tests need (venv, packages, Chromium, nginx), lint, and run every test
 # make lint   ruff (lint and import order), configured in pyproject.toml
-# make bench  run the benchmarks and write bench/report.txt
+# make bench  run the benchmarks (against nginx and minimal Flask apps) and write bench/REPORT.md
 # make demo-api  run only the demo video API on 127.0.0.1:8001
 # make translations  compile the catalogues (translations/*/LC_MESSAGES/messages.po -> .mo)
 # make messages  extract the texts from the code and update the catalogues (then translate the new ones)
@@ -62,7 +62,7 @@ lint: $(VENV)/.dev
 test: lint browser translations
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev browser translations
 	$(BIN)/python -m bench
 
 clean:

@@ -8,12 +8,14 @@ import time
 
 import requests
 
-from bench.servers import default_app, verdict
+from bench.results import Result
+from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
 
 PEOPLE = 64
 UPSTREAM_SECONDS = 1.0
+CROWDS = (1, 16, PEOPLE)
 
 
 class SlowUpstream(LoopbackServer):
@@ -77,33 +79,38 @@ def crowd(base_url, people, tag):
 
 
 def main():
+    result = Result(f"{PEOPLE} people submitting at once")
     upstream = SlowUpstream()
     app = default_app("load_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
                                       "AUTH_HEADER": "X-Forwarded-User"})
-    growth = []
+    growth = {}
     try:
-        for size in (1, 16):                        # how the time grows with the crowd
+        for size in CROWDS[:-1]:                     # how the time grows with the crowd
             _, found = crowd(app.base_url, size, f"warm{size}")
-            growth.append((size, statistics.median(t for ok, t, _ in found if ok) if any(f[0] for f in found) else 0))
+            growth[size] = statistics.median([t for ok, t, _ in found if ok] or [0])
         wall, results = crowd(app.base_url, PEOPLE, "crowd")
     finally:
         app.stop()
         upstream.stop()
     errors = [e for ok, _, e in results if not ok]
     times = sorted(t for ok, t, _ in results if ok)
-    growth.append((PEOPLE, statistics.median(times) if times else 0))
-    lines = [f"load: {PEOPLE} people submit at once, upstream takes {UPSTREAM_SECONDS:g} s per create, "
-             "default gunicorn config (2 workers x 32 threads); counterpart: the upstream alone, 1.0 s",
-             f"  job cards shown: {len(times)}/{PEOPLE}   errors: {len(errors)}   "
-             f"upstream creates: {upstream.creates - 17} (and 17 for the smaller crowds)",
-             f"  wall time {wall:.1f} s   per person: median {statistics.median(times) if times else 0:.1f} s, "
-             f"slowest {max(times) if times else 0:.1f} s   goal: everyone under 3 s: "
-             f"{verdict(times and max(times) < 3 and not errors)}",
-             "  median time from Create to the job card, by crowd size: "
-             + ", ".join(f"{n} at once {t:.2f} s" for n, t in growth)]
-    lines += [f"  error: {e}" for e in errors[:5]]
-    return lines
+    growth[PEOPLE] = statistics.median(times or [0])
+    slowest = max(times or [0])
+    result.add(f"{PEOPLE} people submit at once, API takes {UPSTREAM_SECONDS:g} s: the slowest",
+               f"{slowest:.1f} s, {len(times)}/{PEOPLE} cards, {len(errors)} errors",
+               f"the API alone {UPSTREAM_SECONDS:.1f} s", slowest / UPSTREAM_SECONDS, "< 3 s, no errors",
+               bool(times) and slowest < 3 and not errors)
+    result.add("submit median, " + " / ".join(str(n) for n in CROWDS) + " at once",
+               " / ".join(f"{growth[n]:.2f}" for n in CROWDS) + " s", f"the API alone {UPSTREAM_SECONDS:.1f} s",
+               growth[PEOPLE] / growth[CROWDS[0]] if growth[CROWDS[0]] else None)
+    result.notes.append(f"Crowd: from Create to the job card (the redirect followed), everyone's form already "
+                        f"open; default gunicorn configuration (2 workers x 32 threads); wall time for "
+                        f"{PEOPLE}: {wall:.1f} s; ratio of the latency row: {PEOPLE} at once against 1 alone.")
+    result.notes += [f"Crowd error: {e}" for e in errors[:5]]
+    return result
 
 
 if __name__ == "__main__":
-    print("\n".join(main()))
+    from bench.results import text_table
+    r = main()
+    print("\n".join(text_table(r.figures) + r.notes))

@@ -1,5 +1,4 @@
-"""What every benchmark starts the app with: its default gunicorn configuration, and one way to say
-whether a figure meets its goal."""
+"""What every benchmark starts the app with: its default gunicorn configuration."""
 
 import logging
 import os
@@ -15,7 +14,3 @@ def default_app(prefix, env, **kwargs):
     for name in ("WEB_WORKERS", "WEB_THREADS"):
         os.environ.pop(name, None)
     return AppProcess(tempfile.mkdtemp(prefix=prefix), env, **kwargs).start()
-
-
-def verdict(met):
-    return "OK" if met else "OVER GOAL"
