@@ -50,6 +50,7 @@ class Settings:
     archive_fetch_seconds: float = 900.0   # the longest one video fetch may take, start to end
     examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
     model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
+    archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -80,6 +81,10 @@ class Settings:
                                   f"not {self.submit_rate_limit!r}") from None
         if self.team_daily_cap < 0:
             raise ConfigError("TEAM_DAILY_CAP must not be negative")
+        if self.archive_accel_redirect and not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", self.archive_accel_redirect):
+            raise ConfigError("ARCHIVE_ACCEL_REDIRECT must be the path of nginx's internal location for the "
+                              f"archive, beginning and ending with /, like /_studio_archive/, not "
+                              f"{self.archive_accel_redirect!r}")
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
             raise ConfigError(f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} "
                               "must not be negative")
@@ -122,6 +127,7 @@ class Settings:
             "ratelimit_storage_uri": get("RATELIMIT_STORAGE_URI"),
             "examples_file": get("EXAMPLES_FILE"),
             "model_profiles_file": get("MODEL_PROFILES_FILE"),
+            "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
             "allowed_private_hosts": tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
                                         if h.strip()),
         }

@@ -5,14 +5,20 @@ Under gunicorn the seeked file goes to its file wrapper, which sends exactly Con
 file's position with sendfile(2): a Range then costs what a static server's does, wherever it starts."""
 
 import os
+import unicodedata
+from urllib.parse import quote
 
 from flask import Response, request, send_file
+from werkzeug.http import dump_options_header
 
 CHUNK = 256 * 1024
 
 
-def send_video(path, *, max_age, download_name, as_attachment=False):
-    """The MP4 at path, with Range support whose cost does not depend on where the range starts."""
+def send_video(path, *, max_age, download_name, as_attachment=False, accel=None):
+    """The MP4 at path, with Range support whose cost does not depend on where the range starts.
+    accel: (internal location, path relative to it) when nginx in front should send the file itself."""
+    if accel:
+        return _handed_to_nginx(*accel, max_age=max_age, download_name=download_name, as_attachment=as_attachment)
     ranges = request.range
     if (as_attachment or ranges is None or len(ranges.ranges) != 1 or ranges.units != "bytes"
             or request.headers.get("If-Range")):      # the rare cases send_file already gets right
@@ -32,6 +38,27 @@ def send_video(path, *, max_age, download_name, as_attachment=False):
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     return response
+
+
+def _handed_to_nginx(location, relative, *, max_age, download_name, as_attachment):
+    """An empty answer whose X-Accel-Redirect tells nginx which file to send from its internal location
+    (ARCHIVE_ACCEL_REDIRECT): nginx then answers Range, If-Range and HEAD itself, with sendfile, and the
+    worker's thread is free at once. nginx keeps the Content-Disposition and Cache-Control set here."""
+    response = Response(status=200, mimetype="video/mp4")
+    response.headers["X-Accel-Redirect"] = location + quote(relative.replace(os.sep, "/"))
+    response.headers["Content-Disposition"] = _disposition(as_attachment, download_name)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response
+
+
+def _disposition(as_attachment, name):
+    """As send_file writes it: a plain filename, and filename* too when the name is not ASCII."""
+    options = {"filename": name}
+    if not name.isascii():
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or "video.mp4"
+        options = {"filename": simple, "filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"}
+    return dump_options_header("attachment" if as_attachment else "inline", options)
 
 
 def _body(path, start, length):

@@ -1,6 +1,7 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
 import math
+import os
 import sqlite3
 import time
 
@@ -167,7 +168,10 @@ def job_video(job_id, index):
     record = services().store.get(job_id) or abort(404)
     path = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
-    return send_video(path, max_age=86400, as_attachment=download, download_name=download_name(record, index))
+    location = services().settings.archive_accel_redirect
+    accel = (location, os.path.relpath(path, services().archive.folder)) if location else None
+    return send_video(path, max_age=86400, as_attachment=download, download_name=download_name(record, index),
+                      accel=accel)
 
 
 @bp.get("/jobs/<job_id>/poster/<int:index>.jpg")

@@ -31,6 +31,11 @@ def test_values_are_read(tmp_path):
     assert "sk-from-file" not in s.describe() and "sk-from-file" not in repr(s)
 
 
+def test_the_archive_location_for_nginx_is_off_unless_set(tmp_path):
+    assert settings(tmp_path).archive_accel_redirect == ""
+    assert settings(tmp_path, ARCHIVE_ACCEL_REDIRECT="/_studio_archive/").archive_accel_redirect == "/_studio_archive/"
+
+
 def test_env_file_fills_what_the_environment_does_not_set(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("VIDEO_API_BASE_URL=https://from-file.example.com\nVIDEO_API_TIMEOUT=7\n")
@@ -50,6 +55,9 @@ def test_env_file_fills_what_the_environment_does_not_set(tmp_path):
     ({"VIDEO_API_COMPAT_ALIASES": "maybe"}, "VIDEO_API_COMPAT_ALIASES"),
     ({"VIDEO_API_KEY_FILE": "/nonexistent/key"}, "VIDEO_API_KEY_FILE"),
     ({"VIDEO_API_KEY": "a", "VIDEO_API_KEY_FILE": "/x"}, "VIDEO_API_KEY_FILE"),
+    ({"ARCHIVE_ACCEL_REDIRECT": "/_studio_archive"}, "ARCHIVE_ACCEL_REDIRECT"),
+    ({"ARCHIVE_ACCEL_REDIRECT": "_studio_archive/"}, "ARCHIVE_ACCEL_REDIRECT"),
+    ({"ARCHIVE_ACCEL_REDIRECT": "/a b/"}, "ARCHIVE_ACCEL_REDIRECT"),
 ])
 def test_a_bad_value_names_its_variable(tmp_path, env, variable):
     with pytest.raises(ConfigError) as err:

@@ -2,27 +2,15 @@
 64 clients dribbling their request bodies leave the app answering everyone else."""
 
 import contextlib
-import os
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from support.servers import ROOT, AppProcess, free_port, wait_until_up
-
-NGINX = "/usr/sbin/nginx"
-SNIPPET = os.path.join(ROOT, "docs", "deploy", "nginx-video-studio-proxy.conf")
-
-
-def require_nginx():
-    if not os.path.exists(NGINX):
-        reason = f"Debian's nginx is not installed ({NGINX}); `make test` installs it where it can"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_BROWSER=1 forbids skipping", pytrace=False)
-        pytest.skip(reason)
+from support.nginx import shipped_nginx
+from support.servers import AppProcess
 
 
 @pytest.fixture
@@ -38,45 +26,8 @@ def app(tmp_path):
 
 @pytest.fixture
 def nginx(app, tmp_path):
-    """nginx on a free loopback port with the shipped proxy settings, pointed at the app."""
-    require_nginx()
-    folder = tmp_path / "nginx"
-    folder.mkdir()
-    with open(SNIPPET, encoding="utf-8") as fh:
-        snippet = fh.read().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{app.port}")
-    (folder / "proxy.conf").write_text(snippet)
-    port = free_port()
-    temp = {name: folder / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temp.values():
-        path.mkdir()
-    (folder / "nginx.conf").write_text(f"""
-daemon off;
-master_process off;
-worker_processes 1;
-error_log {folder}/error.log warn;
-pid {folder}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {temp['body']};
-    proxy_temp_path {temp['proxy']};
-    fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']};
-    scgi_temp_path {temp['scgi']};
-    server {{
-        listen 127.0.0.1:{port};
-        include {folder}/proxy.conf;
-    }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
-        yield f"http://127.0.0.1:{port}", port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with shipped_nginx(str(tmp_path / "nginx"), app.port) as found:
+        yield found
 
 
 def dribble(port, stop, opened):
