@@ -1,31 +1,33 @@
 """One way to open the app's SQLite files: autocommit, waiting for a busy lock rather than failing.
 
 Opening a connection (and setting it up) costs more than most of the app's queries, and a submission or
-a status check makes several, so each thread keeps one open connection per file and reuses it. Safe
-across threads (a connection never leaves its thread) and gunicorn workers (SQLite's own locking; a
-connection inherited through a fork is not used). A nested use gets a connection of its own, an
-unfinished transaction is rolled back when the block ends (as closing did), a connection that saw an
-error is closed, and one whose file was replaced or removed is opened again."""
+a status check makes several, so each process keeps a few idle connections per file and lends them out:
+one thread at a time uses a connection, never two. At most MAX_IDLE wait per file, so a burst of many
+threads does not leave hundreds of open files behind. A connection inherited through a fork is never
+used; an unfinished transaction is rolled back when the block ends (as closing did); a connection that
+saw an error is closed; one whose file was replaced or removed is opened again."""
 
 import os
 import sqlite3
 import threading
 from contextlib import contextmanager, suppress
 
-_local = threading.local()
+MAX_IDLE = 8
+_lock = threading.Lock()
+_idle = {}            # path -> [(connection, (st_dev, st_ino) of the file it was opened on)]
+_pid = os.getpid()
 
 
 @contextmanager
 def connect(path, row_factory=None):
     """A connection to path for the length of a with block."""
-    pool = _pool()
-    db, inode = pool.pop(path, (None, None))
+    db, inode = _borrow(path)
     current = _inode(path)
     if db is not None and (inode != current or current is None):
         _close(db)                                   # the file was replaced or removed since
         db = None
     if db is None:
-        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=True)
+        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout=10000")
         current = _inode(path)
     db.row_factory = row_factory
@@ -40,16 +42,26 @@ def connect(path, row_factory=None):
         except sqlite3.Error:
             _close(db)
             return
-    if path in pool:                                 # a nested use finished after an outer one: keep one
-        _close(db)
-    else:
-        pool[path] = (db, current)
+    _give_back(path, db, current)
 
 
-def _pool():
-    if getattr(_local, "pid", None) != os.getpid():
-        _local.pool, _local.pid = {}, os.getpid()
-    return _local.pool
+def _borrow(path):
+    global _pid
+    with _lock:
+        if _pid != os.getpid():                      # a forked child: its parent's connections are not its own
+            _idle.clear()
+            _pid = os.getpid()
+        waiting = _idle.get(path)
+        return waiting.pop() if waiting else (None, None)
+
+
+def _give_back(path, db, inode):
+    with _lock:
+        waiting = _idle.setdefault(path, [])
+        if len(waiting) < MAX_IDLE and _pid == os.getpid():
+            waiting.append((db, inode))
+            return
+    _close(db)
 
 
 def _inode(path):
