@@ -374,3 +374,31 @@ def test_the_prompt_band_wraps_to_the_frame_in_any_script(prompt):
     lines = _wrap(prompt, face, 320)
     assert len(lines) > 1 and all(face.getlength(line) <= 320 for line in lines)
     assert "".join(lines).replace(" ", "") == prompt.replace(" ", "")      # nothing lost
+
+
+def test_a_render_stopped_halfway_stops_drawing_and_leaves_no_thread_behind(tmp_path):
+    """Frames are drawn ahead by a thread of their own; a cancelled job must stop it, not leave it drawing."""
+    import threading
+
+    from demo_api.render import Cancelled, render_video
+    from demo_api.validation import JobSpec
+
+    spec = JobSpec(prompt="A paper boat", model="kling-v1", duration=2.0, width=320, height=180, fps=30, n=1,
+                   seed=1, response_format="url", user=None, metadata={})
+    drawn = []
+
+    def on_frame(done):
+        drawn.append(done)
+        if done == 10:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        render_video(spec, 1, 0, str(tmp_path / "v.mp4"), str(tmp_path / "v.jpg"), on_frame=on_frame,
+                     image_bytes=make_png(640, 360))
+    assert drawn == list(range(1, 11))
+    assert not [t for t in threading.enumerate() if t.name == "demo-render-draw"]
+    assert not (tmp_path / "v.mp4").exists()
+
+    render_video(spec, 1, 0, str(tmp_path / "v.mp4"), str(tmp_path / "v.jpg"), image_bytes=make_png(640, 360))
+    with av.open(str(tmp_path / "v.mp4")) as container:        # the whole video when nothing stops it
+        assert sum(1 for _ in container.decode(video=0)) == 60
