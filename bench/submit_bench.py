@@ -20,7 +20,7 @@ from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import Page
 
-ROUNDS = 25
+ROUNDS = 40
 MEMORY_ROUNDS = 3
 PAUSE = 0.2
 
