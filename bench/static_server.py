@@ -1,25 +1,37 @@
-"""The counterpart for serving videos: nginx as a plain static server (sendfile on, Range built in), on
-a free loopback port, serving one folder. `make bench` installs Debian's nginx where it can."""
+"""nginx for the video-serving counterparts, on a free loopback port: as a plain static server (sendfile
+on, Range built in) serving one folder, or in front of the app with the shipped settings
+(docs/deploy/nginx-video-studio-proxy.conf) and its internal archive location. `make bench` installs
+Debian's nginx where it can."""
 
 import os
 import shutil
 import subprocess
 import tempfile
 
-from tests.support.servers import free_port, wait_until_up
+from tests.support.servers import ROOT, free_port, wait_until_up
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SNIPPET = os.path.join(ROOT, "docs", "deploy", "nginx-video-studio-proxy.conf")
 
 
 def available():
     return os.access(NGINX, os.X_OK)
 
 
-class StaticServer:
-    def __init__(self, root):
-        self.root, self.folder = root, tempfile.mkdtemp(prefix="bench_nginx_")
+class Nginx:
+    def __init__(self, static_root=None, app_port=None, data_dir=None):
+        self.folder = tempfile.mkdtemp(prefix="bench_nginx_")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        if app_port is None:
+            site = f'root {static_root};\n        location = /healthz {{ return 200 "ok"; }}'
+        else:
+            with open(SNIPPET, encoding="utf-8") as fh:
+                snippet = fh.read().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{app_port}")
+            snippet = snippet.replace("/var/lib/video-studio/archive/", os.path.join(data_dir, "archive") + "/")
+            with open(os.path.join(self.folder, "proxy.conf"), "w", encoding="utf-8") as fh:
+                fh.write(snippet)
+            site = f"include {self.folder}/proxy.conf;"
         temp = {}
         for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             temp[name] = os.path.join(self.folder, name)
@@ -43,8 +55,7 @@ http {{
     types {{ video/mp4 mp4; }}
     server {{
         listen 127.0.0.1:{self.port};
-        root {root};
-        location = /healthz {{ return 200 "ok"; }}
+        {site}
     }}
 }}
 """)
