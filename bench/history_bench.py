@@ -13,7 +13,7 @@ import requests
 from app.jobs import JobStore
 from app.lifecycle import JobStatus
 from app.upstream.models import Job
-from bench.results import Result
+from bench.results import Result, run_alone
 from bench.servers import default_app
 
 JOBS = 10_000
@@ -91,6 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench.results import text_table
-    r = main()
-    print("\n".join(text_table(r.figures) + r.notes))
+    run_alone(main)

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from bench.results import Result
+from bench.results import Result, run_alone
 from bench.servers import default_app
 
 CLIENTS = 16
@@ -71,6 +71,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench.results import text_table
-    r = main()
-    print("\n".join(text_table(r.figures) + r.notes))
+    run_alone(main)

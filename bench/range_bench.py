@@ -16,7 +16,7 @@ import psutil
 import requests
 
 from bench import static_server
-from bench.results import Result, mb_per_s
+from bench.results import Result, mb_per_s, run_alone
 from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
@@ -168,6 +168,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench.results import text_table
-    r = main()
-    print("\n".join(text_table(r.figures) + r.notes))
+    run_alone(main)

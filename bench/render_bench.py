@@ -8,7 +8,7 @@ import time
 
 from PIL import Image
 
-from bench.results import Result
+from bench.results import Result, run_alone
 from demo_api.render import render_video
 from demo_api.validation import JobSpec
 
@@ -54,6 +54,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench.results import text_table
-    r = main()
-    print("\n".join(text_table(r.figures) + r.notes))
+    run_alone(main)

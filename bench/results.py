@@ -49,3 +49,9 @@ def markdown_table(figures):
 
 def mb_per_s(n_bytes, seconds):
     return n_bytes / seconds / 1e6 if seconds > 0 else 0.0
+
+
+def run_alone(main):
+    """`python -m bench.<name>_bench`: one benchmark's table and notes."""
+    result = main()
+    print("\n".join([result.title, *text_table(result.figures), *result.notes]))

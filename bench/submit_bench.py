@@ -15,7 +15,7 @@ import psutil
 import requests
 from PIL import Image
 
-from bench.results import Result
+from bench.results import Result, run_alone
 from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import Page
@@ -149,6 +149,4 @@ def main():
 
 
 if __name__ == "__main__":
-    from bench.results import text_table
-    r = main()
-    print("\n".join(text_table(r.figures) + r.notes))
+    run_alone(main)
