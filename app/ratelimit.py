@@ -24,10 +24,21 @@ def identity_key():
 limiter = Limiter(key_func=identity_key, strategy="fixed-window", headers_enabled=True)
 
 
+LIMITED_ENDPOINTS = {"auth.login"}     # the routes with a @limiter.limit; there are no app-wide limits
+
+
 def init_limiter(app, settings):
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_uri
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+
+
+@limiter.request_filter
+def _not_limited():
+    """Every other request skips Flask-Limiter's lookup of the limits that might apply to it: it found
+    none and cost 0.23 of the 0.52 ms the app adds to every page, video and status read; 0.10 ms with
+    this filter (cProfile, /healthz in-process)."""
+    return request.endpoint not in LIMITED_ENDPOINTS
 
 
 class SQLiteStorage(Storage):

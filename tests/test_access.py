@@ -52,6 +52,16 @@ def test_a_wrong_password_is_refused_slowly_and_the_right_one_lets_in(locked, up
     assert "by Ana" in locked.get("/jobs").get_data(as_text=True)
 
 
+def test_the_sign_in_form_takes_20_tries_a_minute_and_then_says_to_slow_down(locked):
+    answers = [login(locked, "correct horse battery").status_code for _ in range(21)]
+    assert answers == [303] * 20 + [429]
+    refused = login(locked, "correct horse battery")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many requests" in refused.get_data(as_text=True)
+    assert locked.get("/jobs").status_code == 200               # signed in: every other page still answers
+    assert locked.get("/healthz").status_code == 200
+
+
 def test_next_never_leads_to_another_site(locked):
     resp = login(locked, "correct horse battery", next_path="//evil.example.com/")
     assert resp.headers["Location"] == "/"
