@@ -13,7 +13,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.problems import N_, Problem
-from app.ratelimit import limiter
+from app.ratelimit import limit
 from app.services import services
 
 bp = Blueprint("auth", __name__)
@@ -75,7 +75,7 @@ def _identity(settings):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"], key_func=lambda: f"login:{request.remote_addr}")
+@limit("20 per minute", methods=["POST"], key_func=lambda: f"login:{request.remote_addr}")
 def login():
     """The team password page."""
     settings = services().settings
