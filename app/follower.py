@@ -211,7 +211,7 @@ class Follower:
         now = now or time.time()
         self.archive.evict(self.store, now)
         if self.uploads is not None:
-            removed = self.uploads.remove_older_than(now - self.upload_max_age)
+            removed = self.uploads.remove_older_than(now - self.upload_max_age, now)
             if removed:
                 log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
 

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ KLING_MAX_RATIO = 2.5
 # The same rules, for the page's script (which warns before sending); written from the constants above.
 IMAGE_RULES = {"min_side": KLING_MIN_SIDE, "max_ratio": KLING_MAX_RATIO}
 CHUNK = 256 * 1024
+PARTIAL_UPLOAD_SECONDS = 3600
 SPOOL_ABOVE = 500 * 1024      # as Werkzeug: a request body up to this size keeps its file fields in memory
 
 
@@ -162,14 +164,17 @@ class UploadStore:
             os.utime(path)      # in use again: housekeeping keeps it for another full period
         return image
 
-    def remove_older_than(self, cutoff):
-        """Delete uploads (and abandoned partial uploads) last used before cutoff; returns how many."""
+    def remove_older_than(self, cutoff, now=None):
+        """Delete uploads last used before cutoff, and partial uploads left for an hour (a worker killed
+        while one arrived: a live one is written to all along); returns how many."""
+        partial_cutoff = max(cutoff, (now or time.time()) - PARTIAL_UPLOAD_SECONDS)
         removed = 0
         for entry in os.scandir(self.folder):
-            if not entry.is_file() or not (TOKEN_RE.match(entry.name) or entry.name.endswith(".upload")):
+            partial = entry.name.endswith(".upload")
+            if not entry.is_file() or not (TOKEN_RE.match(entry.name) or partial):
                 continue
             try:
-                if entry.stat().st_mtime < cutoff:
+                if entry.stat().st_mtime < (partial_cutoff if partial else cutoff):
                     os.remove(entry.path)
                     removed += 1
             except OSError:

@@ -314,5 +314,10 @@ def test_uploads_unused_for_longer_than_the_keep_period_are_deleted(make_app, up
     old.write_bytes(make_png(320, 320))
     month_ago = time.time() - 30 * 86400
     os.utime(old, (month_ago, month_ago))
+    abandoned, arriving = folder / "tmpabandoned.upload", folder / "tmparriving.upload"
+    for partial, age in ((abandoned, 2 * 3600), (arriving, 60)):   # a killed worker's spool, and a live one
+        partial.write_bytes(b"\x89PNG half of it")
+        os.utime(partial, (time.time() - age, time.time() - age))
     app.extensions["studio"].follower.housekeeping()
     assert not old.exists() and kept[0].exists()
+    assert not abandoned.exists() and arriving.exists()
