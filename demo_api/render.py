@@ -236,13 +236,14 @@ def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "23"}
         stream.codec_context.time_base = Fraction(1, spec.fps)
-        for i, frame in _drawn_ahead(painter, thumb_path):
-            frame.pts = i
-            frame.time_base = Fraction(1, spec.fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-            if on_frame:
-                on_frame(i + 1)
+        with contextlib.closing(_drawn_ahead(painter, thumb_path)) as frames:   # closed at once if stopped
+            for i, frame in frames:
+                frame.pts = i
+                frame.time_base = Fraction(1, spec.fps)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+                if on_frame:
+                    on_frame(i + 1)
         for packet in stream.encode():
             out.mux(packet)
     os.replace(tmp, mp4_path)
