@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.i18n import lazy_gettext as _l
 from app.problems import N_, Problem
 from app.ratelimit import limit
 from app.services import services

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from flask import request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -22,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.i18n import lazy_gettext as _l
 from app.images import ImageError, check_image_url
 from app.problems import N_, problem_text, stored
 from app.upstream import VideoRequest
