@@ -19,6 +19,9 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     """The demo API as a Flask app; without data_dir its files live in a temporary folder."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = limits.MAX_BODY_BYTES
+    # An image sent as base64 is a text field: Werkzeug keeps text fields to 500 kB by default, which
+    # refused any picture over about 370 kB with a 413.
+    app.config["MAX_FORM_MEMORY_SIZE"] = limits.MAX_BODY_BYTES
     app.json.sort_keys = False
     # Resolved once here: send_file would otherwise resolve a relative folder against this package.
     store = JobStore(os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")), workers, min_render_seconds,

@@ -11,6 +11,7 @@ import av
 import jsonschema
 import pytest
 import requests
+from PIL import Image
 
 from support.media import make_png
 from support.servers import DemoAPIProcess
@@ -189,6 +190,25 @@ def test_body_too_large_is_refused_in_the_error_shape(demo_api):
     resp = create(demo_api, data={"prompt": "big", "image": "A" * (21 * 1024 * 1024)})
     assert resp.status_code == 413
     assert resp.json()["error"]["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize("as_data_url", [False, True])
+def test_a_photo_of_several_megabytes_sent_as_base64_text_is_used(demo_api, as_data_url):
+    """What the studio sends for an uploaded photo: a multipart text field of a few MB (Werkzeug's default
+    form memory limit of 500 kB refused anything over about 370 kB of picture with a 413)."""
+    side = 1100
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (side, 800), os.urandom(side * 800 * 3)).save(buf, "PNG", compress_level=1)
+    photo = buf.getvalue()
+    assert len(photo) > 2_500_000
+    encoded = base64.b64encode(photo).decode()
+    value = "data:image/png;base64," + encoded if as_data_url else encoded
+    resp = requests.post(f"{demo_api.base_url}/v1/videos", headers=auth(), timeout=30,
+                         files={"prompt": (None, "a big photo"), "seconds": (None, "1"), "size": (None, "160x96"),
+                                "fps": (None, "8"), "image": (None, value)})
+    assert resp.status_code == 200, resp.text
+    done, _ = wait_for(demo_api, resp.json()["id"])
+    assert done["status"] == "completed", done
 
 
 def test_an_image_file_that_is_not_a_picture_names_the_field(demo_api):

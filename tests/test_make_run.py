@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+from PIL import Image
 
 from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, screenshot
 from support.servers import ROOT, free_port, wait_until_up
@@ -63,6 +64,12 @@ def test_make_run_from_a_fresh_clone_plays_the_archived_video(make_run):
         page.goto("/")
         assert "Demo mode" in page.inner_text(".demo-banner")
         page.fill("#prompt", "A lighthouse at night, waves breaking")
+        # A photo as a phone takes it, several MB: larger than anything Werkzeug keeps in memory, so it
+        # is spooled to disk by the app and sent to the demo API as a base64 field of several MB.
+        photo = clone / "photo.png"
+        Image.frombytes("RGB", (1100, 800), os.urandom(1100 * 800 * 3)).save(photo, "PNG", compress_level=1)
+        assert photo.stat().st_size > 2_500_000
+        page.set_input_files("#image_file", str(photo))
         page.fill("#duration", "2")
         page.fill("#fps", "12")
         page.click("[data-preset-width='1280'][data-preset-height='720']")
@@ -84,6 +91,8 @@ def test_make_run_from_a_fresh_clone_plays_the_archived_video(make_run):
     assert archive == "archived" and json.loads(files)[0]["video"].endswith("0.mp4")
     assert any(p.suffix == ".mp4" and p.stat().st_size > 1000 for p in (clone / "data" / "archive").rglob("*"))
     assert (clone / "data" / "demo_api" / "videos").is_dir()
+    kept = list((clone / "data" / "uploads").iterdir())
+    assert len(kept) == 1 and kept[0].suffix == ".png" and kept[0].read_bytes() == photo.read_bytes()
     log = log_path.read_text(errors="replace")
     assert "Traceback" not in log and " 500 " not in log
 
