@@ -1,7 +1,6 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
 import math
-import os
 import sqlite3
 import time
 
@@ -166,10 +165,10 @@ def history_live():
 def job_video(job_id, index):
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
     record = services().store.get(job_id) or abort(404)
-    path = _archived_file(record, index, "video")
+    path, relative = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
     location = services().settings.archive_accel_redirect
-    accel = (location, os.path.relpath(path, services().archive.folder)) if location else None
+    accel = (location, relative) if location else None
     return send_video(path, max_age=86400, as_attachment=download, download_name=download_name(record, index),
                       accel=accel)
 
@@ -178,7 +177,7 @@ def job_video(job_id, index):
 def job_poster(job_id, index):
     """The archived video's poster frame."""
     record = services().store.get(job_id) or abort(404)
-    return send_file(_archived_file(record, index, "poster"), mimetype="image/jpeg", max_age=86400)
+    return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
 
 
 @bp.post("/jobs/<job_id>/delete")
@@ -254,8 +253,9 @@ def readyz():
 
 
 def _archived_file(record, index, kind):
+    """(absolute path, path within the archive folder) of a job's archived video or poster, or a 404."""
     entry = next((f for f in record.files if f.get("index") == index), None)
     path = services().archive.path(entry[kind]) if entry and entry.get(kind) else None
     if path is None:
         abort(404, description=Problem(N_("This video is not in the archive (yet, or any more).")))
-    return path
+    return path, entry[kind]
