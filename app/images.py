@@ -110,7 +110,11 @@ class UploadStore:
         """Copy an upload to disk in chunks (never whole in memory), check it, and keep it under a new token.
         An upload already spooled into this folder (UploadSpool) is checked and renamed, not copied."""
         if isinstance(stream, UploadSpool) and os.path.dirname(stream.name) == self.folder:
-            return self._keep_spooled(stream, max_bytes)
+            stream.flush()
+            _check_size(stream.size, max_bytes)
+            image = self._keep(stream.name, max_bytes)
+            stream.kept = True          # renamed: closing it deletes nothing
+            return image
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".upload")
         try:
@@ -120,31 +124,20 @@ class UploadStore:
                     if not block:
                         break
                     size += len(block)
-                    if size > max_bytes:
-                        raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
-                                                 limit=f"{max_bytes / 1048576:.3g}"))
+                    _check_size(size, max_bytes)
                     out.write(block)
-            image = check_image_file(tmp, max_bytes)
-            token = _new_token(image)
-            path = os.path.join(self.folder, token)
-            os.replace(tmp, path)
+            return self._keep(tmp, max_bytes)
         except BaseException:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
-        image.path, image.token = path, token
-        return image
 
-    def _keep_spooled(self, spool, max_bytes):
-        spool.flush()
-        if spool.size > max_bytes:
-            raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
-                                     limit=f"{max_bytes / 1048576:.3g}"))
-        image = check_image_file(spool.name, max_bytes)
-        image.token = _new_token(image)
+    def _keep(self, tmp, max_bytes):
+        """Check the picture written at tmp and move it to a new token's name."""
+        image = check_image_file(tmp, max_bytes)
+        image.token = f"{secrets.token_hex(16)}.{EXTENSIONS[image.mime]}"
         image.path = os.path.join(self.folder, image.token)
-        os.replace(spool.name, image.path)
-        spool.kept = True          # renamed: closing it deletes nothing
+        os.replace(tmp, image.path)
         return image
 
     def path(self, token):
@@ -182,8 +175,10 @@ class UploadStore:
         return removed
 
 
-def _new_token(image):
-    return f"{secrets.token_hex(16)}.{EXTENSIONS[image.mime]}"
+def _check_size(size, max_bytes):
+    if size > max_bytes:
+        raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
+                                 limit=f"{max_bytes / 1048576:.3g}"))
 
 
 class UploadSpool:
