@@ -4,7 +4,7 @@ from defaults, an example or an earlier job; used by the form itself and by ever
 import secrets
 from contextlib import contextmanager
 
-from flask import g, render_template, request, session, url_for
+from flask import current_app, g, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -86,7 +86,6 @@ def posted_form():
 
 
 _CSRF_MARK, _SUBMISSION_MARK = "\x00csrf\x00", "\x00submission\x00"
-_EMPTY_FORM_PAGES = {}   # (language, models, demo mode, ...) -> the empty form page with marks for its tokens
 
 
 def empty_form_page():
@@ -95,14 +94,17 @@ def empty_form_page():
     per language and model list and those two are filled in. Anything else renders in full."""
     if request.args or g.get("identity") or session.get("_flashes"):
         return None
-    svc = services()
-    key = (current_language(), tuple(svc.catalogue.models()), svc.settings.demo_mode)
-    page = _EMPTY_FORM_PAGES.get(key)
-    if page is None:
+    # Kept per app (its examples, profiles and settings are on the page) and per language, for the model
+    # list it was rendered with: a new list replaces it, so a list that keeps changing grows nothing.
+    kept = current_app.extensions.setdefault("empty_form_pages", {})
+    models = tuple(services().catalogue.models())
+    found = kept.get(current_language())
+    if found is None or found[0] != models:
         with _csrf_token_as(_CSRF_MARK):          # the form takes its token when it is made: make it here
             form, _ = filled_form()
             form.submission_id.data = _SUBMISSION_MARK
-            page = _EMPTY_FORM_PAGES[key] = render_form(form)[0]
+            found = kept[current_language()] = (models, render_form(form)[0])
+    page = found[1]
     token = generate_csrf()        # also keeps the raw token in this visitor's session, as rendering would
     return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
 

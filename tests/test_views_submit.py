@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import time
 
 from support.client import TEST_KEY, submit
 from support.media import make_png
@@ -152,3 +153,28 @@ def test_the_empty_form_kept_for_everyone_still_gives_each_visit_its_own_tokens(
         assert sent.status_code == 303, sent.get_data(as_text=True)[:300]
     chinese = bo.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert '<html lang="zh-CN">' in chinese and '<html lang="en">' in ana.get("/").get_data(as_text=True)
+
+
+def test_the_kept_empty_form_follows_the_model_list_and_keeps_one_copy_per_language(make_app, upstream):
+    """When the video API's model list changes, the next visit's form offers the new models; the kept
+    copies do not pile up, one per language whatever the lists were."""
+    offered = ["kling-v1"]
+
+    def handler(req):
+        if req.path == "/v1/models":
+            return json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in offered]})
+        return json_response(job_body())
+    upstream.handler = handler
+    app = make_app(upstream.url, models_cache_seconds=0.001)
+    client = app.test_client()
+    assert "kling-v1" in client.get("/").get_data(as_text=True)
+    catalogue = app.extensions["studio"].catalogue
+    for name in ("veo-3-new", "seedance-9", "hailuo-7"):
+        offered[:] = [name]
+        deadline = time.monotonic() + 5
+        while name not in catalogue.models() and time.monotonic() < deadline:   # refreshed in the background
+            time.sleep(0.02)
+        page = client.get("/").get_data(as_text=True)
+        assert f'value="{name}"' in page, name
+    client.get("/", headers={"Accept-Language": "zh-CN"})
+    assert sorted(app.extensions["empty_form_pages"]) == ["en", "zh"]
