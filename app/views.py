@@ -164,7 +164,7 @@ def history_live():
 @bp.get("/jobs/<job_id>/video/<int:index>.mp4")
 def job_video(job_id, index):
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
-    record = services().store.get(job_id) or abort(404)
+    record = record_or_404(job_id)
     path, relative = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
     location = services().settings.archive_accel_redirect
@@ -176,15 +176,14 @@ def job_video(job_id, index):
 @bp.get("/jobs/<job_id>/poster/<int:index>.jpg")
 def job_poster(job_id, index):
     """The archived video's poster frame."""
-    record = services().store.get(job_id) or abort(404)
+    record = record_or_404(job_id)
     return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
 
 
 @bp.post("/jobs/<job_id>/delete")
 def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
-    if services().store.get(job_id) is None:
-        abort(404, description=Problem(N_("No job with id %(id)s was submitted through this app."), id=job_id))
+    record_or_404(job_id)
     note = services().follower.forget(job_id)
     flash(problem_text(note) if note else _("The job was deleted."), "warning" if note else "success")
     return redirect(url_for("studio.history"), code=303)
