@@ -4,7 +4,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, fields
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 from limits import parse_many
@@ -23,6 +23,9 @@ class Settings:
 
     video_api_base_url: str
     video_api_key: str = field(default="", repr=False)
+    # "user:password" written into VIDEO_API_BASE_URL: taken out of the address (which is shown and logged)
+    # and sent as HTTP Basic auth to the API when there is no key.
+    video_api_user_info: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     video_api_timeout: float = 60.0
     video_api_connect_timeout: float = 5.0
@@ -57,6 +60,11 @@ class Settings:
         # the working folder that a relative DATA_DIR was meant against.
         object.__setattr__(self, "data_dir", os.path.abspath(self.data_dir))
         _check_base_url(self.video_api_base_url)
+        parts = urlsplit(self.video_api_base_url)
+        if "@" in parts.netloc:
+            user_info, host = parts.netloc.rsplit("@", 1)
+            object.__setattr__(self, "video_api_base_url", urlunsplit(parts._replace(netloc=host)))
+            object.__setattr__(self, "video_api_user_info", unquote(user_info))
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
         for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
@@ -160,16 +168,23 @@ class Settings:
 
     def describe(self):
         """The settings for a start-up log line, the secrets left out."""
-        hidden = {"video_api_key", "secret_key", "app_password"}
+        hidden = {"video_api_key", "secret_key", "app_password", "video_api_user_info"}
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         shown["video_api_key"] = "set" if self.video_api_key else "not set"
         return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
 def _check_base_url(url):
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))   # no password in a message
+        parts.port      # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError("VIDEO_API_BASE_URL cannot be read as an address; check its host and port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"VIDEO_API_BASE_URL must be an http(s) address like https://api.example.com, not {url!r}")
+        raise ConfigError(f"VIDEO_API_BASE_URL must be an http(s) address like https://api.example.com, not {shown!r}")
+    if any(c == "\\" or c.isspace() for c in url):
+        raise ConfigError("VIDEO_API_BASE_URL holds a backslash or white space; check how it was pasted")
     if parts.path.rstrip("/").endswith("/v1/videos"):
         raise ConfigError("VIDEO_API_BASE_URL must be the server's address without /v1/videos "
                           "(the app adds /v1/...)")

@@ -4,6 +4,7 @@ import json
 import time
 
 from app.lifecycle import JobStatus
+from app.problems import loaded
 
 STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
                   JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
@@ -74,4 +75,4 @@ class HistoryQueries:
         for job_id in ids:          # a job that took the upstream's id is found by the id it had while sending
             if job_id not in found and (record := self.get(job_id)) is not None:
                 found[job_id] = record
-        return row[0], [found[i] for i in ids if i in found]
+        return loaded(row[0]), [found[i] for i in ids if i in found]

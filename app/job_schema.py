@@ -1,6 +1,16 @@
-"""The job store's tables, and the columns an older jobs.sqlite3 gets on start-up."""
+"""The job store's tables, and what an older jobs.sqlite3 gets on start-up (columns, typed messages)."""
+
+import json
+import os
+
+from babel.messages.pofile import read_po
 
 from app.lifecycle import ArchiveState
+from app.problems import legacy_record
+
+CATALOGUE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "translations", "zh", "LC_MESSAGES", "messages.po")
+MESSAGES_TYPED = 1       # PRAGMA user_version from which every stored message is a typed record (app/problems.py)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -70,3 +80,35 @@ def migrate(db):
         # The first version left failed fetches as 'failed' and retried them on a page view.
         db.execute(f"UPDATE jobs SET archive = '{ArchiveState.RETRYING.value}'"
                    f" WHERE archive = '{ArchiveState.FAILED.value}'")
+
+
+def type_messages(db):
+    """Once per database: messages stored before they were typed records become records. An old record of
+    the app's own stays one only if every message id in it is in the catalogue; anything else (an
+    upstream's text, whatever its shape) becomes text. Later versions never guess."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] < MESSAGES_TYPED:
+            known = _catalogue_msgids() if db.execute("SELECT 1 FROM jobs LIMIT 1").fetchone() else set()
+            for row in db.execute("SELECT id, check_error, archive_error, params FROM jobs"
+                                  " WHERE check_error IS NOT NULL OR archive_error IS NOT NULL"
+                                  " OR params LIKE '%image_warnings%'").fetchall():
+                params = json.loads(row[3] or "{}")
+                if isinstance(params.get("image_warnings"), list):
+                    params["image_warnings"] = [legacy_record(str(w), known) for w in params["image_warnings"]]
+                db.execute("UPDATE jobs SET check_error = ?, archive_error = ?, params = ? WHERE id = ?",
+                           (legacy_record(row[1], known), legacy_record(row[2], known),
+                            json.dumps(params, ensure_ascii=False), row[0]))
+            for comparison_id, title in db.execute("SELECT id, title FROM comparisons").fetchall():
+                db.execute("UPDATE comparisons SET title = ? WHERE id = ?", (legacy_record(title, known),
+                                                                            comparison_id))
+            db.execute(f"PRAGMA user_version = {MESSAGES_TYPED}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _catalogue_msgids():
+    with open(CATALOGUE, "rb") as fh:
+        return {m.id for m in read_po(fh) if isinstance(m.id, str) and m.id}

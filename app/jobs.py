@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from app.job_claims import FollowerClaims
 from app.job_queries import HistoryQueries
-from app.job_schema import LATE_INDEXES, SCHEMA, migrate
+from app.job_schema import LATE_INDEXES, SCHEMA, migrate, type_messages
 from app.lifecycle import ArchiveState, JobStatus
-from app.problems import stored
+from app.problems import loaded, stored
 from app.sqlite import connect
 from app.upstream import Job
 
@@ -115,6 +115,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                     db.executescript(SCHEMA)
                     migrate(db)
                     db.executescript(LATE_INDEXES)
+                    type_messages(db)
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
@@ -229,13 +230,20 @@ def _record(row):
     # The status column is the truth (the app's own states are written there alone).
     return JobRecord(job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}),
                      submitted_at=row["submitted_at"],
-                     submitted_by=row["submitted_by"], params=json.loads(row["params"]),
-                     checked_at=row["checked_at"], check_error=row["check_error"],
-                     archive=ArchiveState(row["archive"]), archive_error=row["archive_error"],
+                     submitted_by=row["submitted_by"], params=_params(row["params"]),
+                     checked_at=row["checked_at"], check_error=loaded(row["check_error"]),
+                     archive=ArchiveState(row["archive"]), archive_error=loaded(row["archive_error"]),
                      archive_bytes=row["archive_bytes"], archived_at=row["archived_at"],
                      files=json.loads(row["files"]),
                      **{k: row[k] for k in ("local_id", "answered_at", "changed_at", "stalled_at",
                                             "archive_attempts", "archive_next_at", "check_failures") if k in keys})
+
+
+def _params(text):
+    params = json.loads(text)
+    if isinstance(params.get("image_warnings"), list):
+        params["image_warnings"] = [loaded(w) for w in params["image_warnings"]]
+    return params
 
 
 def _json(value):

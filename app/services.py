@@ -39,7 +39,8 @@ def build_services(settings: Settings) -> Services:
     """Create the client, the stores and the follower (not started) for these settings."""
     api = VideoAPI(settings.video_api_base_url, settings.video_api_key,
                    connect_timeout=settings.video_api_connect_timeout, read_timeout=settings.video_api_timeout,
-                   send_aliases=settings.send_compat_aliases, allowed_private_hosts=settings.allowed_private_hosts)
+                   send_aliases=settings.send_compat_aliases, allowed_private_hosts=settings.allowed_private_hosts,
+                   user_info=settings.video_api_user_info)
     store = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
     archive = VideoArchive(os.path.join(settings.data_dir, "archive"),
                            max_bytes=int(settings.archive_max_mb * 1024 * 1024),

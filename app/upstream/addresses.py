@@ -1,42 +1,144 @@
-"""Which addresses the app may fetch a video from: the upstream's own host, and otherwise only public
-addresses (checked after the name is resolved, at every redirect), plus hosts a team lists on purpose."""
+"""Every address the app fetches, read once, by the parser that connects (urllib3's), and the transport
+that connects exactly where that reading says.
+
+- read_address() refuses an address holding a backslash, white space, a control character or user info,
+  and one that urllib3 and the standard library read differently (the trick that once sent the key to
+  another host: `http://a:1\\@b:2/` is host b to urlsplit and host a to the connection).
+- PinnedTransport decides per request, from the address it is about to connect to: the API's own
+  origin gets the key; any other host gets no key, must resolve only to public addresses (or be listed
+  in ALLOWED_PRIVATE_HOSTS), and is connected to at the very address that was checked (no second DNS
+  answer between the check and the connect; the certificate is still checked against the name).
+"""
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+MAX_ADDRESS_CHARS = 8000
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class AddressRefused(Exception):
     """The address is not one the app fetches from; the message says why, fit to show a person."""
 
 
-def same_origin(url, base_url):
-    """True when url is on the same scheme, host and port as base_url."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, (a.hostname or "").lower(), _port(a)) == (b.scheme, (b.hostname or "").lower(), _port(b))
+@dataclass(frozen=True)
+class Address:
+    scheme: str
+    host: str        # lower case, without brackets for IPv6
+    port: int
+    url: str         # as urllib3 writes it back: what requests will send
+
+    @property
+    def origin(self):
+        return self.scheme, self.host, self.port
+
+    @property
+    def netloc(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
-def check_public(url, allowed_hosts=()):
-    """Raise AddressRefused unless url is http(s) and its host resolves only to public addresses."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
+def read_address(url):
+    """The address as the connection will read it, or AddressRefused."""
+    text = str(url or "")
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise AddressRefused("The video's address is far too long.")
+    if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise AddressRefused("The video's address holds a backslash, a space or a control character, "
+                             "which this app does not fetch from.")
+    try:
+        parsed = parse_url(text)
+        split = urlsplit(text)
+        split_port = split.port
+    except (LocationParseError, ValueError):
+        raise AddressRefused("The video's address cannot be read.") from None
+    scheme = (parsed.scheme or "").lower()
+    if scheme not in DEFAULT_PORTS or not parsed.host:
         raise AddressRefused("The video's address is not an http(s) address.")
-    if host in allowed_hosts:
-        return
-    try:
-        infos = socket.getaddrinfo(host, _port(parts), type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise AddressRefused(f"The video's host {host} could not be resolved.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
-            raise AddressRefused(f"The video's address points at a private or local network ({host}), which this "
-                                 "app does not fetch from. List the host in ALLOWED_PRIVATE_HOSTS if it is yours.")
+    if parsed.auth is not None or "@" in split.netloc:
+        raise AddressRefused("The video's address holds a user name or password, which this app does not send.")
+    host = parsed.host.lower().strip("[]")
+    port = parsed.port or DEFAULT_PORTS[scheme]
+    other = (split.scheme.lower(), (split.hostname or "").lower(), split_port or DEFAULT_PORTS.get(split.scheme, 0))
+    if other != (scheme, host, port):
+        raise AddressRefused("The video's address reads as two different hosts, which this app does not fetch from.")
+    return Address(scheme, host, port, parsed.url)
 
 
-def _port(parts):
+def without_user_info(url):
+    """An address fit to show or log: any user name and password taken out."""
     try:
-        return parts.port or (443 if parts.scheme == "https" else 80)
+        parts = urlsplit(str(url))
     except ValueError:
-        return -1
+        return "(an address that cannot be read)"
+    if "@" not in parts.netloc:
+        return str(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def checked_ip(address, allowed_hosts=(), resolve=socket.getaddrinfo):
+    """The address to connect to for a host other than the API's: every address the name resolves to must
+    be public, unless the host is listed in allowed_hosts. Raises AddressRefused."""
+    try:
+        infos = resolve(address.host, address.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise AddressRefused(f"The video's host {address.host} could not be resolved.") from None
+    ips = [info[4][0].split("%", 1)[0] for info in infos]
+    if not ips:
+        raise AddressRefused(f"The video's host {address.host} could not be resolved.")
+    if address.host not in allowed_hosts:
+        for ip in ips:
+            if not ipaddress.ip_address(ip).is_global:
+                raise AddressRefused(f"The video's address points at a private or local network ({address.host}), "
+                                     "which this app does not fetch from. List the host in ALLOWED_PRIVATE_HOSTS "
+                                     "if it is yours.")
+    return ips[0]
+
+
+class PinnedTransport(requests.adapters.HTTPAdapter):
+    """A requests adapter that attaches the key, checks the host and pins its address, per request."""
+
+    def __init__(self, api_base_url, authorization=None, allowed_hosts=(), blocksize=16384,
+                 resolve=socket.getaddrinfo):
+        self.api_origin = read_address(api_base_url).origin
+        self.authorization = authorization
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+        self.blocksize, self.resolve = blocksize, resolve
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["blocksize"] = self.blocksize
+        super().init_poolmanager(*args, **kwargs)
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        address = read_address(request.url)          # what requests prepared: the address it connects to
+        request.headers.pop("Authorization", None)
+        request.pinned = None
+        if address.origin == self.api_origin:
+            if self.authorization:
+                request.headers["Authorization"] = self.authorization
+        else:
+            request.pinned = (address, checked_ip(address, self.allowed_hosts, self.resolve))
+            request.headers["Host"] = address.netloc
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pinned = getattr(request, "pinned", None)
+        if pinned is None:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        address, ip = pinned
+        _host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        if address.scheme == "https":
+            pool_kwargs = {**pool_kwargs, "server_hostname": address.host, "assert_hostname": address.host}
+        return self.poolmanager.connection_from_host(ip, address.port, address.scheme, pool_kwargs=pool_kwargs)
+
+    def request_url(self, request, proxies):
+        if getattr(request, "pinned", None) is not None:
+            return request.path_url        # straight to the checked address, never through a proxy
+        return super().request_url(request, proxies)

@@ -1,6 +1,7 @@
 """The HTTP client of the upstream video API: one requests.Session, the bearer key set once, a timeout on
 every call, redirects checked hop by hop, answers size-capped and scrubbed of the key."""
 
+import base64
 import http.client
 import logging
 import socket
@@ -12,7 +13,7 @@ import urllib3
 
 from app.multipart import MultipartBody
 from app.problems import N_, Problem
-from app.upstream.addresses import AddressRefused, check_public, same_origin
+from app.upstream.addresses import AddressRefused, PinnedTransport, read_address, without_user_info
 from app.upstream.errors import (
     BadAnswer,
     UnsafeAddress,
@@ -24,43 +25,37 @@ from app.upstream.errors import (
     looks_like_html,
 )
 from app.upstream.models import Job, VideoRequest
+from app.upstream.redaction import Redactor
 
 log = logging.getLogger("app.upstream")
 
 MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
 MAX_REDIRECTS = 5
-REDACTED = "[redacted]"
-MIN_SECRET_CHARS = 8
 SEND_BLOCK = 256 * 1024     # a request body (a base64 image) goes out in blocks of this size, not urllib3's 16 KiB
 
 
-class _LargeBlocks(requests.adapters.HTTPAdapter):
-    """Sends file-like bodies in SEND_BLOCK pieces: a 2 MB image is 11 reads and writes rather than 170."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["blocksize"] = SEND_BLOCK
-        super().init_poolmanager(*args, **kwargs)
-
-
 class VideoAPI:
-    """One requests.Session to the upstream, the bearer key set once, a timeout on every call."""
+    """One requests.Session to the upstream; the key is attached by its transport, per request, only when
+    the connection goes to the API's own origin (app/upstream/addresses.py). A timeout on every call."""
 
     def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
-                 send_aliases=True, session=None, allowed_private_hosts=()):
+                 send_aliases=True, session=None, allowed_private_hosts=(), user_info=""):
         self.base_url = base_url.rstrip("/")
-        self.allowed_private_hosts = {h.lower() for h in allowed_private_hosts}
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
-        # The key scrubbed from answers; a "key" of a few characters (the demo API's "demo") is no secret,
-        # and replacing such a short string everywhere would garble every message.
-        self._secret = key if len(key or "") >= MIN_SECRET_CHARS else ""
-        if session is None:
-            session = requests.Session()
-            for prefix in ("http://", "https://"):
-                session.mount(prefix, _LargeBlocks())
-        self.session = session
+        password = user_info.split(":", 1)[1] if ":" in user_info else ""
+        self._redact = Redactor(key or "", password)
         if key:
-            self.session.headers["Authorization"] = f"Bearer {key}"
+            authorization = f"Bearer {key}"
+        elif user_info:
+            authorization = "Basic " + base64.b64encode(user_info.encode("utf-8")).decode("ascii")
+        else:
+            authorization = None
+        self.session = session or requests.Session()
+        transport = PinnedTransport(self.base_url, authorization, allowed_private_hosts, blocksize=SEND_BLOCK)
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, transport)
+        self.session.headers.pop("Authorization", None)
         self.session.headers["Accept"] = "application/json"
 
     def create_video(self, request: VideoRequest) -> Job:
@@ -181,18 +176,15 @@ class VideoAPI:
                                               error=type(exc).__name__)) from exc
 
     def _send(self, method, url, timeout, headers, kwargs):
-        """Send, following redirects by hand: only the upstream's own host, or public addresses, are reached,
-        and the key goes only to the upstream's own host."""
+        """Send, following redirects by hand, each hop read and checked like the first: only the upstream's
+        own origin, or public addresses, are reached, and the key goes only to the upstream's own origin."""
         for _ in range(MAX_REDIRECTS + 1):
-            hop_headers = dict(headers or {})
-            if not same_origin(url, self.base_url):
-                try:
-                    check_public(url, self.allowed_private_hosts)
-                except AddressRefused as exc:
-                    raise UnsafeAddress(str(exc)) from None
-                hop_headers["Authorization"] = None    # a provider's address on another host never gets the key
-            resp = self.session.request(method, url, timeout=timeout, stream=True, headers=hop_headers,
-                                        allow_redirects=False, **kwargs)
+            try:
+                read_address(url)          # refused outright if two parsers could read it differently
+                resp = self.session.request(method, url, timeout=timeout, stream=True, headers=headers,
+                                            allow_redirects=False, **kwargs)
+            except AddressRefused as exc:
+                raise UnsafeAddress(self._scrub(str(exc))) from None
             if not (resp.is_redirect and method in ("GET", "HEAD")):
                 return resp
             location = resp.headers.get("Location", "")
@@ -213,13 +205,12 @@ class VideoAPI:
                                         status=resp.status_code, mb=MAX_ANSWER_BYTES // 1048576),
                                 status=resp.status_code, may_have_created=resp.ok)
             chunks.append(chunk)
-        body = b"".join(chunks)
-        if self._secret:
-            body = body.replace(self._secret.encode("utf-8"), REDACTED.encode())
+        body = self._redact.bytes(b"".join(chunks))
         resp._content, resp._content_consumed = body, True
 
     def _log(self, method, path, outcome, started):
-        log.info("upstream %s %s -> %s in %.0f ms", method, path.split("?")[0], outcome,
+        log.info("upstream %s %s -> %s in %.0f ms", method, self._scrub(without_user_info(path.split("?")[0]))[:300],
+                 outcome,
                  (time.monotonic() - started) * 1000)
 
     def _job(self, resp):
@@ -246,20 +237,12 @@ class VideoAPI:
                                    self._scrub_tree)
 
     def _scrub(self, text):
-        """Never let the key through, should an upstream echo it back."""
-        if text and self._secret and self._secret in text:
-            return text.replace(self._secret, REDACTED)
-        return text
+        """Never let the key through, in any case or escape, should an upstream echo it back."""
+        return self._redact.text(text)
 
     def _scrub_tree(self, value):
         """The key out of every string of a parsed answer (JSON escapes can spell it out again)."""
-        if isinstance(value, str):
-            return self._scrub(value)
-        if isinstance(value, list):
-            return [self._scrub_tree(v) for v in value]
-        if isinstance(value, dict):
-            return {self._scrub(str(k)): self._scrub_tree(v) for k, v in value.items()}
-        return value
+        return self._redact.tree(value)
 
 
 def _causes(exc):
