@@ -6,10 +6,12 @@ import logging
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 
-import av
 from PIL import Image
 
 from app.problems import N_, Problem
@@ -19,6 +21,8 @@ log = logging.getLogger("app.archive")
 CHUNK = 256 * 1024
 HEARTBEAT_SECONDS = 5
 POSTER_MAX_BYTES = 10 * 1024 * 1024
+POSTER_SECONDS = 30        # the longest a poster may take to extract, the child process killed after
+POSTER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "poster.py")
 
 
 class ArchiveError(Exception):
@@ -64,16 +68,23 @@ class VideoArchive:
         os.makedirs(folder, exist_ok=True)
         files, total = [], 0
         deadline = time.monotonic() + self.fetch_seconds
-        for index in range(job.variant_count):
-            video = os.path.join(folder, f"{index}.mp4")
-            total += self._download_video(api, job, index, video, heartbeat, deadline)
-            poster = os.path.join(folder, f"{index}.jpg")
-            has_poster = self._download_poster(api, job, index, poster) or extract_poster(video, poster)
-            rel = os.path.relpath(folder, self.folder)
-            files.append({"index": index, "video": f"{rel}/{index}.mp4",
-                          "poster": f"{rel}/{index}.jpg" if has_poster else None})
-            if has_poster:
-                total += os.path.getsize(poster)
+        try:
+            for index in range(job.variant_count):
+                video = os.path.join(folder, f"{index}.mp4")
+                total += self._download_video(api, job, index, video, heartbeat, deadline)
+                poster = os.path.join(folder, f"{index}.jpg")
+                has_poster = (self._download_poster(api, job, index, poster, deadline)
+                              or extract_poster(video, poster))
+                rel = os.path.relpath(folder, self.folder)
+                files.append({"index": index, "video": f"{rel}/{index}.mp4",
+                              "poster": f"{rel}/{index}.jpg" if has_poster else None})
+                if has_poster:
+                    total += os.path.getsize(poster)
+        except BaseException:
+            # Nothing of a fetch that failed is kept: the retry fetches every variant again, and files no row
+            # counts as archived would escape ARCHIVE_MAX_MB.
+            self.remove(job.id)
+            raise
         return files, total
 
     def _download_video(self, api, job, index, target, heartbeat, deadline):
@@ -95,7 +106,7 @@ class VideoArchive:
                                            kind=kind.split(";")[0]))
             return _stream_to(resp, target, heartbeat, self.heartbeat_seconds, self.max_file_bytes, deadline)
 
-    def _download_poster(self, api, job, index, target):
+    def _download_poster(self, api, job, index, target, deadline):
         try:
             resp = api.open_content(job.id, variant="thumbnail", index=index)
         except UpstreamError:
@@ -104,12 +115,13 @@ class VideoArchive:
             if not resp.headers.get("Content-Type", "").startswith("image/"):
                 return False
             try:
-                _stream_to(resp, target, max_bytes=POSTER_MAX_BYTES, deadline=time.monotonic() + 60)
+                _stream_to(resp, target, max_bytes=POSTER_MAX_BYTES, deadline=min(deadline, time.monotonic() + 60))
                 with Image.open(target) as img:
                     img.verify()
                 return True
-            except (ArchiveError, OSError, SyntaxError, ValueError):
-                _remove(target)
+            except Exception as exc:     # noqa: BLE001 - any picture that cannot be read (a decompression bomb
+                _remove(target)          # included) is skipped: the app makes its own poster, the video is kept
+                log.warning("thumbnail of job %s not used: %s", job.id, type(exc).__name__)
                 return False
 
     def remove(self, job_id):
@@ -140,23 +152,27 @@ class VideoArchive:
         return evicted
 
 
-def extract_poster(video_path, poster_path, at_seconds=1.0):
-    """Save a frame near at_seconds (or the last one before it) as a JPEG poster."""
+def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS):
+    """Save a frame near 1 s as a JPEG poster, decoded in a child process with memory, CPU and time limits
+    (app/poster.py): a hostile video cannot take the worker's memory or time."""
     try:
-        with av.open(video_path) as container:
-            stream = container.streams.video[0]
-            chosen = None
-            for frame in container.decode(stream):
-                chosen = frame
-                if frame.time is not None and frame.time >= at_seconds:
-                    break
-            if chosen is None:
-                return False
-            chosen.to_image().save(poster_path, "JPEG", quality=85)
-            return True
-    except (av.error.FFmpegError, OSError, IndexError, ValueError) as exc:
+        done = subprocess.run([sys.executable, "-I", POSTER_SCRIPT, video_path, poster_path], timeout=timeout,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        log.warning("no poster for %s: decoding took over %s s and was stopped", os.path.basename(video_path),
+                    timeout)
+        _remove(poster_path)
+        return False
+    except OSError as exc:
         log.warning("no poster for %s: %s", os.path.basename(video_path), exc)
         return False
+    if done.returncode != 0 or not os.path.exists(poster_path):
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        log.warning("no poster for %s: %s", os.path.basename(video_path), reason[0][:200])
+        _remove(poster_path)
+        return False
+    return True
 
 
 def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS, max_bytes=2**62, deadline=None):
@@ -174,16 +190,13 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
                                    size=_mb(int(announced)), limit=_mb(max_bytes)))
     try:
         with open(tmp, "wb") as fh:
-            for chunk in resp.iter_content(CHUNK):
+            for chunk in _blocks(resp, deadline):
                 fh.write(chunk)
                 written += len(chunk)
                 if written > max_bytes:
                     raise ArchiveError(Problem(N_("The video grew past the %(limit)s this app keeps "
                                                   "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped."),
                                                limit=_mb(max_bytes)))
-                if deadline is not None and time.monotonic() > deadline:
-                    raise ArchiveError(Problem(N_("The download took longer than ARCHIVE_FETCH_SECONDS allows and "
-                                                  "was stopped.")))
                 if heartbeat and time.monotonic() - beat > heartbeat_seconds:
                     heartbeat()
                     beat = time.monotonic()
@@ -200,6 +213,48 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
         if isinstance(exc, ArchiveError):
             raise
         raise ArchiveError(Problem(N_("The download broke off (%(error)s)."), error=type(exc).__name__)) from exc
+
+
+def _blocks(resp, deadline=None):
+    """The body as it arrives (each block what one read of the socket gave, up to CHUNK), never past the
+    deadline: it is checked between blocks and set as the socket's timeout, so a body that trickles in a
+    byte at a time stops at the deadline too."""
+    raw = resp.raw
+    while True:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _too_slow()
+            _socket_timeout(raw, remaining)
+        try:
+            chunk = raw.read1(CHUNK, decode_content=True)
+        except Exception as exc:
+            if deadline is not None and time.monotonic() >= deadline - 0.05 and _timed_out(exc):
+                raise _too_slow() from exc
+            raise
+        if not chunk:
+            return
+        yield chunk
+
+
+def _socket_timeout(raw, seconds):
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        current = sock.gettimeout()
+        sock.settimeout(seconds if current is None else min(current, seconds))
+
+
+def _timed_out(exc):
+    while exc is not None:
+        if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _too_slow():
+    return ArchiveError(Problem(N_("The download took longer than ARCHIVE_FETCH_SECONDS allows and was stopped.")))
 
 
 def _mb(size):

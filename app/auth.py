@@ -3,13 +3,14 @@ reverse proxy (AUTH_HEADER), or open."""
 
 import hmac
 import time
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.i18n import lazy_gettext as _l
 from app.problems import N_, Problem
@@ -19,6 +20,7 @@ from app.services import services
 bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
+BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 FAILED_LOGIN_DELAY = 1.0   # seconds added to every failed attempt, so guessing is slow
 
 
@@ -26,6 +28,15 @@ class LoginForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[Length(max=80)],
                        description=_l("Optional. Shown in the history next to the jobs you send."))
     password = PasswordField(_l("Team password"), validators=[DataRequired(_l("Enter the team password."))])
+
+    def validate_name(self, field):
+        if has_control_characters(field.data or ""):
+            raise ValidationError(_("A name cannot hold line breaks, tabs or other control characters."))
+
+
+def has_control_characters(text):
+    """Line breaks, tabs and other control characters (which could forge a log line or a page's layout)."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS for c in text)
 
 
 def init_auth(app):
@@ -54,6 +65,11 @@ def require_identity():
     return None
 
 
+def signed_in():
+    """Whether this request may see the app's pages: it is open, or someone is signed in."""
+    return services().settings.auth_mode == "open" or bool(g.get("identity"))
+
+
 def _identity(settings):
     """Who is asking: the sign-in proxy's header, or a session the server still knows; else None."""
     if settings.auth_mode == "header":
@@ -62,6 +78,9 @@ def _identity(settings):
         if len(values) > 1 or any("," in v for v in values):
             abort(400, description=Problem(N_("This request carries more than one identity. Open the app "
                                               "through the team's sign-in proxy only.")))
+        if values and has_control_characters(values[0]):
+            abort(400, description=Problem(N_("The identity that came with this request holds control "
+                                              "characters. Ask whoever runs the sign-in proxy.")))
         return (values[0].strip()[:120] if values else "") or None
     if settings.auth_mode == "password":
         if "sid" not in session or request.endpoint == "static":   # static files need no session lookup

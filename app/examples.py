@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "examples", "examples.toml")
 FORM_FIELDS = ("model", "prompt", "duration", "width", "height", "fps", "seed", "n", "negative_prompt", "style",
                "quality_level", "image_url")
-ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")
 
 
 @dataclass(frozen=True)

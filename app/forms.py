@@ -38,6 +38,9 @@ FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width"
 ERROR_ORDER = (*FIELD_ORDER, "compare_mode", "compare_values")
 
 
+MAX_DIGITS = 20        # a whole number of the form (seed, size, fps, n) is never longer; int() is not asked
+
+
 class WholeNumberField(IntegerField):
     """An integer input whose complaint a person understands."""
 
@@ -50,6 +53,10 @@ class WholeNumberField(IntegerField):
             self.data = None
             return
         text = valuelist[0].strip()
+        if len(text.lstrip("+-").lstrip("0")) > MAX_DIGITS:    # checked before int(): no number here is that long
+            self.data = None
+            raise ValueError(_("That number is far too large; enter a whole number like %(example)s.",
+                               example=self.example))
         try:
             self.data = int(text)
         except ValueError:
@@ -174,9 +181,11 @@ class VideoJobForm(FlaskForm):
             value = json.loads(field.data)
         except RecursionError:
             raise ValidationError(_("This JSON is nested too deeply; keep metadata to a few levels.")) from None
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValidationError(_("This is not valid JSON: %(reason)s at line %(line)d, column %(column)d.",
                                     reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
+        except ValueError:          # Python refuses to read an integer of more than 4300 digits
+            raise ValidationError(_("A number in this JSON is far too long.")) from None
         if not isinstance(value, dict):
             raise ValidationError(_('Metadata must be a JSON object in braces, like {"mode": "pro"}.'))
 

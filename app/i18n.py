@@ -112,9 +112,11 @@ def warn_if_not_compiled():
 
 @bp.post("/language")
 def switch_language():
-    """Keep the chosen language in a cookie. Sent with the job form (its buttons submit the form here),
-    the same page comes back in the new language with every value kept; otherwise back to where it was."""
-    from app.auth import safe_next
+    """Keep the chosen language in a cookie. Sent with the job form (its buttons submit the form here) by a
+    signed-in person, the same page comes back in the new language with every value kept; otherwise back
+    to where it was. Signed out (the sign-in page has the switch too), it only sets the cookie: it renders
+    nothing and keeps no file, so it shows a stranger no more than the address it redirects to would."""
+    from app.auth import safe_next, signed_in
     from app.form_page import posted_form, render_form
     from app.views import job_page_with
     language = request.form.get("lang") if request.form.get("lang") in LANGUAGES else "en"
@@ -122,7 +124,7 @@ def switch_language():
     refresh()
     g.pop("_translations", None)
     target = safe_next(request.args.get("next") or request.form.get("next"))
-    if "prompt" in request.form:
+    if "prompt" in request.form and signed_in():
         form = posted_form()
         response = make_response(job_page_with(form, target) or render_form(form))
     else:

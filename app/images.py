@@ -18,7 +18,7 @@ from app.problems import N_, Problem
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-TOKEN_RE = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
+TOKEN_RE = re.compile(r"\A[0-9a-f]{32}\.(png|jpg|webp)\Z")
 KLING_MIN_SIDE = 300
 KLING_MAX_RATIO = 2.5
 # The same rules, for the page's script (which warns before sending); written from the constants above.

@@ -34,8 +34,10 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_security(app, settings):
     if settings.trusted_proxies:
+        # Only the headers the shipped nginx site sets (docs/deploy/): a header the proxy passes on unchanged
+        # (X-Forwarded-Port, X-Forwarded-Prefix) would be the client's own word.
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=0, x_prefix=0)
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
 

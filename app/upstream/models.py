@@ -11,7 +11,7 @@ from app.lifecycle import JobStatus
 from app.multipart import Base64File
 
 # An id we will put in a URL path and a history row: letters, digits and a few separators, never "." or "..".
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}\Z")
 LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
 MAX_SEED = 2**63 - 1
 STATUS_SPELLINGS = {
