@@ -156,3 +156,30 @@ def test_header_mode_warns_when_bound_beyond_loopback(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert "AUTH_HEADER trusts the X-Forwarded-User header" in out
+
+
+@pytest.mark.parametrize("name", ["Ana\nINFO app.request: GET /admin -> 200", "Ana\rBo", "Ana\tBo", "Ana\u202eoB",
+                                  "Ana\u2028Bo"])
+def test_a_sign_in_name_with_control_characters_is_refused_at_its_field(locked, name, caplog):
+    resp = login(locked, "correct horse battery", name=name)
+    page = Page(resp.get_data(as_text=True))
+    assert resp.status_code == 400 and "control characters" in page.text("name-error")
+    assert locked.get("/").status_code == 302                      # not signed in
+    assert "GET /admin -> 200" not in caplog.text.replace(repr(name), "")
+
+
+def test_header_mode_refuses_an_identity_with_control_characters(make_app, upstream):
+    client = make_app(upstream.url, auth_header="X-Forwarded-User").test_client()
+    resp = client.get("/", headers={"X-Forwarded-User": "bo\x1b[31m@example.com"})
+    assert resp.status_code == 400 and "control characters" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("prefix", ["/evil", "/a/b"])
+def test_a_trusted_proxy_is_trusted_only_for_the_headers_nginx_sets(make_app, upstream, prefix):
+    """The shipped nginx site sets X-Forwarded-For, -Proto and -Host; a client's own -Prefix passes through
+    it unchanged, so it must not move the app's links or redirects."""
+    client = make_app(upstream.url, trusted_proxies=1).test_client()
+    headers = {"X-Forwarded-Prefix": prefix, "X-Forwarded-Host": "studio.example"}
+    page = client.get("/", headers=headers).get_data(as_text=True)
+    assert f"{prefix}/static/" not in page and "/static/" in page
+    assert not client.get("/login", headers=headers).headers["Location"].startswith(prefix)

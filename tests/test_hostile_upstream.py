@@ -197,3 +197,139 @@ def test_a_dripping_video_fetch_ends_at_its_deadline(make_app, upstream):
     record = app.extensions["studio"].store.get("video_inward")
     # Left alone, the drip would end after 10 s with a complete (tiny) file and be archived.
     assert record.archive == "retrying" and "ARCHIVE_FETCH_SECONDS" in record.archive_error
+
+
+def test_a_video_trickling_a_byte_at_a_time_under_its_content_length_ends_at_the_deadline(make_app, upstream):
+    """The attack: Content-Length given, one byte every 0.5 s; reads of 256 KiB blocks never came back in time."""
+    def trickle(req):
+        if req.args.get("variant") == "thumbnail":
+            return Response("", 404)
+
+        def body():
+            for _ in range(60):
+                time.sleep(0.3)
+                yield b"\x00"
+        return Response(body(), mimetype="video/mp4", headers={"Content-Length": "60"}, direct_passthrough=True)
+    completed_with(upstream, trickle)
+    app = make_app(upstream.url, follow=False, archive_fetch_seconds=2)
+    app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_inward")
+    # Left alone, the trickle ends after 18 s with all 60 bytes, and the video would be archived.
+    assert record.archive == "retrying" and "ARCHIVE_FETCH_SECONDS" in record.archive_error
+
+
+def test_a_video_that_stops_sending_ends_at_the_fetch_deadline_not_the_read_timeout(make_app, upstream):
+    def stall(req):
+        if req.args.get("variant") == "thumbnail":
+            return Response("", 404)
+
+        def body():
+            yield b"\x00"
+            time.sleep(20)
+            yield b"\x00"
+        return Response(body(), mimetype="video/mp4", headers={"Content-Length": "2"}, direct_passthrough=True)
+    completed_with(upstream, stall)
+    # The read timeout (10 s) is longer than the fetch's whole deadline (2 s): the socket is told what is left.
+    app = make_app(upstream.url, follow=False, archive_fetch_seconds=2, video_api_timeout=10)
+    app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    record = app.extensions["studio"].store.get("video_inward")
+    assert record.archive == "retrying" and "ARCHIVE_FETCH_SECONDS" in record.archive_error
+
+
+def encoded_video(path, width, height, frames=1, fmt="mp4"):
+    """A real H.264 video of blank frames (small on disk whatever its frame size)."""
+    import av
+    container = av.open(str(path), "w", format=fmt)
+    stream = container.add_stream("libx264", rate=24)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    for _ in range(frames):
+        frame = av.VideoFrame(width, height, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path.read_bytes()
+
+
+def serving_video(upstream, video, thumbnail=None, thumbnail_type="image/png"):
+    def content(req):
+        if req.args.get("variant") == "thumbnail":
+            return Response(thumbnail, mimetype=thumbnail_type) if thumbnail else Response("", 404)
+        return Response(video, mimetype="video/mp4")
+    completed_with(upstream, content)
+
+
+def archived(make_app, upstream):
+    app = make_app(upstream.url, follow=False)
+    app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    return app, app.extensions["studio"].store.get("video_inward")
+
+
+@pytest.mark.parametrize("width, height", [(8192, 8192), (4100, 4100)])
+def test_a_video_with_huge_frames_is_kept_without_decoding_a_poster(make_app, upstream, tmp_path, width, height):
+    """The attack: an 8192x8192 one-frame MP4 of 198 KB took a worker to 1.09 GB making its poster."""
+    serving_video(upstream, encoded_video(tmp_path / "huge.mp4", width, height))
+    app, record = archived(make_app, upstream)
+    assert record.archive == "archived" and record.files[0]["poster"] is None
+    assert app.test_client().get("/jobs/video_inward/video/0.mp4").status_code == 200
+
+
+def test_a_raw_h264_stream_without_timestamps_still_gets_a_poster_from_its_first_frames(make_app, upstream, tmp_path):
+    """The attack's variant: a raw H.264 file (no container, no timestamps) used to be decoded to its end."""
+    serving_video(upstream, encoded_video(tmp_path / "raw.h264", 320, 240, frames=600, fmt="h264"))
+    _app, record = archived(make_app, upstream)
+    assert record.archive == "archived" and record.files[0]["poster"]
+
+
+def png_header(width, height):
+    """A PNG that claims width x height (a decompression bomb's header) with one byte of data."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("thumbnail, kind", [(png_header(20000, 20000), "image/png"),
+                                             (b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")])
+def test_a_thumbnail_that_cannot_be_decoded_is_skipped_and_the_video_kept(make_app, upstream, tiny_mp4, thumbnail,
+                                                                          kind):
+    serving_video(upstream, tiny_mp4, thumbnail, kind)
+    app, record = archived(make_app, upstream)
+    assert record.archive == "archived" and record.files[0]["poster"]       # the app's own poster instead
+    poster = app.test_client().get("/jobs/video_inward/poster/0.jpg")
+    assert poster.status_code == 200 and poster.data[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize("failing", ["missing", "too large"])
+def test_a_multi_video_job_whose_fetch_fails_leaves_no_files(make_app, upstream, tmp_path, tiny_mp4, failing):
+    """The attack: variants fetched before one that failed stayed on disk, counted by no ARCHIVE_MAX_MB."""
+    def content(req):
+        if req.args.get("variant") == "thumbnail":
+            return Response("", 404)
+        if req.args.get("index") == "2":
+            return (json_response({"error": {"message": "gone"}}, 404) if failing == "missing"
+                    else Response(b"\x00" * (2 * 1048576), mimetype="video/mp4"))
+        return Response(tiny_mp4, mimetype="video/mp4")
+    completed_with(upstream, content, variants=[{"index": 0}, {"index": 1}, {"index": 2}])
+    app = make_app(upstream.url, follow=False, video_max_mb=1)
+    app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
+    app.extensions["studio"].follower.run_once()
+    assert app.extensions["studio"].store.get("video_inward").archive == "retrying"
+    assert files_under(tmp_path / "data" / "archive") == []
+
+
+@pytest.mark.parametrize("job_id", ["video_1\n", "video_1\r\n"])
+def test_an_id_with_a_trailing_line_break_is_not_used(make_app, upstream, job_id):
+    upstream.handler = lambda req: json_response(job_body(job_id))
+    client = make_app(upstream.url, follow=False).test_client()
+    resp = submit(client, {"prompt": "a boat"})
+    assert resp.status_code == 502 and "not one this app can use safely" in resp.get_data(as_text=True)

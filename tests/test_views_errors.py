@@ -131,6 +131,14 @@ def test_a_post_without_csrf_token_is_refused_with_the_values_kept(client, upstr
     ({"width": "1280", "height": ""}, "height", "both width and height"),
     ({"image_url": "ftp://example.com/a.png"}, "image_url", "http:// or https://"),
     ({"response_format": "gif"}, "response_format", "Not a valid choice"),
+    # Numbers far too long are refused before they are converted (they used to answer 500).
+    ({"seed": "9" * 400}, "seed", "far too large"),
+    ({"fps": "-" + "9" * 400}, "fps", "far too large"),
+    ({"n": "+" + "1" * 401}, "n", "far too large"),
+    ({"width": "9" * 400, "height": "720"}, "width", "far too large"),
+    ({"width": "1280", "height": "9" * 400}, "height", "far too large"),
+    ({"metadata": '{"mode": ' + "9" * 5000 + "}"}, "metadata", "far too long"),
+    ({"metadata": '{"a": [' + "1" * 4400 + "]}"}, "metadata", "far too long"),
 ])
 def test_bad_input_is_shown_next_to_its_field_and_in_the_summary(client, upstream, fields, field, message):
     resp = submit(client, {**FILLED, **fields})
