@@ -9,6 +9,7 @@ import requests
 from support.nginx import shipped_nginx
 from support.pages import Page, hidden_value
 from support.servers import AppProcess
+from support.waiting import wait_for
 
 LOCATION = "/_studio_archive/"
 
@@ -26,10 +27,10 @@ def test_nginx_sends_the_archived_video_the_app_points_it_to(demo_api, tmp_path)
                 "height": "180", "fps": "10"})
             assert sent.status_code == 200, sent.text[:300]
             job_id = sent.url.rsplit("/", 1)[1]
-            for _ in range(300):
+            def settled():
                 state = browser.get(f"{base_url}/jobs/{job_id}/status", timeout=10).json()
-                if state["finished"]:
-                    break
+                return state if state["finished"] else None
+            state = wait_for(settled, what="the job settling")
             assert state["archive"] == "archived", state
             page = Page(browser.get(f"{base_url}/jobs/{job_id}", timeout=10).text)
             video_url = page.find("source", type="video/mp4")[0].attrs["src"]

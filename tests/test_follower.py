@@ -14,6 +14,7 @@ from support.client import submit
 from support.pages import hidden_value
 from support.servers import AppProcess, DemoAPIProcess
 from support.upstreams import ScriptedUpstream, job_body, json_response
+from support.waiting import wait_for
 
 
 def send_form(app, **fields):
@@ -33,15 +34,6 @@ def stored(app, job_id):
         db.row_factory = sqlite3.Row
         return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
-
-def wait_for(predicate, timeout=60, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 @pytest.fixture
