@@ -19,6 +19,7 @@ from app.filters import duration_text, register_filters
 from app.forms import PROMPT_LIMIT
 from app.i18n import init_i18n
 from app.images import UploadRequest
+from app.job_urls import init_job_urls
 from app.lifecycle import ArchiveState, JobStatus
 from app.problems import Problem, problem_text
 from app.ratelimit import init_limiter, limiter
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None):
     )
     configure_logging(app, settings)
     app.extensions["studio"] = build_services(settings)
+    init_job_urls(app)   # before the blueprints: their rules use <job:...>
     init_security(app, settings)
     init_auth(app)   # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
     init_i18n(app)

@@ -20,7 +20,7 @@ def job_snippets(record):
                     uploaded_image=bool(record.params.get("image_token")))
 
 
-@bp.get("/jobs/<job_id>/code")
+@bp.get("/jobs/<job:job_id>/code")
 def job_code(job_id):
     """A job's request as code."""
     record = record_or_404(job_id)

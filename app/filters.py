@@ -1,6 +1,7 @@
 """Template filters: how statuses, times, durations and metadata read to a person, in their language
 (Flask-Babel formats dates and numbers for the locale)."""
 
+import hashlib
 import json
 import time
 from datetime import UTC, datetime
@@ -91,8 +92,13 @@ def metadata_value(value):
     return value
 
 
+def dom_id(job_id):
+    """A short HTML id part for a job: upstream ids are opaque (spaces, quotes, 1,000 characters)."""
+    return "j" + hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:16]
+
+
 def register_filters(app):
-    for func in (status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text,
+    for func in (dom_id, status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text,
                  seconds_text, number, problem_text):
         app.add_template_filter(func)
     app.add_template_global(time.time, "now")

@@ -17,7 +17,7 @@ from app.views import record_or_404
 bp = Blueprint("remix", __name__)
 
 
-@bp.post("/jobs/<job_id>/remix")
+@bp.post("/jobs/<job:job_id>/remix")
 def remix(job_id):
     """Send the remix, then show the new job; where the upstream cannot remix, offer the settings again."""
     source = record_or_404(job_id)

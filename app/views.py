@@ -95,7 +95,7 @@ def create_job():
     return redirect(url_for("studio.job_page", job_id=job.id), code=303)
 
 
-@bp.get("/jobs/<job_id>")
+@bp.get("/jobs/<job:job_id>")
 def job_page(job_id):
     """The job's card beside the form filled with its settings: a permalink that shows the current state,
     and where a person lands after Create, ready for the next variation."""
@@ -121,7 +121,7 @@ def job_page_with(form, path):
     return render_job_page(record, form) if record is not None else None
 
 
-@bp.get("/jobs/<job_id>/status")
+@bp.get("/jobs/<job:job_id>/status")
 def job_status(job_id):
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
@@ -130,13 +130,13 @@ def job_status(job_id):
     return jsonify(live_state(record, card_html=card))
 
 
-@bp.post("/jobs/<job_id>/check")
+@bp.post("/jobs/<job:job_id>/check")
 def check_again(job_id):
     """Ask the follower to read a (stalled) job's status now."""
     return _nudge_follower(job_id, services().store.check_now, N_("The status will be checked again now."))
 
 
-@bp.post("/jobs/<job_id>/fetch")
+@bp.post("/jobs/<job:job_id>/fetch")
 def fetch_again(job_id):
     """Ask the follower to fetch a completed job's video again now."""
     return _nudge_follower(job_id, services().store.fetch_again, N_("The video will be fetched again now."))
@@ -161,7 +161,7 @@ def history_live():
     return jsonify(rows=rows, now=time.time())
 
 
-@bp.get("/jobs/<job_id>/video/<int:index>.mp4")
+@bp.get("/jobs/<job:job_id>/video/<int:index>.mp4")
 def job_video(job_id, index):
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
     record = record_or_404(job_id)
@@ -173,14 +173,14 @@ def job_video(job_id, index):
                       accel=accel)
 
 
-@bp.get("/jobs/<job_id>/poster/<int:index>.jpg")
+@bp.get("/jobs/<job:job_id>/poster/<int:index>.jpg")
 def job_poster(job_id, index):
     """The archived video's poster frame."""
     record = record_or_404(job_id)
     return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
 
 
-@bp.post("/jobs/<job_id>/delete")
+@bp.post("/jobs/<job:job_id>/delete")
 def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
     record_or_404(job_id)

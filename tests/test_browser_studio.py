@@ -147,7 +147,7 @@ def test_a_finished_job_is_remixed_and_the_remix_links_back(page):
     page.wait_for_url(JOB_URL)
     source = page.url.rsplit("/", 1)[1]
     wait_for_video(page)
-    page.fill(f"#remix-prompt-{source}", "A teapot on a table, now made of glass")
+    page.fill(".remix input[name=prompt]", "A teapot on a table, now made of glass")
     page.click(".remix button[type=submit]")
     page.wait_for_url(lambda url: JOB_URL.search(url) and not url.endswith(source))
     assert page.locator(f"[data-job-card] a[href$='/jobs/{source}']").count() == 1, "no link back to the source"

@@ -6,7 +6,7 @@ import http.client
 import logging
 import socket
 import time
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import requests
 import urllib3
@@ -65,7 +65,7 @@ class VideoAPI:
     def remix_video(self, video_id, prompt) -> Job:
         """POST /v1/videos/{id}/remix: the same video again with a new prompt (relays and OpenAI have it;
         an upstream without the route answers 404 or 405)."""
-        return self._post_job(f"/v1/videos/{video_id}/remix", MultipartBody([("prompt", prompt)]))
+        return self._post_job(f"/v1/videos/{_segment(video_id)}/remix", MultipartBody([("prompt", prompt)]))
 
     def _post_job(self, path, body):
         resp = self._call("POST", path, data=body, headers={"Content-Type": body.content_type})
@@ -83,7 +83,7 @@ class VideoAPI:
 
         The job keeps the id it was asked for: a relay may answer with another one (or a task_id).
         """
-        resp = self._call("GET", f"/v1/videos/{video_id}", timeout=timeout)
+        resp = self._call("GET", f"/v1/videos/{_segment(video_id)}", timeout=timeout)
         job = self._job(resp)
         if job.id != video_id:
             log.info("upstream answered job=%s for job=%s; keeping the id asked for", job.id, video_id)
@@ -95,7 +95,7 @@ class VideoAPI:
 
     def delete_video(self, video_id):
         """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
-        self._call("DELETE", f"/v1/videos/{video_id}")
+        self._call("DELETE", f"/v1/videos/{_segment(video_id)}")
 
     def open_content(self, video_id, variant="video", index=None, url=None):
         """A streaming response with the MP4 (or thumbnail); the caller closes it."""
@@ -107,7 +107,7 @@ class VideoAPI:
                   else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
         if url:
             return self._call("GET", url, stream=True, absolute=True, headers=accept)
-        return self._call("GET", f"/v1/videos/{video_id}/content", params=params, stream=True, headers=accept)
+        return self._call("GET", f"/v1/videos/{_segment(video_id)}/content", params=params, stream=True, headers=accept)
 
     def list_models(self, timeout=3.0):
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
@@ -243,6 +243,12 @@ class VideoAPI:
     def _scrub_tree(self, value):
         """The key out of every string of a parsed answer (JSON escapes can spell it out again)."""
         return self._redact.tree(value)
+
+
+def _segment(video_id):
+    """An opaque id as one path segment: every byte but letters, digits and "-._~" percent-encoded, so "/",
+    "%", "?", "#", "=" and non-ASCII reach the upstream as the id and never as path syntax."""
+    return quote(str(video_id), safe="")
 
 
 def _causes(exc):

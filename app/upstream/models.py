@@ -3,15 +3,14 @@ status spellings, timestamp units, numbers clamped, ids checked (see docs/relay-
 
 import json
 import math
-import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.lifecycle import JobStatus
 from app.multipart import Base64File
 
-# An id we will put in a URL path and a history row: letters, digits and a few separators, never "." or "..".
-SAFE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}\Z")
+MAX_ID_LENGTH = 1024        # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
 LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
 MAX_SEED = 2**63 - 1
 STATUS_SPELLINGS = {
@@ -110,8 +109,9 @@ class Job:
         job_id = inner.get("id") or inner.get("task_id")
         if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
             raise ValueError("the answer has no job id")
-        if not SAFE_ID.match(str(job_id)):
-            raise ValueError("its job id is not one this app can use safely")
+        if not is_usable_id(str(job_id)):
+            raise ValueError("its job id (empty, \".\", \"..\", longer than %d characters or holding control "
+                             "characters) is not one any address can carry" % MAX_ID_LENGTH)
         raw_status = str(inner.get("status") or "").strip()[:60]
         status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
         metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
@@ -147,6 +147,15 @@ class Job:
             raw=data,
         )
 
+
+
+def is_usable_id(value):
+    """An upstream id is opaque: any printable text up to MAX_ID_LENGTH characters, kept as sent. It is
+    percent-encoded wherever it goes into a path and never names a file; only control characters (and lone
+    surrogates, which no URL or database can carry) are refused, and "." and "..", which every HTTP stack
+    resolves as a path step however they are escaped."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and value not in (".", "..")
+            and not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value))
 
 
 def unix_seconds(value):

@@ -20,6 +20,7 @@ class Recorded:
     form: list            # [(name, value)] in the order sent
     files: dict           # name -> bytes
     content_type: str = ""
+    raw_path: str = ""    # the path as it came on the wire, percent-escapes kept
 
     def field(self, name):
         values = [v for k, v in self.form if k == name]
@@ -60,7 +61,8 @@ class ScriptedUpstream(LoopbackServer):
         request = Request(environ)
         files = {name: storage.read() for name, storage in request.files.items()}
         recorded = Recorded(request.method, request.path, dict(request.headers), dict(request.args),
-                            list(request.form.items(multi=True)), files, request.content_type or "")
+                            list(request.form.items(multi=True)), files, request.content_type or "",
+                            environ.get("RAW_URI", "").split("?")[0])
         self.requests.append(recorded)
         return self.handler(recorded)(environ, start_response)
 
