@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from app.problems import problem_text
 from app.upstream import Job
 from support.client import TEST_KEY, submit
+from support.pages import hidden_value
 from support.upstreams import ScriptedUpstream, job_body, json_response
 
 
@@ -19,7 +20,8 @@ def files_under(folder):
     return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
 
 
-@pytest.mark.parametrize("odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c", "名字 with space"])
+@pytest.mark.parametrize("odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c",
+                                    "名字 with space"])
 def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make_app, upstream, tmp_path, odd_id):
     upstream.handler = lambda req: json_response(job_body(odd_id, status="in_progress", progress=40))
     app = make_app(upstream.url, follow=False)
@@ -36,8 +38,8 @@ def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make
     assert app.extensions["studio"].store.get(odd_id).job.progress == 40
     reads = [r for r in upstream.requests if r.method == "GET" and r.path.startswith("/v1/videos/")]
     assert reads and reads[-1].raw_path == "/v1/videos/" + quote(odd_id, safe="")
-    from support.pages import hidden_value
-    deleted = client.post(resp.headers["Location"] + "/delete", data={"csrf_token": hidden_value(page.get_data(as_text=True))})
+    token = hidden_value(page.get_data(as_text=True))
+    deleted = client.post(resp.headers["Location"] + "/delete", data={"csrf_token": token})
     assert deleted.status_code == 303 and app.extensions["studio"].store.get(odd_id) is None
     assert set(before) <= set(files_under(data))
 

@@ -110,8 +110,8 @@ class Job:
         if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
             raise ValueError("the answer has no job id")
         if not is_usable_id(str(job_id)):
-            raise ValueError("its job id (empty, \".\", \"..\", longer than %d characters or holding control "
-                             "characters) is not one any address can carry" % MAX_ID_LENGTH)
+            raise ValueError(f"its job id (empty, \".\", \"..\", longer than {MAX_ID_LENGTH} characters or holding "
+                             "control characters) is not one any address can carry")
         raw_status = str(inner.get("status") or "").strip()[:60]
         status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
         metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
