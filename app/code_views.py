@@ -1,42 +1,52 @@
 """Copy as code: the request a job made, or the one the form would make, as curl and Python."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from app.form_page import render_form
 from app.forms import VideoJobForm
 from app.services import services
 from app.snippets import snippets
+from app.upstream import UpstreamError
 from app.views import record_or_404
+from app.web_errors import browser_status
 
 bp = Blueprint("code", __name__)
 
 
-def job_snippets(record):
-    """The snippets for a job in the history, rebuilt from what was sent."""
-    settings = services().settings
+def job_call(record):
+    """The call a job made, as it was recorded when sent; for jobs sent before calls were recorded, the
+    call their stored settings make in the relay flavour (what every earlier version sent)."""
+    if isinstance(record.params.get("request"), dict):
+        return record.params["request"]
+    svc = services()
     form = VideoJobForm(data=dict(record.params), meta={"csrf": False})
-    request = form.to_video_request(form.image_url.data or None)
-    return snippets(request, settings.video_api_base_url, settings.send_compat_aliases,
-                    uploaded_image=bool(record.params.get("image_token")))
+    form.fill_extras(svc.profiles.match(form.model.data), record.params.get("extras"))
+    if record.params.get("remixed_from"):
+        return svc.api.prepare_remix(record.params["remixed_from"], record.params.get("prompt", "")).record()
+    return svc.api.prepare_create(form.to_video_request(form.image_value(svc.uploads)), flavor="relay").record()
 
 
 @bp.get("/jobs/<job:job_id>/code")
 def job_code(job_id):
     """A job's request as code."""
     record = record_or_404(job_id)
-    return render_template("code.html", code=job_snippets(record), record=record)
+    code = snippets(job_call(record), services().settings.video_api_base_url)
+    return render_template("code.html", code=code, record=record)
 
 
 @bp.post("/code")
 def form_code():
-    """The form's current values as code (nothing is sent; the form is checked first)."""
+    """The form's current values as code (nothing is sent; the form and its picture are checked first)."""
+    svc = services()
     form = VideoJobForm()
-    if not form.validate():
+    valid = form.validate()
+    valid = form.check_profile(svc.profiles.match(form.model.data)) and valid
+    valid = form.take_image(svc.uploads, svc.settings.max_upload_bytes) and valid
+    if not valid:
         return render_form(form, status=400)
-    settings = services().settings
-    upload = form.image_file.data
-    uploaded = bool(getattr(upload, "filename", "")) or bool(form.image_token.data)
-    request = form.to_video_request(form.image_url.data or None)
-    return render_template("code.html", record=None,
-                           code=snippets(request, settings.video_api_base_url, settings.send_compat_aliases,
-                                         uploaded_image=uploaded))
+    try:
+        call = svc.api.prepare_create(form.to_video_request(form.image_value()))
+    except UpstreamError as err:        # "auto" could not reach the API to learn how it reads requests
+        current_app.logger.warning("code preview: %s", err.kind)
+        return render_form(form, status=browser_status(err), upstream_error=err)
+    return render_template("code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url))

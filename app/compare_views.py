@@ -10,7 +10,6 @@ from app.auth import spender_key
 from app.compare import MODES, variants
 from app.form_page import render_form
 from app.forms import VideoJobForm
-from app.images import encode_image
 from app.presenters import run_estimate
 from app.problems import N_, Problem, problem_text, stored
 from app.services import services
@@ -40,16 +39,17 @@ def create_comparison():
             valid = False
     if not valid:
         return render_form(form, status=400)
-    image = (encode_image(form.checked_image, svc.settings.image_base64_format) if form.checked_image is not None
-             else form.image_url.data or None)
+    image = form.image_value()
     made, problems = [], []
     for change in changes:
         request = form.to_video_request(image)
         for name, value in change.items():
             setattr(request, name, value)
         try:
-            job = send_recorded(svc.store, {**form.values(), **change}, lambda r=request: svc.api.create_video(r),
-                                svc.allowance, spender_key(svc.settings), form.user.data or None)
+            call = svc.api.prepare_create(request)
+            job = send_recorded(svc.store, {**form.values(), **change, "request": call.record()},
+                                lambda c=call: svc.api.send(c), svc.allowance, spender_key(svc.settings),
+                                form.user.data or None)
             made.append(job.id)
         except MaybeCreated as lost:
             made.append(lost.job_id)

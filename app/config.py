@@ -33,6 +33,7 @@ class Settings:
     image_base64_format: str = "raw"       # raw | data-url
     data_dir: str = "data"
     send_compat_aliases: bool = True       # also send seconds= and size= (what relays read)
+    video_api_flavor: str = "auto"         # auto | relay | openai: how requests are written (app/upstream/flavors.py)
     models_cache_seconds: float = 300.0
     status_cache_seconds: float = 1.0      # at least this long between two status reads of one job
     stall_after_minutes: float = 30.0      # a running job unchanged (or unanswered) this long is "stalled"
@@ -65,6 +66,8 @@ class Settings:
             user_info, host = parts.netloc.rsplit("@", 1)
             object.__setattr__(self, "video_api_base_url", urlunsplit(parts._replace(netloc=host)))
             object.__setattr__(self, "video_api_user_info", unquote(user_info))
+        if self.video_api_flavor not in ("auto", "relay", "openai"):
+            raise ConfigError(f"VIDEO_API_FLAVOR must be 'auto', 'relay' or 'openai', not {self.video_api_flavor!r}")
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
         for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
@@ -129,6 +132,7 @@ class Settings:
             "video_api_key": _read_key(get("VIDEO_API_KEY"), get("VIDEO_API_KEY_FILE")),
             "data_dir": data_dir,
             "image_base64_format": get("IMAGE_BASE64_FORMAT").lower() or "raw",
+            "video_api_flavor": get("VIDEO_API_FLAVOR").lower() or "auto",
             "log_level": (get("LOG_LEVEL") or "INFO").upper(),
             "app_password": get("APP_PASSWORD"),
             "auth_header": get("AUTH_HEADER"),

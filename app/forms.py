@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from app.i18n import lazy_gettext as _l
 from app.images import ImageError, check_image_url
 from app.problems import N_, problem_text, stored
-from app.upstream import VideoRequest
+from app.upstream import ImageUpload, VideoRequest
 
 PROMPT_LIMIT = 2500
 METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metadata on to the provider as-is
@@ -101,6 +101,14 @@ def _range(low, high, what):
     return NumberRange(low, high, message=_RangeMessage(what, low, high))
 
 
+def upload_name(name, mime):
+    """The picture's name as the person's file had it (no folders, no control characters, at most 100
+    characters), or image.<ext> for its type when there is none."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable() and c not in '"').strip()[:100]
+    return base or "image." + {"image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
+
+
 class VideoJobForm(FlaskForm):
     """The create-video form. Hints are the contract's field descriptions."""
 
@@ -114,6 +122,7 @@ class VideoJobForm(FlaskForm):
     image_url = StringField(_l("…or an image address"), validators=[Optional(), Length(max=2000)],
                             description=_l("An http(s) URL, passed to the API unchanged."))
     image_token = HiddenField()
+    image_name = HiddenField()      # the uploaded file's own name, sent with it where the API reads a file
     submission_id = HiddenField()   # a one-time token: the same filled form sent twice makes one job
     image_remove = BooleanField(_l("Don't use this image"))
     duration = SecondsField(_l("Duration (seconds)"), validators=[Optional(), _range(0.5, 60, _l("Duration"))],
@@ -226,7 +235,7 @@ class VideoJobForm(FlaskForm):
         at the image field when it cannot be used."""
         upload = self.image_file.data
         if self.image_remove.data:
-            self.image_token.data = ""
+            self.image_token.data = self.image_name.data = ""
         if upload is not None and getattr(upload, "filename", ""):
             try:
                 self.checked_image = uploads.save_stream(upload.stream, max_bytes)
@@ -234,6 +243,7 @@ class VideoJobForm(FlaskForm):
                 self.image_file.errors.append(problem_text(exc.message))
                 return False
             self.image_token.data = self.checked_image.token
+            self.image_name.data = upload_name(upload.filename, self.checked_image.mime)
         elif self.image_token.data:
             try:
                 self.checked_image = uploads.load(self.image_token.data, max_bytes)
@@ -257,6 +267,24 @@ class VideoJobForm(FlaskForm):
                 merged[key] = value.strip()
         return merged
 
+    def _image_mime(self):
+        if self.checked_image is not None:
+            return self.checked_image.mime
+        token = self.image_token.data or ""
+        return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(token.rsplit(".", 1)[-1],
+                                                                                     "image/png")
+
+    def image_value(self, uploads=None):
+        """The request's picture: the checked upload (with its own file name and type), the address, or None.
+        A job's stored settings name an upload by token; uploads (the store) finds its file again."""
+        if self.checked_image is not None:
+            return ImageUpload(self.checked_image.path, self.checked_image.mime,
+                               upload_name(self.image_name.data, self.checked_image.mime))
+        if self.image_token.data and uploads is not None:
+            return ImageUpload(uploads.path(self.image_token.data) or "", self._image_mime(),
+                               upload_name(self.image_name.data, self._image_mime()))
+        return (self.image_url.data or "").strip() or None
+
     def to_video_request(self, image_value):
         """The API request this form describes; image_value is the encoded upload or the URL."""
         def text(field):
@@ -278,6 +306,7 @@ class VideoJobForm(FlaskForm):
             values["extras"] = dict(self.extras_typed)
         if self.image_token.data:
             values["image_token"] = self.image_token.data
+            values["image_name"] = upload_name(self.image_name.data, self._image_mime())
         if self.checked_image is not None and self.checked_image.warnings:
             values["image_warnings"] = [stored(w) for w in self.checked_image.warnings]
         return values

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from flask import Request, current_app
 from PIL import Image, UnidentifiedImageError
 
-from app.multipart import Base64File
 from app.problems import N_, Problem
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -76,11 +75,6 @@ def check_image_file(path, max_bytes):
         warnings.append(Problem(N_("The image's aspect ratio is %(ratio)s:1; Kling models accept at most "
                                    "%(limit)s:1 and may refuse it."), ratio=f"{ratio:.1f}", limit=KLING_MAX_RATIO))
     return CheckedImage(path, ALLOWED_FORMATS[fmt], width, height, warnings=warnings)
-
-
-def encode_image(image: CheckedImage, fmt="raw"):
-    """The image as base64, streamed from disk: raw (as Kling wants) or a data: URL (as OpenAI-style APIs want)."""
-    return Base64File(image.path, f"data:{image.mime};base64," if fmt == "data-url" else "")
 
 
 def check_image_url(url):

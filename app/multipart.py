@@ -10,8 +10,8 @@ CHUNK = 3 * 64 * 1024   # a multiple of 3, so base64 chunks join without padding
 class Base64File:
     """A file's bytes as base64 text (optionally behind a prefix such as 'data:image/png;base64,'), read in chunks."""
 
-    def __init__(self, path, prefix=""):
-        self.path, self.prefix = path, prefix.encode("ascii")
+    def __init__(self, path, prefix="", filename=""):
+        self.path, self.prefix, self.filename = path, prefix.encode("ascii"), filename
         self.size = os.path.getsize(path)
 
     def __len__(self):
@@ -31,6 +31,25 @@ class Base64File:
         return b"".join(self.chunks()).decode("ascii")
 
 
+class FilePart:
+    """A file sent as a file part (filename and Content-Type), read from disk in chunks as it is sent."""
+
+    def __init__(self, path, filename, content_type):
+        self.path, self.filename, self.content_type = path, filename, content_type
+        self.size = os.path.getsize(path)
+
+    def __len__(self):
+        return self.size
+
+    def chunks(self):
+        with open(self.path, "rb") as fh:
+            while True:
+                block = fh.read(CHUNK)
+                if not block:
+                    return
+                yield block
+
+
 class MultipartBody:
     """A file-like request body for requests: len() is known up front, read() produces it piece by piece."""
 
@@ -38,9 +57,11 @@ class MultipartBody:
         self.boundary = "----videostudio" + secrets.token_hex(12)
         self._pieces = []
         for name, value in parts:
-            head = (f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n').encode()
-            self._pieces.append(head)
-            self._pieces.append(value if isinstance(value, Base64File) else str(value).encode("utf-8"))
+            head = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"'
+            if isinstance(value, FilePart):
+                head += f'; filename="{_quote(value.filename)}"\r\nContent-Type: {_quote(value.content_type)}'
+            self._pieces.append((head + "\r\n\r\n").encode("utf-8"))
+            self._pieces.append(value if isinstance(value, (Base64File, FilePart)) else str(value).encode("utf-8"))
             self._pieces.append(b"\r\n")
         self._pieces.append(f"--{self.boundary}--\r\n".encode())
         self.length = sum(len(p) for p in self._pieces)
@@ -56,7 +77,7 @@ class MultipartBody:
 
     def _generate(self):
         for piece in self._pieces:
-            if isinstance(piece, Base64File):
+            if isinstance(piece, (Base64File, FilePart)):
                 yield from piece.chunks()
             else:
                 yield piece

@@ -40,7 +40,8 @@ def build_services(settings: Settings) -> Services:
     api = VideoAPI(settings.video_api_base_url, settings.video_api_key,
                    connect_timeout=settings.video_api_connect_timeout, read_timeout=settings.video_api_timeout,
                    send_aliases=settings.send_compat_aliases, allowed_private_hosts=settings.allowed_private_hosts,
-                   user_info=settings.video_api_user_info)
+                   user_info=settings.video_api_user_info, flavor=settings.video_api_flavor,
+                   image_base64_format=settings.image_base64_format)
     store = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
     archive = VideoArchive(os.path.join(settings.data_dir, "archive"),
                            max_bytes=int(settings.archive_max_mb * 1024 * 1024),

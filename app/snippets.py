@@ -1,50 +1,56 @@
-"""The same request as the app would send, as code to copy: curl and Python (requests). The key is
-written as $VIDEO_API_KEY, never the real one; an uploaded image appears as a file argument."""
+"""A request as code to copy: curl and Python (requests), written from the very call the client sent
+(UpstreamCall.record(): fields, extras, the picture's file name and type, the remix route). The key is
+written as $VIDEO_API_KEY, never the real one; a picture is read from a file of its own name beside the code."""
 
 import shlex
 
-from app.upstream import VideoRequest
-
-IMAGE_FILE = "image.png"     # what an uploaded picture is called in a snippet
+BASE64_FILE = "image.b64"      # where the curl snippet writes a picture's base64 text before sending it
 
 
-def request_parts(request: VideoRequest, send_aliases=True, uploaded_image=False):
-    """(name, value) pairs as the app sends them; an upload becomes ("input_reference", file name)."""
-    parts = [(name, value) for name, value in request.form_parts(send_aliases) if name != "image"]
-    if uploaded_image:
-        parts.append(("input_reference", f"@{IMAGE_FILE}"))
-    elif isinstance(request.image, str) and request.image:
-        parts.append(("image", request.image))
-    return parts
-
-
-def curl(base_url, parts):
-    lines = [f"curl -sS {shlex.quote(base_url.rstrip('/') + '/v1/videos')}",
-             '  -H "Authorization: Bearer $VIDEO_API_KEY"']
-    for name, value in parts:
-        if str(value).startswith("@") and name == "input_reference":
-            lines.append(f"  -F {shlex.quote(name + '=' + str(value))}")
+def curl(base_url, call):
+    url = base_url.rstrip("/") + call["path"]
+    before, lines = [], [f"curl -sS -X {call['method']} {shlex.quote(url)}",
+                         '  -H "Authorization: Bearer $VIDEO_API_KEY"']
+    for part in call["parts"]:
+        name = part["name"]
+        if "file" in part:
+            quoted = part["file"].replace("\\", "\\\\").replace('"', '\\"')
+            argument = name + '=@"' + quoted + '";type=' + part["type"]
+            lines.append(f"  -F {shlex.quote(argument)}")
+        elif "base64_of" in part:
+            # The picture as base64 text, as this API reads it; a file, since it is too long for an argument.
+            before.append(f"base64 < {shlex.quote(part['base64_of'])} > {BASE64_FILE}.lines && "
+                          f"{{ printf '%s' {shlex.quote(part['prefix'])}; tr -d '\\n' < {BASE64_FILE}.lines; }} "
+                          f"> {BASE64_FILE} && \\")
+            lines.append(f"  -F {shlex.quote(name + '=<' + BASE64_FILE)}")
         else:
             # --form-string: the value is sent as it is, even if it starts with @ or <.
-            lines.append(f"  --form-string {shlex.quote(name + '=' + str(value))}")
-    return " \\\n".join(lines)
+            lines.append(f"  --form-string {shlex.quote(name + '=' + part['text'])}")
+    return "\n".join([*before, " \\\n".join(lines)])
 
 
-def python(base_url, parts):
+def python(base_url, call):
     """A requests call sending the same multipart form (text fields as (None, value) parts)."""
-    entries = []
-    for name, value in parts:
-        if name == "input_reference" and str(value).startswith("@"):
-            entries.append(f"        ({name!r}, ({str(value)[1:]!r}, open({str(value)[1:]!r}, 'rb'))),")
+    entries, uses_base64 = [], False
+    for part in call["parts"]:
+        name = part["name"]
+        if "file" in part:
+            entries.append(f"        ({name!r}, ({part['file']!r}, open({part['file']!r}, 'rb'), {part['type']!r})),")
+        elif "base64_of" in part:
+            uses_base64 = True
+            entries.append(f"        ({name!r}, (None, {part['prefix']!r} + base64.b64encode("
+                           f"open({part['base64_of']!r}, 'rb').read()).decode('ascii'))),")
         else:
-            entries.append(f"        ({name!r}, (None, {str(value)!r})),")
+            entries.append(f"        ({name!r}, (None, {part['text']!r})),")
     return "\n".join([
+        *(["import base64"] if uses_base64 else []),
         "import os",
         "",
         "import requests",
         "",
-        "resp = requests.post(",
-        f"    {base_url.rstrip('/') + '/v1/videos'!r},",
+        "resp = requests.request(",
+        f"    {call['method']!r},",
+        f"    {base_url.rstrip('/') + call['path']!r},",
         "    headers={'Authorization': 'Bearer ' + os.environ['VIDEO_API_KEY']},",
         "    files=[",
         *entries,
@@ -56,7 +62,6 @@ def python(base_url, parts):
     ])
 
 
-def snippets(request: VideoRequest, base_url, send_aliases=True, uploaded_image=False):
-    """{"curl": ..., "python": ...} for one request."""
-    parts = request_parts(request, send_aliases, uploaded_image)
-    return {"curl": curl(base_url, parts), "python": python(base_url, parts)}
+def snippets(call, base_url):
+    """{"curl": ..., "python": ...} for one recorded call."""
+    return {"curl": curl(base_url, call), "python": python(base_url, call)}

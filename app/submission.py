@@ -11,7 +11,6 @@ import sqlite3
 import time
 
 from app.follower import sender_id
-from app.images import encode_image
 from app.lifecycle import JobStatus
 from app.problems import N_, Problem
 from app.upstream import UpstreamError
@@ -71,15 +70,10 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
             token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
             form.submission_id.data = token
             store.claim_submission(token)
-    image_value = None
-    if form.checked_image is not None:
-        image_value = encode_image(form.checked_image, settings.image_base64_format)
-    elif form.image_url.data:
-        image_value = form.image_url.data
-    request = form.to_video_request(image_value)
     try:
-        job = send_recorded(store, form.values(), lambda: api.create_video(request), allowance, spender,
-                            submitted_by)
+        call = api.prepare_create(form.to_video_request(form.image_value()))
+        job = send_recorded(store, {**form.values(), "request": call.record()}, lambda: api.send(call), allowance,
+                            spender, submitted_by)
     except MaybeCreated as lost:
         if token:
             store.finish_submission(token, lost.job_id)
@@ -95,9 +89,10 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
 
 def remix_job(source, prompt, api, store, allowance=None, spender=None, submitted_by=None):
     """Ask the upstream to remix a finished job with a new prompt; returns the new Job (as submit_job raises)."""
-    params = {**{k: v for k, v in source.params.items() if k not in ("image_warnings",)},
-              "prompt": prompt, "remixed_from": source.id}
-    return send_recorded(store, params, lambda: api.remix_video(source.id, prompt), allowance, spender, submitted_by)
+    call = api.prepare_remix(source.id, prompt)
+    params = {**{k: v for k, v in source.params.items() if k not in ("image_warnings", "request")},
+              "prompt": prompt, "remixed_from": source.id, "request": call.record()}
+    return send_recorded(store, params, lambda: api.send(call), allowance, spender, submitted_by)
 
 
 def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None):

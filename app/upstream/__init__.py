@@ -11,7 +11,8 @@ from app.upstream.errors import (
            UpstreamTimeout,
            UpstreamUnreachable,
 )
-from app.upstream.models import Job, VideoRequest
+from app.upstream.flavors import UpstreamCall
+from app.upstream.models import ImageUpload, Job, VideoRequest
 
-__all__ = ["VideoAPI", "Job", "VideoRequest", "UpstreamError", "UpstreamTimeout", "UpstreamUnreachable",
-           "UpstreamRefused", "BadAnswer", "UnsafeAddress"]
+__all__ = ["VideoAPI", "Job", "VideoRequest", "ImageUpload", "UpstreamCall", "UpstreamError", "UpstreamTimeout",
+           "UpstreamUnreachable", "UpstreamRefused", "BadAnswer", "UnsafeAddress"]

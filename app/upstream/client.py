@@ -5,13 +5,13 @@ import base64
 import http.client
 import logging
 import socket
+import threading
 import time
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
-from app.multipart import MultipartBody
 from app.problems import N_, Problem
 from app.upstream.addresses import AddressRefused, PinnedTransport, read_address, without_user_info
 from app.upstream.errors import (
@@ -24,6 +24,7 @@ from app.upstream.errors import (
     excerpt,
     looks_like_html,
 )
+from app.upstream.flavors import FLAVORS, OPENAI, RELAY, UpstreamCall, build_create, build_remix, path_segment
 from app.upstream.models import Job, VideoRequest
 from app.upstream.redaction import Redactor
 
@@ -39,10 +40,15 @@ class VideoAPI:
     the connection goes to the API's own origin (app/upstream/addresses.py). A timeout on every call."""
 
     def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
-                 send_aliases=True, session=None, allowed_private_hosts=(), user_info=""):
+                 send_aliases=True, session=None, allowed_private_hosts=(), user_info="", flavor="auto",
+                 image_base64_format="raw"):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
+        self.image_base64_format = image_base64_format
+        self.flavor_setting = flavor
+        self._flavor = FLAVORS.get(flavor)          # None while "auto" has not decided
+        self._flavor_lock = threading.Lock()
         password = user_info.split(":", 1)[1] if ":" in user_info else ""
         self._redact = Redactor(key or "", password)
         if key:
@@ -58,14 +64,51 @@ class VideoAPI:
         self.session.headers.pop("Authorization", None)
         self.session.headers["Accept"] = "application/json"
 
+    def flavor(self):
+        """The flavour requests are written in: VIDEO_API_FLAVOR, or for "auto" the one the upstream was
+        recognised as (see detect_flavor)."""
+        if self._flavor is None:
+            with self._flavor_lock:
+                if self._flavor is None:
+                    self._flavor = self.detect_flavor()
+        return self._flavor
+
+    def detect_flavor(self):
+        """openai for OpenAI's own host and for LiteLLM's proxy (it answers GET /health/liveliness and stamps
+        x-litellm-version on its answers); relay for everything else, new-api and one-api included."""
+        if (urlsplit(self.base_url).hostname or "").lower() == "api.openai.com":
+            return OPENAI
+        try:
+            resp = self._call("GET", "/health/liveliness", timeout=(min(self.timeout[0], 3.0), 3.0))
+        except (UpstreamUnreachable, UpstreamTimeout):
+            raise      # not reachable now: decide on a later call rather than guess
+        except UpstreamError:
+            return RELAY
+        if resp.headers.get("x-litellm-version") or "i'm alive" in resp.text.lower():
+            log.info("upstream recognised as LiteLLM's proxy: requests are written in the openai flavour")
+            return OPENAI
+        return RELAY
+
+    def prepare_create(self, request: VideoRequest, flavor=None) -> UpstreamCall:
+        """The create call for this request, exactly as it will be sent (and as "As code" prints it)."""
+        chosen = FLAVORS[flavor] if flavor in FLAVORS else self.flavor()
+        return build_create(request, chosen, self.image_base64_format, self.send_aliases)
+
+    def prepare_remix(self, video_id, prompt) -> UpstreamCall:
+        return build_remix(video_id, prompt)
+
+    def send(self, call: UpstreamCall) -> Job:
+        """Send a prepared create or remix as multipart/form-data (a picture is read from disk as it goes)."""
+        return self._post_job(call.path, call.body())
+
     def create_video(self, request: VideoRequest) -> Job:
-        """POST /v1/videos as multipart/form-data (streamed: an image is read from disk as it is sent)."""
-        return self._post_job("/v1/videos", MultipartBody(request.form_parts(self.send_aliases)))
+        """POST /v1/videos as multipart/form-data, written in the upstream's flavour."""
+        return self.send(self.prepare_create(request))
 
     def remix_video(self, video_id, prompt) -> Job:
         """POST /v1/videos/{id}/remix: the same video again with a new prompt (relays and OpenAI have it;
         an upstream without the route answers 404 or 405)."""
-        return self._post_job(f"/v1/videos/{_segment(video_id)}/remix", MultipartBody([("prompt", prompt)]))
+        return self.send(self.prepare_remix(video_id, prompt))
 
     def _post_job(self, path, body):
         resp = self._call("POST", path, data=body, headers={"Content-Type": body.content_type})
@@ -83,7 +126,7 @@ class VideoAPI:
 
         The job keeps the id it was asked for: a relay may answer with another one (or a task_id).
         """
-        resp = self._call("GET", f"/v1/videos/{_segment(video_id)}", timeout=timeout)
+        resp = self._call("GET", f"/v1/videos/{path_segment(video_id)}", timeout=timeout)
         job = self._job(resp)
         if job.id != video_id:
             log.info("upstream answered job=%s for job=%s; keeping the id asked for", job.id, video_id)
@@ -95,7 +138,7 @@ class VideoAPI:
 
     def delete_video(self, video_id):
         """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
-        self._call("DELETE", f"/v1/videos/{_segment(video_id)}")
+        self._call("DELETE", f"/v1/videos/{path_segment(video_id)}")
 
     def open_content(self, video_id, variant="video", index=None, url=None):
         """A streaming response with the MP4 (or thumbnail); the caller closes it."""
@@ -107,7 +150,8 @@ class VideoAPI:
                   else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
         if url:
             return self._call("GET", url, stream=True, absolute=True, headers=accept)
-        return self._call("GET", f"/v1/videos/{_segment(video_id)}/content", params=params, stream=True, headers=accept)
+        return self._call("GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True,
+                          headers=accept)
 
     def list_models(self, timeout=3.0):
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
@@ -243,12 +287,6 @@ class VideoAPI:
     def _scrub_tree(self, value):
         """The key out of every string of a parsed answer (JSON escapes can spell it out again)."""
         return self._redact.tree(value)
-
-
-def _segment(video_id):
-    """An opaque id as one path segment: every byte but letters, digits and "-._~" percent-encoded, so "/",
-    "%", "?", "#", "=" and non-ASCII reach the upstream as the id and never as path syntax."""
-    return quote(str(video_id), safe="")
 
 
 def _causes(exc):

@@ -1,14 +1,12 @@
 """The contract's request and job models, and how the upstream's answers are normalised into them:
 status spellings, timestamp units, numbers clamped, ids checked (see docs/relay-notes.md)."""
 
-import json
 import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.lifecycle import JobStatus
-from app.multipart import Base64File
 
 MAX_ID_LENGTH = 1024        # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
 LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
@@ -25,13 +23,22 @@ STATUS_SPELLINGS = {
 }
 
 
+@dataclass(frozen=True)
+class ImageUpload:
+    """A checked picture on disk and the name the person's file had; each flavour decides how it is sent."""
+
+    path: str
+    mime: str
+    filename: str
+
+
 @dataclass
 class VideoRequest:
     """A create request in the contract's terms; None means: leave the field out."""
 
     prompt: str
     model: str | None = None
-    image: "str | Base64File | None" = None   # an http(s) URL, or base64 (raw or data: URL) streamed from disk
+    image: "str | ImageUpload | None" = None   # an http(s) URL passed through, or a checked upload on disk
     duration: float | None = None
     width: int | None = None
     height: int | None = None
@@ -41,26 +48,6 @@ class VideoRequest:
     response_format: str | None = None
     user: str | None = None
     metadata: dict = field(default_factory=dict)
-
-    def form_parts(self, send_aliases=True):
-        """(name, text) pairs for multipart/form-data, in the contract's order."""
-        parts = []
-        for name in ("model", "prompt", "image", "duration", "width", "height", "fps", "seed", "n",
-                     "response_format", "user"):
-            value = getattr(self, name)
-            if isinstance(value, Base64File):
-                parts.append((name, value))
-            elif value is not None and value != "":
-                parts.append((name, _text(value)))
-        if self.metadata:
-            parts.append(("metadata", json.dumps(self.metadata, ensure_ascii=False)))
-        if send_aliases:
-            if self.duration is not None:
-                parts.append(("seconds", _text(self.duration)))
-            if self.width and self.height:
-                parts.append(("size", f"{self.width}x{self.height}"))
-        return parts
-
 
 
 @dataclass
@@ -212,11 +199,3 @@ def _whole(value, low, high):
 
 def _str_or_none(value):
     return None if value is None or value == "" else str(value)
-
-
-def _text(value):
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-

@@ -1,6 +1,7 @@
 """A scripted upstream: a real HTTP server on loopback that records each request and answers as told."""
 
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ class Recorded:
     files: dict           # name -> bytes
     content_type: str = ""
     raw_path: str = ""    # the path as it came on the wire, percent-escapes kept
+    body: bytes = b""     # the body as it came on the wire
+
+    def parts(self):
+        """A multipart body as [(name, filename, content type, value bytes)], in the order sent."""
+        return multipart_parts(self.body, self.content_type)
 
     def field(self, name):
         values = [v for k, v in self.form if k == name]
@@ -29,6 +35,26 @@ class Recorded:
     @property
     def names(self):
         return [k for k, _ in self.form]
+
+
+def multipart_parts(body, content_type):
+    """Split a multipart/form-data body exactly (no decoding): [(name, filename, content type, value)]."""
+    boundary = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not boundary:
+        return []
+    found = []
+    for chunk in body.split(b"--" + boundary.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, value = chunk[2:].partition(b"\r\n\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in head.decode("utf-8").split("\r\n"))}
+        disposition = headers.get("content-disposition", "")
+        name = re.search(r'; name="((?:[^"\\]|\\.)*)"', disposition)
+        filename = re.search(r'; filename="((?:[^"\\]|\\.)*)"', disposition)
+        found.append((name.group(1) if name else None, filename.group(1) if filename else None,
+                      headers.get("content-type"), value[:-2] if value.endswith(b"\r\n") else value))
+    return found
 
 
 def job_body(job_id="video_123", status="queued", **extra):
@@ -59,10 +85,11 @@ class ScriptedUpstream(LoopbackServer):
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
+        body = request.get_data(cache=True) if request.method == "POST" else b""
         files = {name: storage.read() for name, storage in request.files.items()}
         recorded = Recorded(request.method, request.path, dict(request.headers), dict(request.args),
                             list(request.form.items(multi=True)), files, request.content_type or "",
-                            environ.get("RAW_URI", "").split("?")[0])
+                            environ.get("RAW_URI", "").split("?")[0], body)
         self.requests.append(recorded)
         return self.handler(recorded)(environ, start_response)
 
