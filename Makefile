@@ -1,5 +1,5 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
-# make test   install what the tests need (venv, packages, Chromium, nginx), lint, and run every test
+# make test   install what the tests need (venv, packages, Chromium, nginx, LiteLLM's proxy), lint, and run every test
 # make lint   ruff (lint and import order), configured in pyproject.toml
 # make bench  run the benchmarks (against nginx and minimal Flask apps) and write bench/REPORT.md
 # make demo-api  run only the demo video API on 127.0.0.1:8001
@@ -9,8 +9,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# LiteLLM's proxy, a real relay the tests put between the studio and the demo API; its own pins fight ours.
+LITELLM_VENV := .venv-litellm
 
-.PHONY: run test lint bench demo-api browser clean translations messages
+.PHONY: run test lint bench demo-api browser relay clean translations messages
 
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED   := $(CATALOGUES:.po=.mo)
@@ -56,14 +58,21 @@ browser:
 	     $(SYSTEM_PACKAGES) >/dev/null) || echo "apt-get could not install $(SYSTEM_PACKAGES)"; \
 	else echo "Chromium or nginx is missing and cannot be installed here: those tests will be skipped"; fi
 
+$(LITELLM_VENV)/.installed: requirements-litellm.txt
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-litellm.txt
+	touch $@
+
+relay: $(LITELLM_VENV)/.installed
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-test: lint browser translations
+test: lint browser translations relay
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev browser translations
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache bench/report.txt $(COMPILED)
+	rm -rf $(VENV) $(LITELLM_VENV) .pytest_cache bench/report.txt $(COMPILED)

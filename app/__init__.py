@@ -21,6 +21,7 @@ from app.i18n import init_i18n
 from app.images import UploadRequest
 from app.job_urls import init_job_urls
 from app.lifecycle import ArchiveState, JobStatus
+from app.presenters import ignored_fields
 from app.problems import Problem, problem_text
 from app.ratelimit import init_limiter, limiter
 from app.security import init_security
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None):
     register_extensions(app, settings)
     register_filters(app)
     app.add_template_global(form_page.folded_extras)
+    app.add_template_global(ignored_fields)
     app.register_blueprint(views.bp)
     app.register_blueprint(code_views.bp)
     app.register_blueprint(remix_views.bp)

@@ -73,8 +73,10 @@ class VideoArchive:
                 video = os.path.join(folder, f"{index}.mp4")
                 total += self._download_video(api, job, index, video, heartbeat, deadline)
                 poster = os.path.join(folder, f"{index}.jpg")
-                has_poster = (self._download_poster(api, job, index, poster, deadline)
-                              or extract_poster(video, poster))
+                thumbnail = self._download_poster(api, job, index, poster, deadline)
+                # A thumbnail answered with the video itself (LiteLLM ignores variant=thumbnail): its first frame.
+                has_poster = thumbnail is True or extract_poster(video, poster,
+                                                                 at_seconds=0.0 if thumbnail == FIRST_FRAME else 1.0)
                 rel = os.path.relpath(folder, self.folder)
                 files.append({"index": index, "video": f"{rel}/{index}.mp4",
                               "poster": f"{rel}/{index}.jpg" if has_poster else None})
@@ -112,7 +114,10 @@ class VideoArchive:
         except UpstreamError:
             return False
         with resp:
-            if not resp.headers.get("Content-Type", "").startswith("image/"):
+            kind = resp.headers.get("Content-Type", "")
+            if kind.startswith("video/"):
+                return FIRST_FRAME          # closed unread: the same video was just downloaded
+            if not kind.startswith("image/"):
                 return False
             try:
                 _stream_to(resp, target, max_bytes=POSTER_MAX_BYTES, deadline=min(deadline, time.monotonic() + 60))
@@ -152,11 +157,15 @@ class VideoArchive:
         return evicted
 
 
-def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS):
-    """Save a frame near 1 s as a JPEG poster, decoded in a child process with memory, CPU and time limits
-    (app/poster.py): a hostile video cannot take the worker's memory or time."""
+FIRST_FRAME = "first-frame"      # _download_poster's answer when the thumbnail came back as the video
+
+
+def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS, at_seconds=1.0):
+    """Save a frame near at_seconds as a JPEG poster, decoded in a child process with memory, CPU and time
+    limits (app/poster.py): a hostile video cannot take the worker's memory or time."""
     try:
-        done = subprocess.run([sys.executable, "-I", POSTER_SCRIPT, video_path, poster_path], timeout=timeout,
+        done = subprocess.run([sys.executable, "-I", POSTER_SCRIPT, video_path, poster_path, f"{at_seconds:g}"],
+                              timeout=timeout,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               check=False)
     except subprocess.TimeoutExpired:

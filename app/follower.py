@@ -216,18 +216,23 @@ class Follower:
                 log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
 
     def forget(self, job_id):
-        """Remove a job from history and archive, and upstream where the route exists; returns a note or None."""
-        note = None
+        """Remove a job from history and archive, and upstream where the route exists; returns (what a person
+        is told, whether the API confirmed it)."""
+        note, confirmed = Problem(N_("The job was deleted.")), True
         record = self.store.get(job_id)
         if record is not None and record.status not in (JobStatus.SENDING, JobStatus.UNCERTAIN):
             try:
                 self.api.delete_video(job_id)
             except UpstreamError as exc:
-                if exc.status not in (400, 404, 405, 501):
-                    note = Problem(N_("The video API did not confirm the deletion: %(reason)s"), reason=exc.message)
+                confirmed = False
+                if exc.status in (400, 404, 405, 501):      # no such route (LiteLLM, new-api) or id unknown there
+                    note = Problem(N_("Removed from this studio. The API keeps its copy until it expires."))
+                else:
+                    note = Problem(N_("Removed from this studio, but the video API did not confirm deleting its "
+                                      "copy: %(reason)s"), reason=exc.message)
         self.archive.remove(job_id)
         self.store.delete(job_id)
-        return note
+        return note, confirmed
 
 
 def _alive(pid):

@@ -1,4 +1,5 @@
-"""A poster frame from an archived video, made in a process of its own: `python app/poster.py VIDEO POSTER`.
+"""A poster frame from an archived video, made in a process of its own: `python app/poster.py VIDEO POSTER [AT]`
+(AT: the second to take the frame at, 1 by default; 0 is the first frame).
 
 The video came from the upstream, so decoding it is bounded: the frame size is read from the container
 before any frame is decoded (MAX_PIXELS), at most MAX_FRAMES frames are decoded, and the process limits
@@ -53,7 +54,8 @@ def make_poster(video_path, poster_path, at_seconds=1.0):
 def main(argv):
     limit_self()
     try:
-        return 0 if make_poster(argv[1], argv[2]) else 2
+        at_seconds = float(argv[3]) if len(argv) > 3 else 1.0
+        return 0 if make_poster(argv[1], argv[2], at_seconds) else 2
     except MemoryError:
         print("out of memory", file=sys.stderr)
         return 3

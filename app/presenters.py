@@ -1,6 +1,7 @@
 """What a page shows about a job beyond its template: the live state for the page's script, the
 tab title, a download's file name."""
 
+import json
 import re
 import time
 
@@ -27,7 +28,23 @@ def download_name(record, index):
     words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
     words = words[:60].strip("_.-")
     suffix = f"-{index + 1}" if len(record.files) > 1 else ""
-    return f"{words or 'video'}-{record.id[-8:]}{suffix}.mp4".lower()
+    tail = re.sub(r"[^\w-]+", "", record.id)[-8:]        # ids are opaque: "/", "=" and spaces stay out
+    return f"{words or 'video'}-{tail or 'job'}{suffix}.mp4".lower()
+
+
+def ignored_fields(record):
+    """The metadata keys the job sent that the API's answers show it did not keep (see Job.metadata_kept)."""
+    if record.job.metadata_kept is not False:
+        return []
+    call = record.params.get("request") if isinstance(record.params.get("request"), dict) else {}
+    for part in call.get("parts", ()):
+        if part.get("name") == "metadata" and "text" in part:
+            try:
+                sent = json.loads(part["text"])
+            except ValueError:
+                return []
+            return sorted(sent) if isinstance(sent, dict) else []
+    return []
 
 
 def short(text, limit=40):

@@ -184,8 +184,8 @@ def job_poster(job_id, index):
 def delete_job(job_id):
     """Remove a job from history and archive (and upstream where that is possible)."""
     record_or_404(job_id)
-    note = services().follower.forget(job_id)
-    flash(problem_text(note) if note else _("The job was deleted."), "warning" if note else "success")
+    note, confirmed = services().follower.forget(job_id)
+    flash(problem_text(note), "success" if confirmed else "info")
     return redirect(url_for("studio.history"), code=303)
 
 

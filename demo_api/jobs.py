@@ -16,6 +16,9 @@ from demo_api.validation import JobSpec
 log = logging.getLogger("demo_api")
 
 EXPIRY_SECONDS = 24 * 3600
+# OpenAI's Video schema marks these required, null or not (checked with Schemathesis against its spec).
+ALWAYS_WRITTEN = ("id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
+                  "seconds", "size", "remixed_from_video_id", "error")
 PUBLIC_FIELDS = ("id", "object", "model", "status", "progress", "created_at", "seconds",
                  "completed_at", "expires_at", "size", "error", "metadata",
                  "prompt", "seed", "fps", "n", "user", "variants", "remixed_from_video_id")
@@ -115,8 +118,9 @@ class JobStore:
 
     @staticmethod
     def public(record):
-        """The job as clients see it; unset optional fields are left out, as the spec's types require."""
-        return {k: record[k] for k in PUBLIC_FIELDS if record.get(k) is not None}
+        """The job as clients see it: OpenAI's video object, whose fields are all required (null when unset);
+        the contract's extra fields only when set."""
+        return {k: record.get(k) for k in PUBLIC_FIELDS if k in ALWAYS_WRITTEN or record.get(k) is not None}
 
     def shutdown(self):
         self._pool.shutdown(wait=False, cancel_futures=True)

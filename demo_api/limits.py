@@ -20,3 +20,4 @@ DEFAULTS = {"model": "kling-v1", "duration": 5.0, "width": 1280, "height": 720,
 MODELS = ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1", "sora-2", "demo-v1")
 MAX_IMAGE_PIXELS = 40_000_000   # a decoded picture larger than this (a decompression bomb) is refused
 MAX_METADATA_CHARS = 16 * 1024
+MAX_EXTRA_FIELDS = 50          # unknown form fields kept in metadata, at most

@@ -14,6 +14,8 @@ from PIL import Image, UnidentifiedImageError
 from demo_api import limits
 from demo_api.errors import field_error
 
+KNOWN_FIELDS = {"model", "prompt", "image", "input_reference", "duration", "seconds", "width", "height", "size",
+                "fps", "n", "seed", "response_format", "user", "metadata"}
 SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 DATA_URL_RE = re.compile(r"^data:(image/[\w.+-]+)?(;[\w=.-]+)*;base64,(.*)$", re.S)
 
@@ -77,6 +79,8 @@ def parse_create(request):
     model = get("model") or limits.DEFAULTS["model"]
     if not isinstance(model, str) or len(model) > 100:
         raise field_error("model", "model must be a model id of at most 100 characters.")
+    if not model.isprintable():
+        raise field_error("model", "model must not contain control characters.")
 
     duration_param = "duration" if get("duration") is not None else "seconds"
     duration = _number(duration_param, get(duration_param), limits.DEFAULTS["duration"],
@@ -97,6 +101,11 @@ def parse_create(request):
         raise field_error("user", f"user must be text of at most {limits.MAX_USER_CHARS} characters.")
 
     metadata = _metadata(get("metadata"))
+    # As new-api does with a multipart body: fields it does not know are kept in metadata as text, where a
+    # provider adaptor reads them (negative_prompt, mode, cfg_scale, ... sent as fields of their own).
+    for name, value in values.items():
+        if name not in KNOWN_FIELDS and isinstance(value, str) and len(metadata) < limits.MAX_EXTRA_FIELDS:
+            metadata.setdefault(name[:100], value[:limits.MAX_METADATA_CHARS])
     image_url, image_bytes = _image(get("image") or _reference_url(values.get("input_reference")), upload)
 
     return JobSpec(prompt=prompt, model=model, duration=duration, width=width, height=height,

@@ -23,6 +23,17 @@ JOB_SCHEMA = _SPEC["paths"]["/v1/videos"]["post"]["responses"]["200"]["content"]
 ERROR_SCHEMA = _SPEC["paths"]["/v1/videos"]["post"]["responses"]["400"]["content"]["application/json"]["schema"]
 
 
+OPENAI_REQUIRED = {"id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
+                   "seconds", "size", "remixed_from_video_id", "error"}
+
+
+def assert_job_shape(job):
+    """OpenAI's video object (every required field written, null when unset) and the contract's types for every
+    value that is given (the contract's schema has no nulls)."""
+    assert set(job) >= OPENAI_REQUIRED, OPENAI_REQUIRED - set(job)
+    jsonschema.validate({k: v for k, v in job.items() if v is not None}, JOB_SCHEMA)
+
+
 def auth(key="demo"):
     return {"Authorization": f"Bearer {key}"}
 
@@ -73,14 +84,14 @@ def test_create_with_every_field_renders_the_requested_video(demo_api):
     })
     assert resp.status_code == 200, resp.text
     job = resp.json()
-    jsonschema.validate(job, JOB_SCHEMA)
+    assert_job_shape(job)
     assert job["status"] == "queued" and job["progress"] == 0
     assert job["seconds"] == "2" and job["size"] == "320x240" and job["model"] == "kling-v1"
     assert job["metadata"] == {"negative_prompt": "blur", "style": "cinematic"}
     assert job["expires_at"] > job["created_at"]
 
     done, seen = wait_for(demo_api, job["id"])
-    jsonschema.validate(done, JOB_SCHEMA)
+    assert_job_shape(done)
     assert done["status"] == "completed" and done["progress"] == 100 and done["completed_at"]
     progresses = [p for _, p in seen]
     assert progresses == sorted(progresses), "progress never goes backwards"
@@ -238,7 +249,7 @@ def test_demo_fail_makes_the_job_fail_with_that_code(demo_api):
     done, _ = wait_for(demo_api, job["id"])
     assert done["status"] == "failed"
     assert done["error"]["code"] == "content_policy" and "content_policy" in done["error"]["message"]
-    jsonschema.validate(done, JOB_SCHEMA)
+    assert_job_shape(done)
     resp = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", headers=auth(), timeout=10)
     assert resp.status_code == 409
 

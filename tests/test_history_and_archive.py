@@ -25,8 +25,8 @@ def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
         if req.method == "POST":
             counter["n"] += 1
             return json_response(job_body(f"video_{counter['n']}", status="queued"))
-        if req.method == "DELETE":
-            return Response("", 405)
+        if req.method == "DELETE":        # OpenAI's answer to a delete
+            return json_response({"id": req.path.rsplit("/", 1)[1], "object": "video.deleted", "deleted": True})
         if req.path.endswith("/content"):
             if content_status != 200:
                 return json_response({"code": "invalid_request", "message": "task is not completed"}, content_status)
@@ -243,3 +243,17 @@ def test_a_range_anywhere_in_an_archived_video_gives_exactly_those_bytes(client,
     assert int(part.headers["Content-Length"]) == len(expected) and part.headers["Content-Type"] == "video/mp4"
     beyond = client.get(f"/jobs/{job_id}/video/0.mp4", headers={"Range": f"bytes={len(tiny_mp4) + 10}-"})
     assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(tiny_mp4)}"
+
+
+@pytest.mark.parametrize("answer", [404, 405])
+def test_a_delete_the_api_does_not_have_says_the_api_keeps_its_copy(app, client, upstream, tiny_mp4, answer):
+    handler = lifecycle(tiny_mp4)
+    upstream.handler = lambda req: (json_response({"detail": "Method Not Allowed"}, answer) if req.method == "DELETE"
+                                    else handler(req))
+    job_id = submit(client, {"prompt": "kept upstream"}).headers["Location"].rsplit("/", 1)[1]
+    wait_settled(client, job_id)
+    token = hidden_value(client.get(f"/jobs/{job_id}").get_data(as_text=True))
+    assert client.post(f"/jobs/{job_id}/delete", data={"csrf_token": token}).status_code == 303
+    history = client.get("/jobs").get_data(as_text=True)
+    assert "Removed from this studio. The API keeps its copy until it expires." in history
+    assert "The job was deleted." not in history and client.get(f"/jobs/{job_id}").status_code == 404

@@ -87,8 +87,18 @@ def error_from_response(status, text, retry_after, scrub):
         if not message and isinstance(body.get("message"), str):   # relay task errors
             message, code = body["message"], body.get("code")
             param = body.get("param")
-        if not message and body.get("detail"):
+        if not message and isinstance(body.get("detail"), list) and body["detail"]:
+            message, param = _validation_detail(body["detail"][0])      # FastAPI's (LiteLLM's) field errors
+        elif not message and body.get("detail"):
             message = str(body["detail"])
+    for _ in range(3):          # gateways wrap the provider's error in their own: use the innermost
+        inner = _embedded_error(message)
+        if inner is None:
+            break
+        inner = scrub(inner)            # its JSON escapes may spell out what the outer scrub could not see
+        message = inner["message"]
+        type_, code = inner.get("type") or type_, inner.get("code") or code
+        param = inner.get("param") or param
     if message and not param:
         param = param_in_message(str(message))
     detail = None
@@ -112,6 +122,34 @@ def error_from_response(status, text, retry_after, scrub):
     return UpstreamRefused(message, status=status, type_=short_text(type_),
                            param=short_text(param), code=short_text(code), retry_after=retry_seconds(retry_after),
                            detail=scrub(detail) if detail else None)
+
+
+def _embedded_error(message):
+    """{"message", "type", "param", "code"} of a JSON error written inside an error message, as LiteLLM
+    ('litellm.BadRequestError: OpenAIException - {"error": {...}}'), one-api and new-api wrap them; else None."""
+    if not isinstance(message, str) or "{" not in message:
+        return None
+    start = message.index("{")
+    try:
+        inner, _ = json.JSONDecoder().raw_decode(message[start:])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(inner, dict):
+        return None
+    err = inner.get("error") if isinstance(inner.get("error"), dict) else inner
+    text = err.get("message") or err.get("msg")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return {"message": text, "type": err.get("type"), "param": err.get("param"), "code": err.get("code")}
+
+
+def _validation_detail(item):
+    """(message, param) from one FastAPI validation error: {"loc": ["body", "fps"], "msg": ...}."""
+    if not isinstance(item, dict):
+        return str(item), None
+    loc = item.get("loc") if isinstance(item.get("loc"), list) else []
+    param = str(loc[-1]) if loc and isinstance(loc[-1], (str, int)) and loc[0] == "body" else None
+    return str(item.get("msg") or item), param
 
 
 def short_text(value, limit=100):

@@ -6,8 +6,10 @@ data; `build_create()` is the one place that reads it, and `UpstreamCall` is wha
 - relay: what new-api-style relays read (RELAY-NOTES.md): `image` as base64 text or the address, the
   contract's duration/width/height plus `seconds`/`size`, every extra option inside one `metadata` JSON part.
 - openai: what OpenAI's Videos API and LiteLLM's proxy read: `input_reference` as a file part with the
-  picture's own name and type, or `{"image_url": ...}` for an address; `seconds` and `size`; the extra
-  options as top-level fields (LiteLLM passes those on and drops `metadata`).
+  picture's own name and type; `seconds` and `size`; the extra options as top-level fields (LiteLLM passes
+  those on and drops `metadata`). An address goes as the `image` text part, which LiteLLM passes on: its
+  proxy (1.108.7) refuses `input_reference` as text ("Expected UploadFile, received: <class 'str'>") and
+  fails on `{"image_url": ...}` in a JSON body ("'dict' object has no attribute 'read'"), both tried.
 """
 
 import json
@@ -21,17 +23,17 @@ from app.upstream.models import ImageUpload, VideoRequest
 @dataclass(frozen=True)
 class Flavor:
     name: str
-    image_field: str            # the form field that carries the picture
+    upload_field: str           # the form field that carries an uploaded picture
     upload_as_file: bool        # an upload as a file part (True) or as base64 text (False)
-    address_as_object: bool     # an address as {"image_url": ...} (True) or as the bare text (False)
+    address_field: str          # the form field that carries a picture's address, as text
     contract_sizes: bool        # send the contract's duration, width and height
     always_aliases: bool        # send seconds and size whatever VIDEO_API_COMPAT_ALIASES says
     options_in_metadata: bool   # extra options in one metadata JSON part (True) or as top-level fields
 
 
-RELAY = Flavor("relay", image_field="image", upload_as_file=False, address_as_object=False,
+RELAY = Flavor("relay", upload_field="image", upload_as_file=False, address_field="image",
                contract_sizes=True, always_aliases=False, options_in_metadata=True)
-OPENAI = Flavor("openai", image_field="input_reference", upload_as_file=True, address_as_object=True,
+OPENAI = Flavor("openai", upload_field="input_reference", upload_as_file=True, address_field="image",
                 contract_sizes=False, always_aliases=True, options_in_metadata=False)
 FLAVORS = {f.name: f for f in (RELAY, OPENAI)}
 CHOICES = ("auto", *FLAVORS)
@@ -88,12 +90,12 @@ def build_create(request: VideoRequest, flavor: Flavor, base64_format="raw", sen
     image = request.image
     if isinstance(image, ImageUpload):
         if flavor.upload_as_file:
-            parts.append((flavor.image_field, FilePart(image.path, image.filename, image.mime)))
+            parts.append((flavor.upload_field, FilePart(image.path, image.filename, image.mime)))
         else:
             prefix = f"data:{image.mime};base64," if base64_format == "data-url" else ""
-            parts.append((flavor.image_field, Base64File(image.path, prefix, image.filename)))
+            parts.append((flavor.upload_field, Base64File(image.path, prefix, image.filename)))
     elif image:
-        add(flavor.image_field, json.dumps({"image_url": image}) if flavor.address_as_object else image)
+        add(flavor.address_field, image)
     if flavor.contract_sizes:
         add("duration", request.duration)
         add("width", request.width)

@@ -9,6 +9,8 @@ from datetime import datetime
 from app.lifecycle import JobStatus
 
 MAX_ID_LENGTH = 1024        # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
+# Keys OpenAI's video object always writes, null or not (new-api and the first demo API left them out when null).
+OPENAI_VIDEO_KEYS = {"completed_at", "expires_at", "error", "remixed_from_video_id"}
 LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
 MAX_SEED = 2**63 - 1
 STATUS_SPELLINGS = {
@@ -71,6 +73,10 @@ class Job:
     variant_count: int = 1
     seed: int | None = None          # the seed the upstream used, when it says
     fps: int | None = None
+    # Whether the answers keep the metadata sent: True when they carry a metadata object; False when they are
+    # OpenAI's whole video object (null fields written out), which has no place for it, as LiteLLM's are;
+    # None when the answer cannot tell (new-api leaves metadata out until it has a video address).
+    metadata_kept: bool | None = None
     raw: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -131,6 +137,8 @@ class Job:
             seed=_whole(inner.get("seed"), 0, MAX_SEED) if inner.get("seed") is not None
             else _whole(metadata.get("seed"), 0, MAX_SEED),
             fps=_whole(inner.get("fps"), 1, 1000),
+            metadata_kept=(True if isinstance(inner.get("metadata"), dict) else
+                           False if "metadata" not in inner and set(inner) >= OPENAI_VIDEO_KEYS else None),
             raw=data,
         )
 
