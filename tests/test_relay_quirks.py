@@ -96,3 +96,25 @@ def test_messages_that_only_look_wrapped_are_shown_as_they_are(make_app, upstrea
     client = make_app(upstream.url, follow=False).test_client()
     html = submit(client, {"prompt": "a boat"}).get_data(as_text=True)
     assert json.loads(json.dumps(body))["error"]["message"].replace('"', "&#34;")[:10] in html
+
+
+@pytest.mark.parametrize("liveliness, headers, flavour", [
+    (Response("not here", 404), {}, "relay"),                              # new-api, one-api, the demo API
+    (Response('"I\'m alive!"', 200, mimetype="application/json"), {}, "openai"),   # LiteLLM's proxy
+    (Response("<html>console</html>", 200, mimetype="text/html"), {}, "relay"),    # new-api's web console
+    (Response("not here", 404), {"x-litellm-version": "1.108.7"}, "openai"),       # learned from an answer
+])
+def test_auto_writes_requests_the_way_the_upstream_reads_them(make_app, upstream, liveliness, headers, flavour):
+    def handler(req):
+        if req.path == "/health/liveliness":
+            return liveliness
+        if req.path == "/v1/models":
+            return json_response({"data": [{"id": "kling-v1"}]}, headers=headers)
+        return json_response(job_body("video_auto"), headers=headers)
+    upstream.handler = handler
+    client = make_app(upstream.url, follow=False).test_client()
+    client.get("/")                                    # the form page reads the model list
+    assert submit(client, {"prompt": "a boat", "duration": "5", "width": "1280", "height": "720"}).status_code == 303
+    names = [p[0] for p in upstream.creates[-1].parts()]
+    assert ("metadata" not in names and "duration" not in names and "seconds" in names) if flavour == "openai" \
+        else {"duration", "width", "height", "seconds", "size"} <= set(names)

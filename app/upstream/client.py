@@ -32,6 +32,8 @@ log = logging.getLogger("app.upstream")
 
 MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
 MAX_REDIRECTS = 5
+PROBE_SECONDS = 3.0             # the flavour probe (VIDEO_API_FLAVOR=auto) waits at most this long
+PROBE_AGAIN_SECONDS = 60.0      # after a probe that got no answer
 SEND_BLOCK = 256 * 1024     # a request body (a base64 image) goes out in blocks of this size, not urllib3's 16 KiB
 
 
@@ -49,6 +51,7 @@ class VideoAPI:
         self.flavor_setting = flavor
         self._flavor = FLAVORS.get(flavor)          # None while "auto" has not decided
         self._flavor_lock = threading.Lock()
+        self._probe_again_at = 0.0
         password = user_info.split(":", 1)[1] if ":" in user_info else ""
         self._redact = Redactor(key or "", password)
         if key:
@@ -69,9 +72,15 @@ class VideoAPI:
         recognised as (see detect_flavor)."""
         if self._flavor is None:
             with self._flavor_lock:
-                if self._flavor is None:
-                    self._flavor = self.detect_flavor()
-        return self._flavor
+                if self._flavor is None and time.monotonic() >= self._probe_again_at:
+                    try:
+                        self._flavor = self.detect_flavor()
+                    except UpstreamError as exc:
+                        # Not reachable just now: requests go as a relay would read them, and the upstream
+                        # is asked again in a minute. The request itself meets (and reports) the real fault.
+                        log.info("upstream flavour not known yet (%s); writing requests for a relay", exc.kind)
+                        self._probe_again_at = time.monotonic() + PROBE_AGAIN_SECONDS
+        return self._flavor or RELAY
 
     def detect_flavor(self):
         """openai for OpenAI's own host and for LiteLLM's proxy (it answers GET /health/liveliness and stamps
@@ -79,8 +88,9 @@ class VideoAPI:
         if (urlsplit(self.base_url).hostname or "").lower() == "api.openai.com":
             return OPENAI
         try:
-            resp = self._call("GET", "/health/liveliness", timeout=(min(self.timeout[0], 3.0), 3.0))
-        except (UpstreamUnreachable, UpstreamTimeout):
+            resp = self._call("GET", "/health/liveliness",
+                              timeout=(min(self.timeout[0], PROBE_SECONDS), min(self.timeout[1], PROBE_SECONDS)))
+        except (UpstreamUnreachable, UpstreamTimeout, BadAnswer):
             raise      # not reachable now: decide on a later call rather than guess
         except UpstreamError:
             return RELAY
@@ -181,6 +191,10 @@ class VideoAPI:
         except requests.exceptions.RequestException as exc:
             self._raise_transport(exc, method, path, timeout, started)
         self._log(method, path, resp.status_code, started)
+        if (self.flavor_setting == "auto" and self._flavor is not OPENAI and not absolute
+                and resp.headers.get("x-litellm-version")):
+            log.info("upstream answered as LiteLLM's proxy: later requests are written in the openai flavour")
+            self._flavor = OPENAI
         if resp.status_code >= 400:
             try:
                 raise self._error(resp)
