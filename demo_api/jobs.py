@@ -18,7 +18,7 @@ log = logging.getLogger("demo_api")
 EXPIRY_SECONDS = 24 * 3600
 # OpenAI's Video schema marks these required, null or not (checked with Schemathesis against its spec).
 ALWAYS_WRITTEN = ("id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
-                  "seconds", "size", "remixed_from_video_id", "error")
+                  "prompt", "seconds", "size", "remixed_from_video_id", "error")
 PUBLIC_FIELDS = ("id", "object", "model", "status", "progress", "created_at", "seconds",
                  "completed_at", "expires_at", "size", "error", "metadata",
                  "prompt", "seed", "fps", "n", "user", "variants", "remixed_from_video_id")

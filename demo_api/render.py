@@ -249,6 +249,26 @@ def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image
     os.replace(tmp, mp4_path)
 
 
+SPRITE_TILES = 10              # frames in a spritesheet (variant=spritesheet), evenly spaced
+SPRITE_TILE_WIDTH = 160
+
+
+def sprite_path(thumb_path):
+    return thumb_path[:-len(".jpg")] + "_sprite.jpg"
+
+
+def save_spritesheet(tiles, path):
+    """The frames side by side, five to a row, as one JPEG."""
+    if not tiles:
+        return
+    width, height = tiles[0].size
+    columns = min(5, len(tiles))
+    sheet = Image.new("RGB", (width * columns, height * -(-len(tiles) // columns)))
+    for n, tile in enumerate(tiles):
+        sheet.paste(tile, ((n % columns) * width, (n // columns) * height))
+    sheet.save(path, "JPEG", quality=80)
+
+
 def _drawn_ahead(painter, thumb_path, ahead=4):
     """(index, video frame) in order, drawn by a thread of their own a few frames ahead: Pillow's resize
     and libx264 both let go of the GIL, so drawing the next frame overlaps encoding this one (on 2 cores,
@@ -256,6 +276,8 @@ def _drawn_ahead(painter, thumb_path, ahead=4):
     Stopping early (a cancelled job) stops the drawing too."""
     frames, stop = queue.Queue(maxsize=ahead), threading.Event()
     thumb_at = painter.total // 2
+    sprite_every = max(1, -(-painter.total // SPRITE_TILES))
+    tiles = []
 
     def draw():
         try:
@@ -265,7 +287,12 @@ def _drawn_ahead(painter, thumb_path, ahead=4):
                 img = painter.frame(i)
                 if i == thumb_at:
                     img.save(thumb_path, "JPEG", quality=85)
+                if i % sprite_every == 0:
+                    tile = img.copy()
+                    tile.thumbnail((SPRITE_TILE_WIDTH, SPRITE_TILE_WIDTH))
+                    tiles.append(tile)
                 frames.put((i, av.VideoFrame.from_image(img)))
+            save_spritesheet(tiles, sprite_path(thumb_path))
             frames.put(None)
         except BaseException as exc:   # handed to the encoding side, which raises it
             frames.put(exc)

@@ -5,11 +5,13 @@ import os
 import tempfile
 
 from flask import Flask, abort, jsonify, request, send_file
+from PIL import Image
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from demo_api import limits
 from demo_api.errors import APIError
 from demo_api.jobs import JobStore
+from demo_api.render import sprite_path
 from demo_api.validation import parse_create, read_fields
 
 POLL_AFTER_MS = 250  # the polling hint OpenAI's SDK honours
@@ -110,8 +112,8 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     def video_content(job_id):
         job = _job_or_404(store, job_id)
         variant = request.args.get("variant", "video")
-        if variant not in ("video", "thumbnail"):
-            raise APIError(400, "variant must be 'video' or 'thumbnail'.", param="variant",
+        if variant not in ("video", "thumbnail", "spritesheet"):
+            raise APIError(400, "variant must be 'video', 'thumbnail' or 'spritesheet'.", param="variant",
                            code="invalid_value")
         try:
             index = int(request.args.get("index", 0))
@@ -123,10 +125,17 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
         if job["status"] != "completed":
             raise APIError(409, f"Video {job_id} is {job['status']}; its content exists once it is completed.",
                            code="video_not_ready")
-        if variant == "thumbnail":
-            path, mimetype, suffix = store.thumb_path(job_id, index), "image/jpeg", "jpg"
-        else:
+        if variant == "video":
             path, mimetype, suffix = store.video_path(job_id, index), "video/mp4", "mp4"
+        else:
+            # Pictures are webp, as OpenAI's are; JPEG for a client whose Accept prefers it.
+            picture = store.thumb_path(job_id, index)
+            if variant == "spritesheet":
+                picture = sprite_path(picture)
+            if not os.path.exists(picture):
+                abort(404)
+            mimetype = request.accept_mimetypes.best_match(["image/webp", "image/jpeg"], default="image/webp")
+            path, suffix = (picture, "jpg") if mimetype == "image/jpeg" else (as_webp(picture), "webp")
         if not os.path.exists(path):
             abort(404)
         return send_file(path, mimetype=mimetype, conditional=True, max_age=3600,
@@ -138,6 +147,16 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
             {"id": m, "object": "model", "created": 1700000000, "owned_by": "demo"} for m in limits.MODELS]})
 
     return app
+
+
+def as_webp(jpeg_path):
+    """The picture as webp beside the JPEG, made once."""
+    webp = jpeg_path[:-len(".jpg")] + ".webp"
+    if not os.path.exists(webp):
+        with Image.open(jpeg_path) as img:
+            img.save(webp + ".part", "WEBP", quality=80)
+        os.replace(webp + ".part", webp)
+    return webp
 
 
 def _not_found(job_id):

@@ -104,7 +104,8 @@ def parse_create(request):
     # As new-api does with a multipart body: fields it does not know are kept in metadata as text, where a
     # provider adaptor reads them (negative_prompt, mode, cfg_scale, ... sent as fields of their own).
     for name, value in values.items():
-        if name not in KNOWN_FIELDS and isinstance(value, str) and len(metadata) < limits.MAX_EXTRA_FIELDS:
+        if (isinstance(name, str) and name.strip() and name not in KNOWN_FIELDS and isinstance(value, str)
+                and len(metadata) < limits.MAX_EXTRA_FIELDS):
             metadata.setdefault(name[:100], value[:limits.MAX_METADATA_CHARS])
     image_url, image_bytes = _image(get("image") or _reference_url(values.get("input_reference")), upload)
 

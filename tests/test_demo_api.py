@@ -146,14 +146,30 @@ def test_range_request_answers_206_with_the_right_bytes(demo_api):
     assert part.headers["Accept-Ranges"] == "bytes"
 
 
-def test_thumbnail_is_a_jpeg_of_the_video_size(demo_api):
-    job = create(demo_api, data={"prompt": "thumb", "duration": "1", "width": "160", "height": "90",
+def test_thumbnail_and_spritesheet_are_webp_as_openais_and_jpeg_on_request(demo_api):
+    job = create(demo_api, data={"prompt": "thumb", "duration": "2", "width": "160", "height": "90",
                                  "fps": "10"}).json()
     wait_for(demo_api, job["id"])
-    resp = download(demo_api, job["id"], variant="thumbnail")
-    assert resp.headers["Content-Type"] == "image/jpeg"
     from PIL import Image
-    assert Image.open(io.BytesIO(resp.content)).size == (160, 90)
+    thumb = download(demo_api, job["id"], variant="thumbnail")
+    assert thumb.headers["Content-Type"] == "image/webp"
+    assert Image.open(io.BytesIO(thumb.content)).format == "WEBP"
+    assert Image.open(io.BytesIO(thumb.content)).size == (160, 90)
+    jpeg = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"variant": "thumbnail"},
+                        headers={**auth(), "Accept": "image/jpeg"}, timeout=30)
+    assert jpeg.headers["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(jpeg.content)).format == "JPEG"
+    sheet = download(demo_api, job["id"], variant="spritesheet")
+    assert sheet.headers["Content-Type"] == "image/webp"
+    width, height = Image.open(io.BytesIO(sheet.content)).size
+    assert (width, height) == (5 * 160, 2 * 90)                # ten frames, five to a row
+    bad = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"variant": "poster"},
+                       headers=auth(), timeout=30)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "variant"
+
+
+def test_a_model_id_with_control_characters_is_refused_at_create(demo_api):
+    resp = create(demo_api, data={"prompt": "p", "model": "demo\x00v1\n"})
+    assert resp.status_code == 400 and resp.json()["error"]["param"] == "model"
 
 
 BAD_FIELDS = [

@@ -156,7 +156,7 @@ class VideoAPI:
         if index:
             params["index"] = index
         # Ask for the media itself: an upstream that picks the format from Accept would otherwise send JSON.
-        accept = {"Accept": "image/jpeg, image/webp, image/*;q=0.8, */*;q=0.1" if variant == "thumbnail"
+        accept = {"Accept": "image/jpeg, image/webp;q=0.9, image/*;q=0.8, */*;q=0.1" if variant == "thumbnail"
                   else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
         if url:
             return self._call("GET", url, stream=True, absolute=True, headers=accept)
