@@ -219,3 +219,16 @@ def test_a_jobs_code_makes_the_same_job_at_the_demo_api(make_app, demo_api, tmp_
     made = ast.literal_eval(out.stdout.strip())          # the snippet prints the job as a Python dict
     assert made["prompt"] == "A kite's \"loop\" over $HOME" and made["size"] == "160x96"
     assert made["id"] != resp.headers["Location"].rsplit("/", 1)[1] and demo_api.key not in page
+
+
+def test_a_job_sent_before_calls_were_kept_gets_its_settings_and_options_as_code(make_app, upstream, tmp_path):
+    """Jobs in a history from before this version have no recorded call: their settings, the model's
+    options included, are written as the relay flavour (what every earlier version sent)."""
+    from app.upstream import Job
+    numbered_jobs(upstream)
+    app = make_app(upstream.url, follow=False)
+    app.extensions["studio"].store.add(Job(id="video_old", status="completed"), {
+        "model": "kling-v1", "prompt": "an old job", "duration": 5, "negative_prompt": "blur",
+        "extras": {"mode": "pro", "cfg_scale": "0.6"}})
+    code = Page(app.test_client().get("/jobs/video_old/code").get_data(as_text=True)).text("code-curl")
+    assert '"mode": "pro"' in code and '"cfg_scale": 0.6' in code and '"negative_prompt": "blur"' in code

@@ -118,3 +118,28 @@ def test_auto_writes_requests_the_way_the_upstream_reads_them(make_app, upstream
     names = [p[0] for p in upstream.creates[-1].parts()]
     assert ("metadata" not in names and "duration" not in names and "seconds" in names) if flavour == "openai" \
         else {"duration", "width", "height", "seconds", "size"} <= set(names)
+
+
+def openai_whole_object(job_id):
+    """A job as LiteLLM re-serialises it: OpenAI's video object, nulls written, no metadata."""
+    return {"id": job_id, "object": "video", "model": "kling-v1", "status": "queued", "progress": 0,
+            "created_at": 1796137131, "completed_at": None, "expires_at": 1796223531, "error": None,
+            "remixed_from_video_id": None, "seconds": "5", "size": "1280x720", "usage": {"duration_seconds": 5.0}}
+
+
+def test_the_card_names_the_settings_an_openai_shaped_answer_dropped_and_escapes_them(make_app, upstream):
+    upstream.handler = lambda req: json_response(openai_whole_object("video_dropped"))
+    client = make_app(upstream.url, follow=False, video_api_flavor="relay").test_client()
+    resp = submit(client, {"prompt": "a boat", "negative_prompt": "blur",
+                           "metadata": '{"<b>bold</b>": 1, "style_ref": "x"}'})
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    notice = Page(html).find(data_ignored_fields="")
+    assert notice and "negative_prompt" in notice[0].text and "style_ref" in notice[0].text
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_no_notice_when_the_answer_keeps_or_cannot_tell(make_app, upstream):
+    upstream.handler = lambda req: json_response(job_body("video_kept", metadata={"negative_prompt": "blur"}))
+    client = make_app(upstream.url, follow=False, video_api_flavor="relay").test_client()
+    resp = submit(client, {"prompt": "a boat", "negative_prompt": "blur"})
+    assert not Page(client.get(resp.headers["Location"]).get_data(as_text=True)).find(data_ignored_fields="")
