@@ -20,16 +20,22 @@ def files_under(folder):
     return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
 
 
-@pytest.mark.parametrize("odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c",
-                                    "名字 with space"])
-def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make_app, upstream, tmp_path, odd_id):
-    upstream.handler = lambda req: json_response(job_body(odd_id, status="in_progress", progress=40))
+def beside_someone_elses_video(make_app, upstream, tmp_path, job_id, **job):
+    """(app, client, data folder, files in it): an upstream answering jobs of this id, an archive that
+    already holds another job's video."""
+    upstream.handler = lambda req: json_response(job_body(job_id, **job))
     app = make_app(upstream.url, follow=False)
-    client = app.test_client()
     data = tmp_path / "data"
     (data / "archive" / "keep").mkdir(parents=True)
     (data / "archive" / "keep" / "0.mp4").write_bytes(b"someone else's video")
-    before = files_under(data)
+    return app, app.test_client(), data, files_under(data)
+
+
+@pytest.mark.parametrize("odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c",
+                                    "名字 with space"])
+def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make_app, upstream, tmp_path, odd_id):
+    app, client, data, before = beside_someone_elses_video(make_app, upstream, tmp_path, odd_id,
+                                                           status="in_progress", progress=40)
     resp = submit(client, {"prompt": "an odd id"})
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"])
@@ -47,13 +53,7 @@ def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make
 @pytest.mark.parametrize("evil_id", ["..", ".", "x" * 1025, "line\nbreak", "bell\x07", "nul\x00"])
 def test_an_id_no_address_can_carry_is_refused_and_deleting_it_deletes_nothing_else(make_app, upstream, tmp_path,
                                                                                    evil_id):
-    upstream.handler = lambda req: json_response(job_body(evil_id))
-    app = make_app(upstream.url, follow=False)
-    client = app.test_client()
-    data = tmp_path / "data"
-    (data / "archive" / "keep").mkdir(parents=True)
-    (data / "archive" / "keep" / "0.mp4").write_bytes(b"someone else's video")
-    before = files_under(data)
+    app, client, data, before = beside_someone_elses_video(make_app, upstream, tmp_path, evil_id)
     resp = submit(client, {"prompt": "an evil id"})
     assert resp.status_code == 502 and "not one any address can carry" in resp.get_data(as_text=True)
     history = client.get("/jobs").get_data(as_text=True)
