@@ -62,5 +62,13 @@ def _log_request(response):
     job_id = job.group(1) if job else None
     if response.status_code in (301, 302, 303) and "/jobs/" in response.headers.get("Location", ""):
         job_id = response.headers["Location"].rsplit("/jobs/", 1)[1].split("/")[0]
-    log.info("%s %s -> %s in %.0f ms%s%s", request.method, request.path, response.status_code, took,
-             f" job={job_id}" if job_id else "", f" user={g.identity}" if g.get("identity") else "")
+    log.info("%s %s -> %s in %.0f ms%s%s", request.method, _loggable(request.path), response.status_code, took,
+             f" job={_loggable(job_id)}" if job_id else "", f" user={g.identity}" if g.get("identity") else "")
+
+
+def _loggable(text, limit=300):
+    """A path or an opaque id on one log line: control characters escaped (a "%0A" in a URL cannot start a
+    forged line), at most limit characters."""
+    text = str(text)
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)

@@ -81,3 +81,11 @@ def test_a_job_of_any_printable_id_goes_all_the_way(make_app, upstream, tiny_mp4
     assert client.get(url).status_code == 404 and app.extensions["studio"].store.get(job_id) is None
     assert any(r.method == "DELETE" and r.raw_path == f"/v1/videos/{quote(job_id, safe='')}"
                for r in upstream.requests)
+
+
+def test_a_line_break_in_a_url_cannot_forge_a_log_line(make_app, upstream, caplog):
+    client = make_app(upstream.url, follow=False).test_client()
+    client.get("/jobs/x%0A2026-12-01 INFO app.request: GET / -> 200 forged")
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.request"]
+    assert lines and all("\n" not in line for line in lines)
+    assert any("x\\n2026-12-01" in line for line in lines)
