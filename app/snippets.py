@@ -19,9 +19,11 @@ def curl(base_url, call):
             lines.append(f"  -F {shlex.quote(argument)}")
         elif "base64_of" in part:
             # The picture as base64 text, as this API reads it; a file, since it is too long for an argument.
+            joined = f"tr -d '\\n' < {BASE64_FILE}.lines"
+            if part["prefix"]:
+                joined = f"{{ printf '%s' {shlex.quote(part['prefix'])}; {joined}; }}"
             before.append(f"base64 < {shlex.quote(part['base64_of'])} > {BASE64_FILE}.lines && "
-                          f"{{ printf '%s' {shlex.quote(part['prefix'])}; tr -d '\\n' < {BASE64_FILE}.lines; }} "
-                          f"> {BASE64_FILE} && \\")
+                          f"{joined} > {BASE64_FILE} && \\")
             lines.append(f"  -F {shlex.quote(name + '=<' + BASE64_FILE)}")
         else:
             # --form-string: the value is sent as it is, even if it starts with @ or <.

@@ -232,3 +232,14 @@ def test_a_job_sent_before_calls_were_kept_gets_its_settings_and_options_as_code
         "extras": {"mode": "pro", "cfg_scale": "0.6"}})
     code = Page(app.test_client().get("/jobs/video_old/code").get_data(as_text=True)).text("code-curl")
     assert '"mode": "pro"' in code and '"cfg_scale": 0.6' in code and '"negative_prompt": "blur"' in code
+
+
+def test_an_upload_as_a_data_url_is_made_the_same_way_by_the_snippets(make_app, upstream, tmp_path):
+    numbered_jobs(upstream)
+    client = make_app(upstream.url, follow=False, video_api_flavor="relay",
+                      image_base64_format="data-url").test_client()
+    png = make_png(400, 300)
+    studio, _, _ = send_and_compare(client, upstream, tmp_path, {"prompt": "a kite"},
+                                    {"image_file": (io.BytesIO(png), "kite.png")}, {"kite.png": png})
+    import base64
+    assert [p[3] for p in studio.parts() if p[0] == "image"] == [b"data:image/png;base64," + base64.b64encode(png)]
