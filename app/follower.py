@@ -101,8 +101,10 @@ class Follower:
             self._wake.clear()
 
     def run_once(self):
-        """One round: settle lost sends, start due status reads and archive fetches, tidy up now and then."""
+        """One round: record ids kept in the journal, settle lost sends, start due status reads and archive
+        fetches, tidy up now and then."""
         now = time.time()
+        self.store.journal.replay(self.store)
         self._settle_lost_sends(now)
         self._dispatch("status", self.store.due_status_reads(now), self.check,
                        lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
@@ -141,8 +143,7 @@ class Follower:
     def _settle_lost_sends(self, now):
         """A row still 'sending' whose worker is gone, or that is older than any send can take."""
         for job_id, sender, submitted_at in self.store.sending():
-            host, _, pid = (sender or "").rpartition(":")
-            gone = host == SENDER and pid.isdigit() and not _alive(int(pid))
+            gone = sender_is_gone(sender)
             if (gone or submitted_at < now - self.send_window) and self.store.uncertain(job_id, LOST_SEND):
                 log.warning("job %s: its send never finished; marked as possibly created", job_id)
 
@@ -233,6 +234,12 @@ class Follower:
         self.archive.remove(job_id)
         self.store.delete(job_id)
         return note, confirmed
+
+
+def sender_is_gone(sender):
+    """True when the worker sending a row (host:pid) ran on this host and is no longer alive."""
+    host, _, pid = (sender or "").rpartition(":")
+    return host == SENDER and pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid):

@@ -11,12 +11,13 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
+from app.created_journal import CreatedJournal
 from app.job_claims import FollowerClaims
 from app.job_queries import HistoryQueries
 from app.job_schema import LATE_INDEXES, SCHEMA, migrate, type_messages
 from app.lifecycle import ArchiveState, JobStatus
 from app.problems import loaded, stored
-from app.sqlite import connect
+from app.sqlite import BUSY_SECONDS, connect
 from app.upstream import Job
 
 
@@ -42,6 +43,7 @@ class JobRecord:
     archive_attempts: int = 0
     archive_next_at: float = 0
     check_failures: int = 0
+    sender: str | None = None        # host:pid of the worker sending it, while it is being sent
 
     @property
     def id(self):
@@ -103,6 +105,8 @@ class JobStore(FollowerClaims, HistoryQueries):
     def __init__(self, path):
         self.path = os.path.abspath(path)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        # Created jobs' ids the database refused to take, kept until it does (app/created_journal.py).
+        self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
         self._initialise()
 
     def _initialise(self, attempts=50):
@@ -122,8 +126,10 @@ class JobStore(FollowerClaims, HistoryQueries):
                     raise
                 time.sleep(0.1)
 
+    busy_seconds = BUSY_SECONDS      # how long a query waits for another writer's lock
+
     def _connect(self):
-        return connect(self.path, row_factory=sqlite3.Row)
+        return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds)
 
     def _execute(self, sql, args=()):
         with self._connect() as db:
@@ -222,7 +228,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def release_submission(self, token):
         """The form made no job (an error): it may be sent again."""
-        self._execute("DELETE FROM submissions WHERE token = ? AND job_id IS NULL", (token,))
+        self._execute("DELETE FROM submissions WHERE token = ?", (token,))
 
 
 def _record(row):
@@ -236,7 +242,8 @@ def _record(row):
                      archive_bytes=row["archive_bytes"], archived_at=row["archived_at"],
                      files=json.loads(row["files"]),
                      **{k: row[k] for k in ("local_id", "answered_at", "changed_at", "stalled_at",
-                                            "archive_attempts", "archive_next_at", "check_failures") if k in keys})
+                                            "archive_attempts", "archive_next_at", "check_failures", "sender")
+                        if k in keys})
 
 
 def _params(text):

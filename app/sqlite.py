@@ -13,23 +13,24 @@ import threading
 from contextlib import contextmanager, suppress
 
 MAX_IDLE = 8
+BUSY_SECONDS = 10.0
 _lock = threading.Lock()
 _idle = {}            # path -> [(connection, (st_dev, st_ino) of the file it was opened on)]
 _pid = os.getpid()
 
 
 @contextmanager
-def connect(path, row_factory=None):
-    """A connection to path for the length of a with block."""
+def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS):
+    """A connection to path for the length of a with block, waiting up to busy_seconds for a lock."""
     db, inode = _borrow(path)
     current = _inode(path)
     if db is not None and (inode != current or current is None):
         _close(db)                                   # the file was replaced or removed since
         db = None
     if db is None:
-        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout=10000")
+        db = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
         current = _inode(path)
+    db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     db.row_factory = row_factory
     try:
         yield db

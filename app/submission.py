@@ -10,13 +10,15 @@ import secrets
 import sqlite3
 import time
 
-from app.follower import sender_id
+from app.follower import LOST_SEND, sender_id, sender_is_gone
 from app.lifecycle import JobStatus
 from app.problems import N_, Problem
 from app.upstream import UpstreamError
 
 log = logging.getLogger("app.submission")
 IN_FLIGHT_WAIT = 0.25
+CREATED_ATTEMPTS = 3          # writes of a created job's id before it goes to the journal
+CREATED_RETRY_WAIT = 0.2
 UNWRITABLE = Problem(N_("The history cannot be written just now, so nothing was sent. Try again in a moment; if "
                         "it keeps happening, tell whoever runs this app."))
 
@@ -73,17 +75,19 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
     try:
         call = api.prepare_create(form.to_video_request(form.image_value()))
         job = send_recorded(store, {**form.values(), "request": call.record()}, lambda: api.send(call), allowance,
-                            spender, submitted_by)
+                            spender, submitted_by,
+                            on_recorded=(lambda local_id: _quietly(store.finish_submission, token, local_id))
+                            if token else None)
     except MaybeCreated as lost:
         if token:
-            store.finish_submission(token, lost.job_id)
+            _quietly(store.finish_submission, token, lost.job_id)
         raise
     except BaseException:
         if token:
             _quietly(store.release_submission, token)
         raise
     if token:
-        store.finish_submission(token, job.id)
+        _quietly(store.finish_submission, token, job.id)
     return job
 
 
@@ -95,8 +99,9 @@ def remix_job(source, prompt, api, store, allowance=None, spender=None, submitte
     return send_recorded(store, params, lambda: api.send(call), allowance, spender, submitted_by)
 
 
-def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None):
-    """Take a place in the allowance, record the job as sending, send it, and record what came of it."""
+def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None, on_recorded=None):
+    """Take a place in the allowance, record the job as sending, send it, and record what came of it.
+    on_recorded(local_id) is called once the row exists, before anything is sent."""
     place = None
     if allowance is not None:
         try:
@@ -111,6 +116,8 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
         _give_back(allowance, place)
         log.error("history not writable, nothing sent: %s", exc)
         raise HistoryUnavailable(UNWRITABLE) from exc
+    if on_recorded is not None:
+        on_recorded(local_id)
     try:
         job = send()
     except UpstreamError as err:
@@ -124,13 +131,30 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
         # The worker is being stopped mid-send: the outcome is unknown, so the row must say so.
         store.uncertain(local_id, Problem(N_("The app was interrupted while sending this job.")))
         raise
+    return record_created(store, local_id, job)
+
+
+def record_created(store, local_id, job, attempts=CREATED_ATTEMPTS):
+    """The row takes the upstream's id. The job exists and is paid for, so its id is never dropped: the
+    write is tried again, and if the database still refuses, the id goes to the journal the follower
+    replays (app/created_journal.py); the person is sent to the job either way. Returns the id to show."""
+    for attempt in range(attempts):
+        try:
+            store.created(local_id, job)
+            return job
+        except sqlite3.Error as exc:
+            error = exc
+            time.sleep(CREATED_RETRY_WAIT * (attempt + 1))
     try:
-        store.created(local_id, job)
-    except sqlite3.Error as exc:
-        log.error("job=%s was created upstream but could not be recorded (row %s): %s", job.id, local_id, exc)
+        store.journal.append(local_id, job)
+    except OSError as exc:
+        log.critical("job=%s was created upstream and could not be recorded anywhere (row %s): %s; %s", job.id,
+                     local_id, error, exc)
         made = Problem(N_("The video API made the job (%(id)s), but the history could not record it. Do not send "
                           "it again; tell whoever runs this app."), id=job.id)
         raise HistoryUnavailable(made) from exc
+    log.error("job=%s: the history refused its id (%s); kept in the journal under row %s", job.id, error, local_id)
+    job.id = local_id        # its page, under the id it has now, shows the job once the follower replays it
     return job
 
 
@@ -153,11 +177,19 @@ def _claim(store, token, settings):
     """None when this request owns the token; else the job id an earlier send made ('' if still unknown).
 
     A second send of a form still in flight waits for the first one's answer; if that one fails and lets
-    go of the token, this send takes it over.
+    go of the token, this send takes it over. If the worker sending it has died, the row is settled as
+    "may have been created" at once and returned, so the person gets the choice to send it again.
     """
     deadline = time.monotonic() + settings.video_api_connect_timeout + settings.video_api_timeout
     earlier = store.claim_submission(token)
-    while earlier == "" and time.monotonic() < deadline:
+    while earlier is not None and time.monotonic() < deadline:
+        if earlier:
+            record = store.get(earlier)
+            if record is None or record.status != JobStatus.SENDING:
+                return earlier
+            if sender_is_gone(record.sender):
+                store.uncertain(record.id, LOST_SEND)
+                return earlier
         time.sleep(IN_FLIGHT_WAIT)
         earlier = store.claim_submission(token)
     return earlier

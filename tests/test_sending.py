@@ -4,6 +4,7 @@ stays in the history as "may have been created"; sending that form again asks fi
 import contextlib
 import os
 import signal
+import sqlite3
 import threading
 import time
 
@@ -226,3 +227,53 @@ def _wait_archive(client, job_id, timeout=20):
             return state
         time.sleep(0.1)
     raise AssertionError(f"{job_id} was never archived: {state}")
+
+
+def test_a_created_job_whose_id_the_database_refuses_is_kept_in_the_journal_and_recorded_later(make_app, upstream):
+    """The API made the job; SQLite is locked by another writer when its id should be written: the person is
+    sent to the job all the same, and the follower records the id once the lock is gone."""
+    app = make_app(upstream.url, follow=False)
+    store = app.extensions["studio"].store
+    store.busy_seconds = 0.1
+    holder = {}
+
+    def handler(req):
+        if req.method == "POST":        # the row is written as "sending"; now another writer holds the file
+            db = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+            db.execute("BEGIN EXCLUSIVE")
+            holder["db"] = db
+            return json_response(job_body("video_kept"))
+        return json_response(job_body("video_kept", status="in_progress", progress=5))
+    upstream.handler = handler
+    client = app.test_client()
+    resp = submit(client, {"prompt": "paid for while the database was busy"})
+    assert resp.status_code == 303 and "/jobs/local-" in resp.headers["Location"]
+    assert list(store.journal.pending().values())[0]["id"] == "video_kept"
+    holder["db"].execute("ROLLBACK")
+    holder["db"].close()
+    app.extensions["studio"].follower.run_once()
+    assert store.journal.pending() == {}
+    assert store.get("video_kept") is not None
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 301 and page.headers["Location"].endswith("/jobs/video_kept")
+    assert "paid for while the database was busy" in client.get("/jobs/video_kept").get_data(as_text=True)
+
+
+def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_again(make_app, upstream):
+    import subprocess
+
+    from app.follower import SENDER
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    app = make_app(upstream.url, follow=False)
+    store = app.extensions["studio"].store
+    store.add_sending("local-dead", {"prompt": "sent by a worker that died"}, sender=f"{SENDER}:{dead.pid}")
+    token = "d" * 32
+    store.claim_submission(token)
+    store.finish_submission(token, "local-dead")
+    client = app.test_client()
+    resp = client.post("/jobs", data={"csrf_token": hidden_value(client.get("/").get_data(as_text=True)),
+                                      "prompt": "sent by a worker that died", "submission_id": token})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "Send it again anyway" in page
+    assert store.get("local-dead").status == "uncertain" and upstream.creates == []
