@@ -26,6 +26,9 @@ LOST_SEND = Problem(N_("The app stopped while sending this job (a restart or a c
                        "provider before sending the same request again."))
 ARCHIVE_RETRY_FIRST, ARCHIVE_RETRY_MAX = 15.0, 900.0
 ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600      # relays' addresses last "hours to a day"
+RECONCILE_EVERY = 60.0          # how often jobs that may have been created are looked for in the API's list
+RECONCILE_WINDOW = 24 * 3600    # ... for how long after they were sent
+MATCH_SLACK = 120.0             # a listed job made this long before its send (clocks differ) still matches
 
 
 def sender_id():
@@ -54,6 +57,9 @@ class Follower:
         self._busy = {"status": set(), "archive": set()}
         self._pools = None          # None while stopped: run_once() then does its work inline (tests, tools)
         self._next_housekeeping = 0.0
+        self._next_reconcile = 0.0
+        self.reconcile_every = RECONCILE_EVERY
+        self._no_list_until = 0.0
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -106,6 +112,7 @@ class Follower:
         now = time.time()
         self.store.journal.replay(self.store)
         self._settle_lost_sends(now)
+        self.reconcile(now)
         self._dispatch("status", self.store.due_status_reads(now), self.check,
                        lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
         self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
@@ -146,6 +153,30 @@ class Follower:
             gone = sender_is_gone(sender)
             if (gone or submitted_at < now - self.send_window) and self.store.uncertain(job_id, LOST_SEND):
                 log.warning("job %s: its send never finished; marked as possibly created", job_id)
+
+    def reconcile(self, now):
+        """Look for jobs that may have been created in the API's list of recent jobs (GET /v1/videos): a
+        listed job not in the history, of the same model and prompt, made around when the row was sent, is
+        attached to it and followed. An API without a list is asked again an hour later."""
+        if now < max(self._next_reconcile, self._no_list_until):
+            return
+        rows = self.store.uncertain_since(now - RECONCILE_WINDOW)
+        if not rows:
+            return
+        self._next_reconcile = now + self.reconcile_every
+        try:
+            listed = self.api.list_videos(timeout=self.status_timeout)
+        except UpstreamError as exc:
+            if exc.status in (400, 404, 405, 501) or exc.status is None:
+                self._no_list_until = now + 3600
+            log.info("the API's list of jobs is not available (%s); uncertain jobs wait for a person", exc.kind)
+            return
+        taken = set()
+        for record in rows:
+            match = _best_match(record, [j for j in listed if j.id not in taken], self.send_window)
+            if match is not None and self.store.get(match.id) is None and self.store.found(record.id, match, "list"):
+                taken.add(match.id)
+                log.info("job %s (may have been created) found in the API's list as %s", record.id, match.id)
 
     # --- status ----------------------------------------------------------------------------------
 
@@ -234,6 +265,24 @@ class Follower:
         self.archive.remove(job_id)
         self.store.delete(job_id)
         return note, confirmed
+
+
+def _best_match(record, listed, send_window):
+    """The listed job that is this row's: same prompt (when the list says), same model (when both say),
+    made from a little before it was sent to the end of the send window; the closest in time."""
+    prompt, model = record.params.get("prompt"), record.params.get("model")
+    start, end = record.submitted_at - MATCH_SLACK, record.submitted_at + send_window
+    found = []
+    for job in listed:
+        listed_prompt = job.raw.get("prompt") if isinstance(job.raw, dict) else None
+        if listed_prompt is None or listed_prompt != prompt:
+            continue
+        if model and job.model and job.model != model:
+            continue
+        if job.created_at is None or not start <= job.created_at <= end:
+            continue
+        found.append(job)
+    return min(found, key=lambda j: abs(j.created_at - record.submitted_at)) if found else None
 
 
 def sender_is_gone(sender):

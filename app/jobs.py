@@ -178,6 +178,35 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
         self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
 
+    def uncertain_since(self, since):
+        """Records that may have been created, sent after `since`, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM jobs WHERE status = ? AND submitted_at >= ? ORDER BY submitted_at",
+                              (str(JobStatus.UNCERTAIN), since)).fetchall()
+        return [_record(r) for r in rows]
+
+    def found(self, local_id, job: Job, how):
+        """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
+        followed like any other; its settings remember how it was found. False if the row is no longer
+        uncertain or the id is in the history already."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT params FROM jobs WHERE id = ? AND status = ?",
+                             (local_id, str(JobStatus.UNCERTAIN))).fetchone()
+            taken = db.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            if row is None or taken is not None:
+                db.execute("ROLLBACK")
+                return False
+            params = {**json.loads(row["params"]), "found_by": how}
+            db.execute(
+                "UPDATE jobs SET id = ?, status = ?, job = ?, params = ?, model = COALESCE(?, model),"
+                " checked_at = ?, answered_at = ?, changed_at = ?, next_check_at = 0, check_error = NULL,"
+                " sender = NULL WHERE id = ?",
+                (job.id, str(job.status), _json(job.to_dict()), _json(params), job.model, now, now, now, local_id))
+            db.execute("COMMIT")
+        return True
+
     def sending(self):
         """[(id, sender, submitted_at)] of the rows still being sent."""
         with self._connect() as db:

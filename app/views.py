@@ -25,11 +25,12 @@ from app.auth import spender_key
 from app.form_page import empty_form_page, filled_form, form_context, limit_reached, render_form
 from app.forms import VideoJobForm
 from app.job_queries import STATUS_FILTERS
+from app.lifecycle import JobStatus
 from app.presenters import download_name, live_state, run_estimate
 from app.problems import N_, Problem, problem_text
 from app.services import services
 from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
-from app.upstream import UpstreamError, UpstreamRefused
+from app.upstream import UpstreamError, UpstreamRefused, is_usable_id
 from app.video_files import send_video
 from app.web_errors import browser_status
 
@@ -148,6 +149,32 @@ def _nudge_follower(job_id, reset, message):
         services().follower.wake()
         flash(_(message), "success")
     return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+
+
+@bp.post("/jobs/<job:job_id>/attach")
+def attach_found_job(job_id):
+    """"I found it": the id of the job a lost send made, pasted by a person; checked with the API, then
+    followed under that id."""
+    record = record_or_404(job_id)
+    found_id = (request.form.get("found_id") or "").strip()
+    if record.status != JobStatus.UNCERTAIN:
+        return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+    if not is_usable_id(found_id):
+        flash(_("Paste the job id the video API gave, such as video_123 or task_abc."), "warning")
+        return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+    if services().store.get(found_id) is not None:
+        flash(_("That job is in the history already."), "warning")
+        return redirect(url_for("studio.job_page", job_id=found_id), code=303)
+    try:
+        job = services().api.get_video(found_id)
+    except UpstreamError as err:
+        flash(_("The video API does not know that job: %(message)s", message=problem_text(err.message)), "warning")
+        return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+    if not services().store.found(record.id, job, "pasted"):
+        return redirect(url_for("studio.job_page", job_id=record.id), code=303)
+    services().follower.wake()
+    flash(_("Found: this job is followed again under %(id)s.", id=found_id), "success")
+    return redirect(url_for("studio.job_page", job_id=found_id), code=303)
 
 
 @bp.get("/history/live")

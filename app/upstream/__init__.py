@@ -12,7 +12,7 @@ from app.upstream.errors import (
            UpstreamUnreachable,
 )
 from app.upstream.flavors import UpstreamCall
-from app.upstream.models import ImageUpload, Job, VideoRequest
+from app.upstream.models import ImageUpload, Job, VideoRequest, is_usable_id
 
 __all__ = ["VideoAPI", "Job", "VideoRequest", "ImageUpload", "UpstreamCall", "UpstreamError", "UpstreamTimeout",
-           "UpstreamUnreachable", "UpstreamRefused", "BadAnswer", "UnsafeAddress"]
+           "UpstreamUnreachable", "UpstreamRefused", "BadAnswer", "UnsafeAddress", "is_usable_id"]

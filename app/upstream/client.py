@@ -163,6 +163,22 @@ class VideoAPI:
         return self._call("GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True,
                           headers=accept)
 
+    def list_videos(self, limit=100, timeout=None):
+        """The API's most recent jobs (GET /v1/videos, newest first), as Jobs; jobs it cannot read are left
+        out. Relays without the route answer 404, 405 or 400 (LiteLLM wants a provider named)."""
+        resp = self._call("GET", "/v1/videos", params={"limit": limit, "order": "desc"}, timeout=timeout)
+        body = self._json(resp)
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise BadAnswer(Problem(N_("The video API's list of jobs is not in a known shape.")))
+        jobs = []
+        for item in items[:limit]:
+            try:
+                jobs.append(Job.from_upstream(item))
+            except ValueError:
+                continue
+        return jobs
+
     def list_models(self, timeout=3.0):
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
         resp = self._call("GET", "/v1/models", timeout=(min(self.timeout[0], timeout), timeout))
