@@ -1,6 +1,7 @@
 """The archive of finished videos: fetched once from the upstream, streamed to disk, served from here."""
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -129,6 +130,25 @@ class VideoArchive:
                 log.warning("thumbnail of job %s not used: %s", job.id, type(exc).__name__)
                 return False
 
+    def remove_orphan_parts(self, now, older_than, gone):
+        """Delete the temporary files of downloads that will never finish: their worker is gone (gone(pid)),
+        or they have not grown for older_than seconds. Returns how many."""
+        removed = 0
+        for folder, _, names in os.walk(self.folder):
+            for name in names:
+                if not name.endswith(".part"):
+                    continue
+                path = os.path.join(folder, name)
+                pid = name.rsplit(".", 3)[-3] if name.count(".") >= 3 else ""
+                try:
+                    stale = (pid.isdigit() and gone(int(pid))) or os.path.getmtime(path) < now - older_than
+                    if stale:
+                        os.remove(path)
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
     def remove(self, job_id):
         """Delete the job's files; only ever a folder directly inside the archive."""
         legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]     # folders named by the first version
@@ -221,6 +241,11 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
         _remove(tmp)
         if isinstance(exc, ArchiveError):
             raise
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            folder = os.path.dirname(os.path.dirname(target))
+            log.error("the disk is full: %s has no room for %s", folder, os.path.basename(target))
+            raise ArchiveError(Problem(N_("The disk is full: %(folder)s has no room for the video. It is fetched "
+                                          "again once space is freed."), folder=folder)) from exc
         raise ArchiveError(Problem(N_("The download broke off (%(error)s)."), error=type(exc).__name__)) from exc
 
 

@@ -26,6 +26,7 @@ LOST_SEND = Problem(N_("The app stopped while sending this job (a restart or a c
                        "provider before sending the same request again."))
 ARCHIVE_RETRY_FIRST, ARCHIVE_RETRY_MAX = 15.0, 900.0
 ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600      # relays' addresses last "hours to a day"
+ARCHIVE_TRIES_PAST_EXPIRY = 3   # fetches tried after the upstream's copy says it has expired
 RECONCILE_EVERY = 60.0          # how often jobs that may have been created are looked for in the API's list
 RECONCILE_WINDOW = 24 * 3600    # ... for how long after they were sent
 MATCH_SLACK = 120.0             # a listed job made this long before its send (clocks differ) still matches
@@ -112,11 +113,12 @@ class Follower:
         now = time.time()
         self.store.journal.replay(self.store)
         self._settle_lost_sends(now)
+        self._break_dead_fetches()
         self.reconcile(now)
         self._dispatch("status", self.store.due_status_reads(now), self.check,
                        lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
         self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
-                       lambda job_id: self.store.claim_archive(job_id, self.archive_lease))
+                       lambda job_id: self.store.claim_archive(job_id, self.archive_lease, sender_id()))
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + self.housekeeping_every
             self.housekeeping(now)
@@ -153,6 +155,13 @@ class Follower:
             gone = sender_is_gone(sender)
             if (gone or submitted_at < now - self.send_window) and self.store.uncertain(job_id, LOST_SEND):
                 log.warning("job %s: its send never finished; marked as possibly created", job_id)
+
+    def _break_dead_fetches(self):
+        """A fetch whose worker on this host died (kill -9) is due again now, not when its lease runs out."""
+        for job_id, holder in self.store.fetches_in_progress():
+            if holder and sender_is_gone(holder):
+                self.store.break_archive_lease(job_id, holder)
+                log.warning("job %s: the worker fetching its video is gone; fetching it again", job_id)
 
     def reconcile(self, now):
         """Look for jobs that may have been created in the API's list of recent jobs (GET /v1/videos): a
@@ -199,7 +208,7 @@ class Follower:
         self.store.status_answered(job, now + self._interval(job, record, now, stalled), stalled)
         if job.status == JobStatus.COMPLETED:
             self._dispatch("archive", [job_id], self.fetch,
-                           lambda jid: self.store.claim_archive(jid, self.archive_lease))
+                           lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()))
 
     def _interval(self, job, record, now, stalled):
         """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls."""
@@ -226,7 +235,8 @@ class Follower:
             retry_at = now + min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2 ** record.archive_attempts)
             finished = record.job.completed_at or record.answered_at or now
             deadline = record.job.expires_at or finished + ARCHIVE_DEADLINE_UNKNOWN_EXPIRY
-            if retry_at > deadline:
+            # An expiry already past by our clock may be the API's clock: a few tries all the same.
+            if retry_at > deadline and record.archive_attempts + 1 >= ARCHIVE_TRIES_PAST_EXPIRY:
                 retry_at = None
             self.store.archive_failed(job_id, message, retry_at)
             log.warning("archiving %s failed (%s); %s", job_id, message,
@@ -242,6 +252,10 @@ class Follower:
         """Evict old archived videos and forget uploaded images no one has used for a while."""
         now = now or time.time()
         self.archive.evict(self.store, now)
+        removed = self.archive.remove_orphan_parts(now, older_than=self.archive_lease * 2,
+                                                   gone=lambda pid: sender_is_gone(f"{SENDER}:{pid}"))
+        if removed:
+            log.info("removed %d unfinished download(s) left by stopped workers", removed)
         if self.uploads is not None:
             removed = self.uploads.remove_older_than(now - self.upload_max_age, now)
             if removed:

@@ -83,14 +83,26 @@ class FollowerClaims:
                 (now, now - lease_seconds, limit)).fetchall()
         return [r[0] for r in rows]
 
-    def claim_archive(self, job_id, lease_seconds):
-        """True for the one caller that should fetch the job's video now."""
+    def claim_archive(self, job_id, lease_seconds, holder=None):
+        """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
         now = time.time()
         return self._execute(
-            f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ? WHERE id = ? AND status = '{COMPLETED}'"
+            f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ?, archive_holder = ? WHERE id = ?"
+            f" AND status = '{COMPLETED}'"
             f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
             f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
-            (now, job_id, now, now - lease_seconds)) == 1
+            (now, holder, job_id, now, now - lease_seconds)) == 1
+
+    def fetches_in_progress(self):
+        """[(id, holder)] of the videos being fetched now."""
+        with self._connect() as db:
+            return [tuple(r) for r in db.execute(
+                f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
+
+    def break_archive_lease(self, job_id, holder):
+        """The fetch's worker is gone: its job is due again at once."""
+        self._execute(f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}'"
+                      f" AND archive_holder = ?", (job_id, holder))
 
     def archive_heartbeat(self, job_id):
         """A fetch still in progress renews its own lease."""

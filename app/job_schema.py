@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS submissions (
     job_id     TEXT,
     claimed_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS probes (         -- /readyz writes here: a store that cannot take a row is not ready
+    name TEXT PRIMARY KEY,
+    at   REAL NOT NULL
+);
 """
 # Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
 ADDED_COLUMNS = {
@@ -62,7 +66,7 @@ ADDED_COLUMNS = {
     "changed_at": "REAL NOT NULL DEFAULT 0",
     "next_check_at": "REAL NOT NULL DEFAULT 0", "check_failures": "INTEGER NOT NULL DEFAULT 0",
     "stalled_at": "REAL", "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "archive_next_at": "REAL NOT NULL DEFAULT 0",
+    "archive_next_at": "REAL NOT NULL DEFAULT 0", "archive_holder": "TEXT",
 }
 LATE_INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);

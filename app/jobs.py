@@ -231,10 +231,8 @@ class JobStore(FollowerClaims, HistoryQueries):
         return [_record(r) for r in rows]
 
     def check_writable(self):
-        """Raise sqlite3.Error unless a write transaction can be taken."""
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("ROLLBACK")
+        """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
+        self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", time.time()))
 
     def delete(self, job_id):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1

@@ -74,4 +74,8 @@ def run_estimate(record, store):
     if not job.status.is_running:
         return None
     typical, count = _typical(store, job.model or record.params.get("model"), job.seconds, job.size)
-    return {"started": job.created_at or record.submitted_at, "typical": typical, "count": count}
+    # The earlier of the API's created_at and when it was sent: an API clock ahead of ours would otherwise
+    # show "Running for 0 seconds" throughout.
+    started = min(t for t in (job.created_at, record.submitted_at) if t) if (job.created_at or record.submitted_at) \
+        else time.time()
+    return {"started": started, "typical": typical, "count": count}

@@ -21,6 +21,16 @@ CREATED_ATTEMPTS = 3          # writes of a created job's id before it goes to t
 CREATED_RETRY_WAIT = 0.2
 UNWRITABLE = Problem(N_("The history cannot be written just now, so nothing was sent. Try again in a moment; if "
                         "it keeps happening, tell whoever runs this app."))
+DISK_FULL = Problem(N_("The disk where this app keeps its history is full, so nothing was sent. Tell whoever runs "
+                       "this app (DATA_DIR needs room)."))
+
+
+def unwritable(exc):
+    """What to tell a person when the history refused a write: a full disk is named as such."""
+    if "full" in str(exc).lower():
+        log.error("the disk is full: the history (%s) cannot be written", exc)
+        return DISK_FULL
+    return UNWRITABLE
 
 
 class AlreadySubmitted(Exception):
@@ -63,8 +73,8 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
         try:
             earlier = _claim(store, token, settings)
         except sqlite3.Error as exc:
-            log.error("history not readable, nothing sent: %s", exc)
-            raise HistoryUnavailable(UNWRITABLE) from exc
+            log.error("history not writable, nothing sent: %s", exc)
+            raise HistoryUnavailable(unwritable(exc)) from exc
         if earlier is not None:
             record = store.get(earlier) if earlier else None
             if not (resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
@@ -108,14 +118,14 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
             place = allowance.reserve(spender)
         except sqlite3.Error as exc:
             log.error("spending guard not writable, nothing sent: %s", exc)
-            raise HistoryUnavailable(UNWRITABLE) from exc
+            raise HistoryUnavailable(unwritable(exc)) from exc
     local_id = f"local-{secrets.token_hex(10)}"
     try:
         store.add_sending(local_id, params, submitted_by=submitted_by, sender=sender_id())
     except sqlite3.Error as exc:
         _give_back(allowance, place)
         log.error("history not writable, nothing sent: %s", exc)
-        raise HistoryUnavailable(UNWRITABLE) from exc
+        raise HistoryUnavailable(unwritable(exc)) from exc
     if on_recorded is not None:
         on_recorded(local_id)
     try:

@@ -1,6 +1,9 @@
 """Thin routes: the form, submitting, the job page and its live status, the archived video, history."""
 
+import contextlib
+import errno
 import math
+import os
 import sqlite3
 import time
 
@@ -265,6 +268,14 @@ def readyz():
     except sqlite3.Error as exc:
         checks["store"], ready = f"not writable: {exc}", False
     try:
+        write_probe_file(services().settings.data_dir)
+        checks["disk"] = "ok"
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        checks["disk"] = (f"full: {services().settings.data_dir} has no room" if full
+                          else f"not writable: {exc.strerror}")
+        ready = False
+    try:
         services().api.list_models(timeout=3.0)
         checks["upstream"] = "ok"
     except UpstreamError as exc:
@@ -276,6 +287,19 @@ def readyz():
         current_app.logger.warning("readiness: %s", checks)
     body = {"status": status, "checks": checks} if g.get("identity") else {"status": status}
     return jsonify(body), 200 if ready else 503
+
+
+def write_probe_file(folder, size=64 * 1024):
+    """Write (and remove) a small file in DATA_DIR, synced to disk: raises OSError when the disk is full."""
+    path = os.path.join(folder, f".ready-probe-{os.getpid()}")
+    try:
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _archived_file(record, index, kind):
