@@ -8,6 +8,7 @@ fetch, across workers and, with a shared store, across hosts. Pages only read wh
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -61,6 +62,8 @@ class Follower:
         self._next_reconcile = 0.0
         self.reconcile_every = RECONCILE_EVERY
         self._no_list_until = 0.0
+        self._paused_until = 0.0
+        self.clock = time.time          # tests put a fixed clock here: intervals are then exact
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -110,11 +113,14 @@ class Follower:
     def run_once(self):
         """One round: record ids kept in the journal, settle lost sends, start due status reads and archive
         fetches, tidy up now and then."""
-        now = time.time()
+        now = self.clock()
         self.store.journal.replay(self.store)
         self._settle_lost_sends(now)
         self._break_dead_fetches()
         self.reconcile(now)
+        self._paused_until = max(self._paused_until, self.store.upstream_paused_until())
+        if now < self._paused_until:
+            return                      # the API asked to be left alone (429/503 with Retry-After)
         self._dispatch("status", self.store.due_status_reads(now), self.check,
                        lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
         self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
@@ -126,6 +132,8 @@ class Follower:
     def _dispatch(self, kind, due, work, claim):
         busy = self._busy[kind]
         for job_id in due:
+            if self.clock() < self._paused_until:
+                return
             if len(busy) >= (self.status_threads if kind == "status" else self.archive_threads):
                 return   # every thread is busy (a hanging upstream): claim nothing we cannot start now
             if job_id in busy or not claim(job_id):
@@ -194,11 +202,12 @@ class Follower:
         record = self.store.get(job_id)
         if record is None or not record.status.is_running:
             return
-        now = time.time()
+        now = self.clock()
         try:
             job = self.api.get_video(job_id, timeout=self.status_timeout)
         except UpstreamError as exc:
             delay = min(60.0, max(self.min_interval, 1.0) * 2 ** min(record.check_failures + 1, 6))
+            delay = self._listen(exc, jittered(delay), now)
             quiet_since = max(record.answered_at, record.submitted_at)
             self.store.status_unanswered(job_id, exc.message, now + delay, now - quiet_since > self.stall_after)
             log.info("status of %s unavailable (%s); next try in %.0f s", job_id, exc.kind, delay)
@@ -210,6 +219,16 @@ class Follower:
             self._dispatch("archive", [job_id], self.fetch,
                            lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()))
 
+    def _listen(self, exc, delay, now):
+        """The wait before trying again: at least what Retry-After asked for; and when the API says it is
+        overloaded (429 or 503 with Retry-After), one pause for every job and every worker, not one per job."""
+        asked = float(exc.retry_after) if exc.retry_after else 0.0
+        if asked and exc.status in (429, 503):
+            self._paused_until = max(self._paused_until, now + asked)
+            self.store.pause_upstream(now + asked)
+            log.warning("the video API is overloaded (HTTP %s): leaving it alone for %.0f s", exc.status, asked)
+        return max(delay, asked * random.uniform(1.0, 1.2)) if asked else delay
+
     def _interval(self, job, record, now, stalled):
         """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls."""
         hint = job.raw.get("_poll_after_ms") or 0
@@ -217,7 +236,7 @@ class Follower:
         floor = 0 if age < 120 else 3 if age < 600 else 10 if age < 3600 else 30
         if stalled:
             floor = max(floor, 60)
-        return max(self.min_interval, hint / 1000.0, 0.1, floor)
+        return max(self.min_interval, jittered(max(hint / 1000.0, 0.1, floor)))
 
     # --- the archive -----------------------------------------------------------------------------
 
@@ -231,8 +250,12 @@ class Follower:
                                               heartbeat=lambda: self.store.archive_heartbeat(job_id))
         except (ArchiveError, UpstreamError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            now = time.time()
-            retry_at = now + min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2 ** record.archive_attempts)
+            now = self.clock()
+            wait = jittered(min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2 ** record.archive_attempts))
+            said = exc if isinstance(exc, UpstreamError) else exc.__cause__
+            if isinstance(said, UpstreamError):
+                wait = self._listen(said, wait, now)
+            retry_at = now + wait
             finished = record.job.completed_at or record.answered_at or now
             deadline = record.job.expires_at or finished + ARCHIVE_DEADLINE_UNKNOWN_EXPIRY
             # An expiry already past by our clock may be the API's clock: a few tries all the same.
@@ -250,7 +273,7 @@ class Follower:
 
     def housekeeping(self, now=None):
         """Evict old archived videos and forget uploaded images no one has used for a while."""
-        now = now or time.time()
+        now = now or self.clock()
         self.archive.evict(self.store, now)
         removed = self.archive.remove_orphan_parts(now, older_than=self.archive_lease * 2,
                                                    gone=lambda pid: sender_is_gone(f"{SENDER}:{pid}"))
@@ -279,6 +302,11 @@ class Follower:
         self.archive.remove(job_id)
         self.store.delete(job_id)
         return note, confirmed
+
+
+def jittered(seconds, spread=0.15):
+    """seconds, give or take `spread` of it, so jobs sent together do not all ask again at once."""
+    return seconds * random.uniform(1 - spread, 1 + spread)
 
 
 def _best_match(record, listed, send_window):

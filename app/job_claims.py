@@ -93,6 +93,16 @@ class FollowerClaims:
             f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
             (now, holder, job_id, now, now - lease_seconds)) == 1
 
+    def pause_upstream(self, until):
+        """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
+        self._execute("INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
+                      " ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)", (until,))
+
+    def upstream_paused_until(self):
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM upstream_state WHERE name = 'paused_until'").fetchone()
+        return row[0] if row else 0.0
+
     def fetches_in_progress(self):
         """[(id, holder)] of the videos being fetched now."""
         with self._connect() as db:

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS submissions (
     job_id     TEXT,
     claimed_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS upstream_state (  -- shared by every worker: e.g. until when the API asked to be left alone
+    name  TEXT PRIMARY KEY,
+    value REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS probes (         -- /readyz writes here: a store that cannot take a row is not ready
     name TEXT PRIMARY KEY,
     at   REAL NOT NULL
