@@ -55,6 +55,7 @@ class Settings:
     examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
     model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
     archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
+    follower_concurrency: int = 16         # status reads in flight at once, per worker process
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -147,7 +148,7 @@ class Settings:
             rate = get("SUBMIT_RATE_LIMIT")
             values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate
         for var, attr in (("DAILY_SUBMIT_CAP", "daily_submit_cap"), ("TRUSTED_PROXIES", "trusted_proxies"),
-                          ("TEAM_DAILY_CAP", "team_daily_cap")):
+                          ("TEAM_DAILY_CAP", "team_daily_cap"), ("FOLLOWER_CONCURRENCY", "follower_concurrency")):
             if get(var):
                 values[attr] = _whole(var, get(var))
         for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),

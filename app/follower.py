@@ -43,7 +43,7 @@ class Follower:
 
     def __init__(self, api, store, archive, uploads=None, *, min_interval=1.0, stall_after=1800.0,
                  status_timeout=20.0, connect_timeout=5.0, send_window=600.0, archive_lease=60.0,
-                 upload_max_age=14 * 86400, tick=0.25, status_threads=4, archive_threads=2,
+                 upload_max_age=14 * 86400, tick=0.25, status_threads=16, archive_threads=2,
                  housekeeping_every=600.0):
         self.api, self.store, self.archive, self.uploads = api, store, archive, uploads
         self.min_interval, self.stall_after = min_interval, stall_after
@@ -63,6 +63,7 @@ class Follower:
         self.reconcile_every = RECONCILE_EVERY
         self._no_list_until = 0.0
         self._paused_until = 0.0
+        self._more_due = False
         self.clock = time.time          # tests put a fixed clock here: intervals are then exact
 
     # --- running ---------------------------------------------------------------------------------
@@ -121,13 +122,34 @@ class Follower:
         self._paused_until = max(self._paused_until, self.store.upstream_paused_until())
         if now < self._paused_until:
             return                      # the API asked to be left alone (429/503 with Retry-After)
-        self._dispatch("status", self.store.due_status_reads(now), self.check,
-                       lambda job_id: self.store.claim_status_read(job_id, self.status_lease))
+        self._dispatch_status_reads(now)
         self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
                        lambda job_id: self.store.claim_archive(job_id, self.archive_lease, sender_id()))
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + self.housekeeping_every
             self.housekeeping(now)
+
+    def _dispatch_status_reads(self, now):
+        """Claim as many due status reads as there are free hands (FOLLOWER_CONCURRENCY per worker) in one
+        statement and start them; each one that finishes wakes the loop to take the next, so the pace
+        follows the work and the upstream's latency rather than a fixed tick."""
+        busy = self._busy["status"]
+        free = self.status_threads - len(busy)
+        claimed = self.store.claim_due_status_reads(now, self.status_lease, free)
+        self._more_due = len(claimed) == free and free > 0
+        for job_id in claimed:
+            if job_id in busy or self.clock() < self._paused_until:
+                continue                    # paused meanwhile: read once the pause is over
+            busy.add(job_id)
+            pools = self._pools
+            if pools is None:
+                self._guarded("status", self.check, job_id)
+                continue
+            try:
+                pools["status"].submit(self._guarded, "status", self.check, job_id)
+            except RuntimeError:   # stopping
+                busy.discard(job_id)
+                return
 
     def _dispatch(self, kind, due, work, claim):
         busy = self._busy[kind]
@@ -156,6 +178,8 @@ class Follower:
             log.exception("%s work on %s failed", kind, job_id)
         finally:
             self._busy[kind].discard(job_id)
+            if kind == "status" and self._more_due:
+                self._wake.set()            # a hand is free and work was waiting: take the next now
 
     def _settle_lost_sends(self, now):
         """A row still 'sending' whose worker is gone, or that is older than any send can take."""

@@ -28,6 +28,18 @@ class FollowerClaims:
                               " ORDER BY next_check_at LIMIT ?", (*_RUNNING, now, limit)).fetchall()
         return [r[0] for r in rows]
 
+    def claim_due_status_reads(self, now, lease_seconds, limit):
+        """Claim up to `limit` running jobs whose status read is due, in one statement (oldest due first);
+        returns their ids. Each is leased to the caller until now + lease_seconds."""
+        if limit <= 0:
+            return []
+        with self._connect() as db:
+            rows = db.execute(
+                f"UPDATE jobs SET next_check_at = ? WHERE id IN (SELECT id FROM jobs WHERE status IN {_IN}"
+                f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?) AND next_check_at <= ? RETURNING id",
+                (now + lease_seconds, *_RUNNING, now, limit, now)).fetchall()
+        return [r[0] for r in rows]
+
     def claim_status_read(self, job_id, lease_seconds):
         """True for the one caller that reads the status now; the lease keeps others off until it answers."""
         now = time.time()

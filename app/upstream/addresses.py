@@ -105,12 +105,13 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
     """A requests adapter that attaches the key, checks the host and pins its address, per request."""
 
     def __init__(self, api_base_url, authorization=None, allowed_hosts=(), blocksize=16384,
-                 resolve=socket.getaddrinfo):
+                 resolve=socket.getaddrinfo, pool_maxsize=32):
         self.api_origin = read_address(api_base_url).origin
         self.authorization = authorization
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.blocksize, self.resolve = blocksize, resolve
-        super().__init__()
+        # Enough kept-alive connections for the follower's concurrent status reads (and pages' calls).
+        super().__init__(pool_maxsize=pool_maxsize)
 
     def init_poolmanager(self, *args, **kwargs):
         kwargs["blocksize"] = self.blocksize
