@@ -56,6 +56,7 @@ class Settings:
     model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
     archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
     follower_concurrency: int = 16         # status reads in flight at once, per worker process
+    follower_reads_per_second: float = 400.0   # all running jobs together ask the API at most this often
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -161,7 +162,8 @@ class Settings:
                           ("STALL_AFTER_MINUTES", "stall_after_minutes"),
                           ("UPLOAD_KEEP_DAYS", "upload_keep_days"),
                           ("VIDEO_MAX_MB", "video_max_mb"),
-                          ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds")):
+                          ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds"),
+                          ("FOLLOWER_READS_PER_SECOND", "follower_reads_per_second")):
             if get(var):
                 values[attr] = _number(var, get(var))
         if get("DEMO_MODE"):

@@ -44,7 +44,7 @@ class Follower:
     def __init__(self, api, store, archive, uploads=None, *, min_interval=1.0, stall_after=1800.0,
                  status_timeout=20.0, connect_timeout=5.0, send_window=600.0, archive_lease=60.0,
                  upload_max_age=14 * 86400, tick=0.25, status_threads=16, archive_threads=2,
-                 housekeeping_every=600.0):
+                 housekeeping_every=600.0, max_reads_per_second=400.0):
         self.api, self.store, self.archive, self.uploads = api, store, archive, uploads
         self.min_interval, self.stall_after = min_interval, stall_after
         self.status_timeout = (connect_timeout, status_timeout)
@@ -64,6 +64,8 @@ class Follower:
         self._no_list_until = 0.0
         self._paused_until = 0.0
         self._more_due = False
+        self._running, self._counted_at = 0, -1e18
+        self.max_reads_per_second = max_reads_per_second
         self.clock = time.time          # tests put a fixed clock here: intervals are then exact
 
     # --- running ---------------------------------------------------------------------------------
@@ -103,12 +105,19 @@ class Follower:
         self._wake.set()
 
     def _run(self):
+        next_round = 0.0
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if time.monotonic() >= next_round:
+                    self.run_once()
+                    next_round = time.monotonic() + self.tick
+                elif self.clock() >= self._paused_until:
+                    # Woken because a status read finished and more were waiting: take the next ones only;
+                    # the rest of a round (sends, fetches, tidying) waits for its tick.
+                    self._dispatch_status_reads(self.clock())
             except Exception:   # a locked database or a full disk must not end the follower
                 log.exception("follower round failed; trying again")
-            self._wake.wait(self.tick)
+            self._wake.wait(max(0.0, next_round - time.monotonic()))
             self._wake.clear()
 
     def run_once(self):
@@ -135,8 +144,10 @@ class Follower:
         follows the work and the upstream's latency rather than a fixed tick."""
         busy = self._busy["status"]
         free = self.status_threads - len(busy)
+        if free <= 0:
+            return                          # every hand busy: the next one to finish wakes the loop
         claimed = self.store.claim_due_status_reads(now, self.status_lease, free)
-        self._more_due = len(claimed) == free and free > 0
+        self._more_due = len(claimed) == free
         for job_id in claimed:
             if job_id in busy or self.clock() < self._paused_until:
                 continue                    # paused meanwhile: read once the pause is over
@@ -223,7 +234,7 @@ class Follower:
 
     def check(self, job_id):
         """Read one job's status upstream and store it; archive it at once when it has completed."""
-        record = self.store.get(job_id)
+        record = self.store.check_state(job_id)
         if record is None or not record.status.is_running:
             return
         now = self.clock()
@@ -236,12 +247,22 @@ class Follower:
             self.store.status_unanswered(job_id, exc.message, now + delay, now - quiet_since > self.stall_after)
             log.info("status of %s unavailable (%s); next try in %.0f s", job_id, exc.kind, delay)
             return
-        moved = job.status != record.status or job.progress != record.job.progress
+        moved = job.status != record.status or job.progress != record.progress
         stalled = not moved and now - max(record.changed_at, record.submitted_at) > self.stall_after
-        self.store.status_answered(job, now + self._interval(job, record, now, stalled), stalled)
+        next_check_at = now + self._interval(job, record, now, stalled)
+        if moved or record.has_error:
+            self.store.status_answered(job, next_check_at, stalled)
+        else:
+            self.store.status_unchanged(job_id, next_check_at, stalled)
         if job.status == JobStatus.COMPLETED:
             self._dispatch("archive", [job_id], self.fetch,
                            lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()))
+
+    def _running_jobs(self, now):
+        """How many jobs are being followed (counted at most once a second)."""
+        if now - self._counted_at >= 1.0:
+            self._running, self._counted_at = self.store.count_running(), now
+        return self._running
 
     def _listen(self, exc, delay, now):
         """The wait before trying again: at least what Retry-After asked for; and when the API says it is
@@ -254,13 +275,16 @@ class Follower:
         return max(delay, asked * random.uniform(1.0, 1.2)) if asked else delay
 
     def _interval(self, job, record, now, stalled):
-        """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls."""
+        """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls, and
+        spread so that all running jobs together ask at most max_reads_per_second of the API."""
         hint = job.raw.get("_poll_after_ms") or 0
         age = now - record.submitted_at
         floor = 0 if age < 120 else 3 if age < 600 else 10 if age < 3600 else 30
         if stalled:
             floor = max(floor, 60)
-        return max(self.min_interval, jittered(max(hint / 1000.0, 0.1, floor)))
+        # The share of the read budget is not jittered: it is already a spread, and the bound people rely on.
+        share = self._running_jobs(now) / self.max_reads_per_second
+        return max(self.min_interval, jittered(max(hint / 1000.0, 0.1, floor)), share)
 
     # --- the archive -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ same work twice."""
 
 import json
 import time
+from dataclasses import dataclass
 
 from app.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.problems import stored
@@ -18,6 +19,17 @@ _RUNNING = tuple(str(s) for s in RUNNING)
 _IN = f"({','.join('?' * len(_RUNNING))})"
 
 
+@dataclass(frozen=True)
+class CheckState:
+    status: JobStatus
+    progress: int
+    submitted_at: float
+    answered_at: float
+    changed_at: float
+    has_error: bool
+    check_failures: int
+
+
 class FollowerClaims:
     """Mixed into JobStore: the status-read and archive bookkeeping of the follower."""
 
@@ -27,6 +39,10 @@ class FollowerClaims:
             rows = db.execute(f"SELECT id FROM jobs WHERE status IN {_IN} AND next_check_at <= ?"
                               " ORDER BY next_check_at LIMIT ?", (*_RUNNING, now, limit)).fetchall()
         return [r[0] for r in rows]
+
+    def count_running(self):
+        with self._connect() as db:
+            return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN {_IN}", _RUNNING).fetchone()[0]
 
     def claim_due_status_reads(self, now, lease_seconds, limit):
         """Claim up to `limit` running jobs whose status read is due, in one statement (oldest due first);
@@ -45,6 +61,23 @@ class FollowerClaims:
         now = time.time()
         return self._execute(f"UPDATE jobs SET next_check_at = ? WHERE id = ? AND status IN {_IN}"
                              " AND next_check_at <= ?", (now + lease_seconds, job_id, *_RUNNING, now)) == 1
+
+    def check_state(self, job_id):
+        """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT status, json_extract(job, '$.progress') AS progress, submitted_at, answered_at, changed_at,"
+                " check_error IS NOT NULL AS has_error, check_failures FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return CheckState(JobStatus(row["status"]), row["progress"] or 0, row["submitted_at"], row["answered_at"],
+                          row["changed_at"], bool(row["has_error"]), row["check_failures"]) if row else None
+
+    def status_unchanged(self, job_id, next_check_at, stalled):
+        """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
+        now = time.time()
+        self._execute(
+            "UPDATE jobs SET checked_at = ?, answered_at = ?, check_error = NULL, check_failures = 0,"
+            " next_check_at = ?, stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END"
+            " WHERE id = ?", (now, now, next_check_at, stalled, now, job_id))
 
     def status_answered(self, job: Job, next_check_at, stalled):
         """Store what the upstream said; returns True when status or progress moved."""

@@ -152,6 +152,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = time.time()
         with self._connect() as db:
+            db.execute("PRAGMA synchronous=FULL")      # this commit is on disk before the person hears of it
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM jobs WHERE id = ? AND id != ?", (job.id, local_id))  # a relay reusing an id
             db.execute(

@@ -51,6 +51,7 @@ def build_services(settings: Settings) -> Services:
     uploads = UploadStore(os.path.join(settings.data_dir, "uploads"))
     follower = Follower(api, store, archive, uploads, min_interval=settings.status_cache_seconds,
                         status_threads=max(1, settings.follower_concurrency),
+                        max_reads_per_second=max(1.0, settings.follower_reads_per_second),
                         stall_after=settings.stall_after_minutes * 60,
                         status_timeout=min(settings.video_api_timeout, 20.0),
                         connect_timeout=settings.video_api_connect_timeout,

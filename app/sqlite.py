@@ -31,6 +31,10 @@ def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS):
         db = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
         current = _inode(path)
     db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+    # WAL with synchronous=NORMAL: a commit survives the app crashing (not the machine losing power) and
+    # does not wait for fsync, so writers hold the lock for microseconds. The one write that must survive
+    # even that (a created job's upstream id) asks for FULL itself (JobStore.created).
+    db.execute("PRAGMA synchronous=NORMAL")
     db.row_factory = row_factory
     try:
         yield db

@@ -281,11 +281,17 @@ class VideoAPI:
             chunks.append(chunk)
         body = self._redact.bytes(b"".join(chunks))
         resp._content, resp._content_consumed = body, True
+        resp.close()            # the body is read: the connection goes back to the pool, kept alive
 
     def _log(self, method, path, outcome, started):
-        log.info("upstream %s %s -> %s in %.0f ms", method, self._scrub(without_user_info(path.split("?")[0]))[:300],
-                 outcome,
-                 (time.monotonic() - started) * 1000)
+        # A status read that went well is routine (hundreds a second with many jobs): DEBUG, not INFO.
+        routine = method == "GET" and isinstance(outcome, int) and outcome < 400 and path.startswith("/v1/videos/") \
+            and not path.split("?")[0].endswith("/content")
+        level = logging.DEBUG if routine else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "upstream %s %s -> %s in %.0f ms", method,
+                    self._scrub(without_user_info(path.split("?")[0]))[:300], outcome,
+                    (time.monotonic() - started) * 1000)
 
     def _job(self, resp):
         body = self._json(resp)
