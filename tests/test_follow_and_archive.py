@@ -56,7 +56,8 @@ def test_follow_to_completed_archive_and_play_even_after_the_upstream_is_gone(de
         assert state["status"] == "completed" and state["archive"] == "archived"
         assert ("in_progress" in [s for s, _, _ in seen]), "the running state was seen on the way"
         progress = [p for _, p, _ in seen]
-        assert progress == sorted(progress) and len(set(progress)) >= 3, f"progress never moved: {progress}"
+        assert progress == sorted(progress), f"progress went backwards: {progress}"
+        assert any(s == "in_progress" and 0 < p < 100 for s, p, _ in seen), f"never seen part-way: {seen}"
         assert '<video' in state["card_html"]
 
         page = browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).text

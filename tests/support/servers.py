@@ -17,7 +17,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_until_up(url, proc=None, timeout=20.0, log_path=None):
+def wait_until_up(url, proc=None, timeout=90.0, log_path=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -27,10 +27,10 @@ def wait_until_up(url, proc=None, timeout=20.0, log_path=None):
                     tail = fh.read()[-2000:]
             raise RuntimeError(f"server exited with code {proc.returncode}: {tail}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
-            time.sleep(0.05)
+        except requests.RequestException:      # refused, reset or slow to answer while it starts: try again
+            time.sleep(0.1)
     raise RuntimeError(f"server at {url} did not answer within {timeout}s")
 
 
@@ -52,7 +52,11 @@ class DemoAPIProcess:
         os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        wait_until_up(self.base_url + "/", self.proc, log_path=self.log_path)
+        try:
+            wait_until_up(self.base_url + "/", self.proc, log_path=self.log_path)
+        except BaseException:
+            self.stop()                         # a server that did not come up is not left running
+            raise
         return self
 
     def stop(self):
@@ -83,7 +87,11 @@ class AppProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_module],
                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until_up(self.base_url + "/healthz", self.proc, log_path=self.log_path)
+        try:
+            wait_until_up(self.base_url + "/healthz", self.proc, log_path=self.log_path)
+        except BaseException:
+            self.stop()                         # a server that did not come up is not left running
+            raise
         return self
 
     def log(self):
