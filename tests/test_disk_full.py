@@ -34,10 +34,13 @@ def tiny_disk(tmp_path):
 def fill(folder, leave=0):
     """Take every free byte of the disk but `leave`; returns the filler's path (remove it to make room)."""
     path = os.path.join(folder, "filler")
-    with open(path, "ab") as fh, contextlib.suppress(OSError):
-        while True:
-            fh.write(b"\0" * 65536)
-            fh.flush()
+    with open(path, "ab", buffering=0) as fh:       # unbuffered: closing has nothing left to write
+        with contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 65536)
+        with contextlib.suppress(OSError):
+            while True:                             # the last few bytes of the disk
+                fh.write(b"\0" * 512)
     if leave:
         os.truncate(path, max(0, os.path.getsize(path) - leave))
     return path
