@@ -9,6 +9,7 @@ import sys
 import time
 
 from bench import (
+    contention_bench,
     follower_bench,
     history_bench,
     load_bench,
@@ -22,7 +23,7 @@ from bench import (
 from bench.results import markdown_table, text_table
 
 BENCHMARKS = [range_bench, load_bench, page_bench, submit_bench, render_bench, status_bench, history_bench,
-              follower_bench]
+              follower_bench, contention_bench]
 HERE = os.path.dirname(__file__)
 
 
