@@ -8,6 +8,8 @@ from flask import g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.sqlite import count_time, time_spent
+
 log = logging.getLogger("app.request")
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -44,6 +46,7 @@ def init_security(app, settings):
     @app.before_request
     def start_timer():
         g.request_started = time.monotonic()
+        count_time()
 
     @app.after_request
     def finish(response):
@@ -62,8 +65,10 @@ def _log_request(response):
     job_id = job.group(1) if job else None
     if response.status_code in (301, 302, 303) and "/jobs/" in response.headers.get("Location", ""):
         job_id = response.headers["Location"].rsplit("/jobs/", 1)[1].split("/")[0]
-    log.info("%s %s -> %s in %.0f ms%s%s", request.method, _loggable(request.path), response.status_code, took,
-             f" job={_loggable(job_id)}" if job_id else "", f" user={g.identity}" if g.get("identity") else "")
+    spent = time_spent() * 1000
+    log.info("%s %s -> %s in %.0f ms%s%s%s", request.method, _loggable(request.path), response.status_code, took,
+             f" db={spent:.0f} ms" if spent >= 1 else "", f" job={_loggable(job_id)}" if job_id else "",
+             f" user={g.identity}" if g.get("identity") else "")
 
 
 def _loggable(text, limit=300):

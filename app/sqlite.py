@@ -7,13 +7,27 @@ threads does not leave hundreds of open files behind. A connection inherited thr
 used; an unfinished transaction is rolled back when the block ends (as closing did); a connection that
 saw an error is closed; one whose file was replaced or removed is opened again."""
 
+import contextvars
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager, suppress
 
 MAX_IDLE = 8
 BUSY_SECONDS = 10.0
+_spent = contextvars.ContextVar("sqlite_seconds", default=None)     # [seconds] while a request counts
+
+
+def count_time():
+    """Start adding up, for this request's thread, the time spent in (and waiting for) the database."""
+    _spent.set([0.0])
+
+
+def time_spent():
+    """Seconds spent in the database since count_time() in this thread (0 if it was not called)."""
+    spent = _spent.get()
+    return spent[0] if spent else 0.0
 _lock = threading.Lock()
 _idle = {}            # path -> [(connection, (st_dev, st_ino) of the file it was opened on)]
 _pid = os.getpid()
@@ -22,6 +36,17 @@ _pid = os.getpid()
 @contextmanager
 def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS):
     """A connection to path for the length of a with block, waiting up to busy_seconds for a lock."""
+    started, spent = time.monotonic(), _spent.get()
+    try:
+        with _connect(path, row_factory, busy_seconds) as db:
+            yield db
+    finally:
+        if spent is not None:
+            spent[0] += time.monotonic() - started
+
+
+@contextmanager
+def _connect(path, row_factory, busy_seconds):
     db, inode = _borrow(path)
     current = _inode(path)
     if db is not None and (inode != current or current is None):

@@ -1,9 +1,11 @@
 """Creates under contention for the database: 50 people create a job at once while 200 readers keep asking
 for the history and jobs' status, the app under gunicorn with 4 workers of 64 threads, the API answering at
-once. Figures: the slowest create (goal: under 2 s, so no create waits long for the database), errors and
-ids not recorded (goal: none). Counterpart: the same 50 creates with nobody reading, in the same run."""
+once. Figures: the slowest create (goal: under 2 s), the longest a create spent in or waiting for the
+database (the request log's db= figure; goal: under 2 s), errors and ids not recorded (goal: none).
+Counterpart: the same 50 creates with nobody reading, in the same run."""
 
 import json
+import re
 import threading
 import time
 
@@ -14,7 +16,7 @@ from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
 
-CREATES = 50
+CREATES = 50          # the first CREATES "POST /jobs" log lines are the quiet round's, the next the busy one's
 READERS = 200
 
 
@@ -45,6 +47,7 @@ def create_all(base_url, tag):
     for _ in range(CREATES):
         s = requests.Session()
         sessions.append((s, hidden_value(s.get(base_url + "/", timeout=60).text)))
+        s.close()      # the cookie stays; the POST opens a new connection (an idle one may have been closed)
     latencies, errors, go = [], [], threading.Event()
 
     def one(n, session, token):
@@ -95,10 +98,17 @@ def main():
             log = fh.read()
         locked = log.count("database is locked")
         lost = log.count("could not be recorded")
+        db_ms = [int(m) for m in re.findall(r"POST /jobs -> 303 in \d+ ms db=(\d+) ms", log)]
+        busy_db = max(db_ms[CREATES:] or [0])
         result.add("slowest of 50 creates while 200 read", f"{busy[-1]:.2f} s", f"{quiet[-1]:.2f} s (nobody reading)",
                    busy[-1] / quiet[-1], "under 2 s", busy[-1] < 2.0)
+        result.add("the longest a create spent in (or waiting for) the database, 200 reading", f"{busy_db} ms",
+                   f"{max(db_ms[:CREATES] or [0])} ms (nobody reading)", goal="under 2,000 ms",
+                   met=busy_db < 2000)
         result.add("creates answered with an error, or ids not recorded", f"{len(busy_errors) + lost}",
                    f"{len(quiet_errors)}", goal="0", met=not busy_errors and not lost)
+        if busy_errors:
+            result.notes.append(f"errors: {busy_errors}")
         result.notes.append(f"median create {busy[len(busy) // 2]:.2f} s (quiet {quiet[len(quiet) // 2]:.2f} s); "
                             f"{locked} 'database is locked' lines in the log; {len(read_errors)} reader errors.")
     finally:

@@ -48,5 +48,5 @@ def test_one_log_line_per_request_and_per_upstream_call(client, upstream, caplog
     resp = submit(client, {"prompt": "logged"}, None)
     lines = [r.getMessage() for r in caplog.records if r.name in ("app.request", "app.upstream")]
     assert any(re.fullmatch(r"upstream POST /v1/videos -> 200 in \d+ ms", line) for line in lines)
-    assert any(re.fullmatch(r"POST /jobs -> 303 in \d+ ms job=video_123", line) for line in lines)
+    assert any(re.fullmatch(r"POST /jobs -> 303 in \d+ ms( db=\d+ ms)? job=video_123", line) for line in lines)
     assert resp.status_code == 303
