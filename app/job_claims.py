@@ -33,13 +33,6 @@ class CheckState:
 class FollowerClaims:
     """Mixed into JobStore: the status-read and archive bookkeeping of the follower."""
 
-    def due_status_reads(self, now, limit=20):
-        """Ids of running jobs whose next status read is due."""
-        with self._connect() as db:
-            rows = db.execute(f"SELECT id FROM jobs WHERE status IN {_IN} AND next_check_at <= ?"
-                              " ORDER BY next_check_at LIMIT ?", (*_RUNNING, now, limit)).fetchall()
-        return [r[0] for r in rows]
-
     def count_running(self):
         with self._connect() as db:
             return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN {_IN}", _RUNNING).fetchone()[0]
@@ -55,12 +48,6 @@ class FollowerClaims:
                 f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?) AND next_check_at <= ? RETURNING id",
                 (now + lease_seconds, *_RUNNING, now, limit, now)).fetchall()
         return [r[0] for r in rows]
-
-    def claim_status_read(self, job_id, lease_seconds):
-        """True for the one caller that reads the status now; the lease keeps others off until it answers."""
-        now = time.time()
-        return self._execute(f"UPDATE jobs SET next_check_at = ? WHERE id = ? AND status IN {_IN}"
-                             " AND next_check_at <= ?", (now + lease_seconds, job_id, *_RUNNING, now)) == 1
 
     def check_state(self, job_id):
         """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
