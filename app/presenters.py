@@ -76,6 +76,5 @@ def run_estimate(record, store):
     typical, count = _typical(store, job.model or record.params.get("model"), job.seconds, job.size)
     # The earlier of the API's created_at and when it was sent: an API clock ahead of ours would otherwise
     # show "Running for 0 seconds" throughout.
-    started = min(t for t in (job.created_at, record.submitted_at) if t) if (job.created_at or record.submitted_at) \
-        else time.time()
+    started = min((t for t in (job.created_at, record.submitted_at) if t), default=time.time())
     return {"started": started, "typical": typical, "count": count}

@@ -65,17 +65,6 @@ class UpstreamCall:
                 parts.append({"name": name, "text": str(value)})
         return {"method": self.method, "path": self.path, "flavor": self.flavor, "parts": parts}
 
-    def sent_metadata_keys(self):
-        """The keys of the metadata part, when one was sent."""
-        for name, value in self.parts:
-            if name == "metadata" and isinstance(value, str):
-                try:
-                    data = json.loads(value)
-                except ValueError:
-                    return []
-                return list(data) if isinstance(data, dict) else []
-        return []
-
 
 def build_create(request: VideoRequest, flavor: Flavor, base64_format="raw", send_aliases=True):
     """POST /v1/videos for this request, written the way `flavor` reads it."""
