@@ -15,6 +15,7 @@ from app.problems import N_
 from app.sqlite import connect
 
 DAY = 86400
+PRUNE_EVERY = 64      # every 64th place also clears the places no window counts any more
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS allowance (
     id  INTEGER PRIMARY KEY,
@@ -65,6 +66,7 @@ class Allowance:
 
     def __init__(self, path, person_rules, team_daily_cap=0):
         self.path, self.person_rules, self.team_daily_cap = path, list(person_rules), team_daily_cap
+        self.clock = time.time          # tests put their own clock here: windows are then exact
         with self._connect() as db:
             db.executescript(SCHEMA)
 
@@ -73,31 +75,47 @@ class Allowance:
 
     def reserve(self, who):
         """A place for one job by `who`; returns its id, or raises LimitReached."""
-        now = time.time()
+        now = self.clock()
+        checks = [(rule, False) for rule in self.person_rules]
+        if self.team_daily_cap:
+            checks.append((Rule(self.team_daily_cap, DAY, f"{self.team_daily_cap} per day for the whole team"), True))
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")      # one reservation at a time, across workers
             try:
-                for rule in self.person_rules:
-                    self._check(db, rule, now, "who = ?", (who,), team=False)
-                if self.team_daily_cap:
-                    self._check(db, Rule(self.team_daily_cap, DAY, f"{self.team_daily_cap} per day for the whole team"),
-                                now, "1", (), team=True)
+                # Every limit counted by one statement: on a busy worker each statement waits its turn.
+                used = self._count(db, checks, who, now) if checks else []
+                for (rule, team), count in zip(checks, used, strict=True):
+                    if count >= rule.amount:
+                        self._refuse(db, rule, team, who, now)
                 place = db.execute("INSERT INTO allowance (who, at) VALUES (?, ?)", (who, now)).lastrowid
-                db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
+                if place % PRUNE_EVERY == 0:   # places older than every window count for nothing
+                    db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
                 db.execute("COMMIT")
                 return place
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
 
-    def _check(self, db, rule, now, where, args, team):
+    @staticmethod
+    def _count(db, checks, who, now):
+        columns, args = [], []
+        for rule, team in checks:
+            columns.append("COALESCE(SUM(at > ?), 0)" if team else "COALESCE(SUM(who = ? AND at > ?), 0)")
+            args.extend([now - rule.seconds] if team else [who, now - rule.seconds])
+        oldest = now - max(rule.seconds for rule, _ in checks)
+        anyone = any(team for _, team in checks)
+        where = "at > ?" if anyone else "who = ? AND at > ?"
+        args.extend([oldest] if anyone else [who, oldest])
+        return db.execute(f"SELECT {', '.join(columns)} FROM allowance WHERE {where}", args).fetchone()
+
+    @staticmethod
+    def _refuse(db, rule, team, who, now):
         since = now - rule.seconds
-        used = db.execute(f"SELECT COUNT(*) FROM allowance WHERE {where} AND at > ?", (*args, since)).fetchone()[0]
-        if used >= rule.amount:
-            # The place that frees first is the oldest of the last `amount` counted.
-            oldest = db.execute(f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-                                (*args, since, rule.amount - 1)).fetchone()[0]
-            raise LimitReached(rule_text(rule), oldest + rule.seconds - now, team=team)
+        where, args = ("1", ()) if team else ("who = ?", (who,))
+        # The place that frees first is the oldest of the last `amount` counted.
+        oldest = db.execute(f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+                            (*args, since, rule.amount - 1)).fetchone()[0]
+        raise LimitReached(rule_text(rule), oldest + rule.seconds - now, team=team)
 
     def release(self, place):
         """The upstream refused the job: its place is free again."""

@@ -3,7 +3,6 @@ each one (a conditional UPDATE with a lease), so that workers and hosts sharing 
 same work twice."""
 
 import json
-import time
 from dataclasses import dataclass
 
 from app.lifecycle import RUNNING, ArchiveState, JobStatus
@@ -60,7 +59,7 @@ class FollowerClaims:
 
     def status_unchanged(self, job_id, next_check_at, stalled):
         """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
-        now = time.time()
+        now = self.clock()
         self._execute(
             "UPDATE jobs SET checked_at = ?, answered_at = ?, check_error = NULL, check_failures = 0,"
             " next_check_at = ?, stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END"
@@ -68,7 +67,7 @@ class FollowerClaims:
 
     def status_answered(self, job: Job, next_check_at, stalled):
         """Store what the upstream said; returns True when status or progress moved."""
-        now = time.time()
+        now = self.clock()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT status, job FROM jobs WHERE id = ?", (job.id,)).fetchone()
@@ -90,7 +89,7 @@ class FollowerClaims:
 
     def status_unanswered(self, job_id, message, next_check_at, stalled):
         """The status could not be read: keep the last known state and say why."""
-        now = time.time()
+        now = self.clock()
         self._execute(
             "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
             " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
@@ -98,7 +97,7 @@ class FollowerClaims:
 
     def check_now(self, job_id):
         """A person asked to check again: read the status at once and restart the stall clock."""
-        now = time.time()
+        now = self.clock()
         return self._execute(f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
                              f" WHERE id = ? AND status IN {_IN}", (now, job_id, *_RUNNING)) == 1
 
@@ -117,7 +116,7 @@ class FollowerClaims:
 
     def claim_archive(self, job_id, lease_seconds, holder=None):
         """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
-        now = time.time()
+        now = self.clock()
         return self._execute(
             f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ?, archive_holder = ? WHERE id = ?"
             f" AND status = '{COMPLETED}'"
@@ -149,11 +148,11 @@ class FollowerClaims:
     def archive_heartbeat(self, job_id):
         """A fetch still in progress renews its own lease."""
         self._execute(f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'",
-                      (time.time(), job_id))
+                      (self.clock(), job_id))
 
     def archive_done(self, job_id, files, total_bytes):
         self._execute(f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
-                      " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, time.time(), job_id))
+                      " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, self.clock(), job_id))
 
     def archive_failed(self, job_id, message, retry_at):
         """The fetch failed: try again at retry_at, or give up when that is None."""

@@ -1,7 +1,6 @@
 """The history's queries on the job store: search and filters, typical run times, comparisons."""
 
 import json
-import time
 
 from app.lifecycle import JobStatus
 from app.problems import loaded
@@ -62,7 +61,7 @@ class HistoryQueries:
     def add_comparison(self, comparison_id, title, job_ids):
         with self._connect() as db:
             db.execute("INSERT INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
-                       (comparison_id, title, json.dumps(list(job_ids)), time.time()))
+                       (comparison_id, title, json.dumps(list(job_ids)), self.clock()))
 
     def get_comparison(self, comparison_id):
         """(title, [records in the order sent]) or None."""

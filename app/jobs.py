@@ -104,6 +104,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
+        self.clock = time.time          # tests put their own clock here (and on the follower): times are then exact
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/created_journal.py).
         self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
@@ -128,8 +129,8 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     busy_seconds = BUSY_SECONDS      # how long a query waits for another writer's lock
 
-    def _connect(self):
-        return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds)
+    def _connect(self, synchronous="NORMAL"):
+        return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds, synchronous=synchronous)
 
     def _execute(self, sql, args=()):
         with self._connect() as db:
@@ -139,7 +140,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def add_sending(self, local_id, params, submitted_by=None, sender=None):
         """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
-        now = time.time()
+        now = self.clock()
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
         self._execute(
             "INSERT INTO jobs (id, local_id, sender, submitted_at, submitted_by, prompt, model, size, seconds,"
@@ -150,9 +151,8 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def created(self, local_id, job: Job):
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
-        now = time.time()
-        with self._connect() as db:
-            db.execute("PRAGMA synchronous=FULL")      # this commit is on disk before the person hears of it
+        now = self.clock()
+        with self._connect(synchronous="FULL") as db:    # this commit is on disk before the person hears of it
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM jobs WHERE id = ? AND id != ?", (job.id, local_id))  # a relay reusing an id
             db.execute(
@@ -173,7 +173,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
         return self._execute(
             "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL WHERE id = ? AND status = ?",
-            (str(JobStatus.UNCERTAIN), stored(message), time.time(), job_id, str(JobStatus.SENDING))) == 1
+            (str(JobStatus.UNCERTAIN), stored(message), self.clock(), job_id, str(JobStatus.SENDING))) == 1
 
     def discard(self, local_id):
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
@@ -190,7 +190,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
         followed like any other; its settings remember how it was found. False if the row is no longer
         uncertain or the id is in the history already."""
-        now = time.time()
+        now = self.clock()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT params FROM jobs WHERE id = ? AND status = ?",
@@ -233,7 +233,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def check_writable(self):
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
-        self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", time.time()))
+        self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.clock()))
 
     def delete(self, job_id):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
@@ -243,9 +243,9 @@ class JobStore(FollowerClaims, HistoryQueries):
     def claim_submission(self, token):
         """None for the first request with this form token; else the job id it made (or '' while in flight)."""
         with self._connect() as db:
-            db.execute("DELETE FROM submissions WHERE claimed_at < ?", (time.time() - 7 * 86400,))
+            db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.clock() - 7 * 86400,))
             try:
-                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, time.time()))
+                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, self.clock()))
                 return None
             except sqlite3.IntegrityError:
                 row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()

@@ -2,7 +2,7 @@
 
 Opening a connection (and setting it up) costs more than most of the app's queries, and a submission or
 a status check makes several, so each process keeps a few idle connections per file and lends them out:
-one thread at a time uses a connection, never two. At most MAX_IDLE wait per file, so a burst of many
+one thread at a time uses a connection, never two. At most MAX_IDLE wait per file (and set-up), so a burst of many
 threads does not leave hundreds of open files behind. A connection inherited through a fork is never
 used; an unfinished transaction is rolled back when the block ends (as closing did); a connection that
 saw an error is closed; one whose file was replaced or removed is opened again."""
@@ -28,17 +28,23 @@ def time_spent():
     """Seconds spent in the database since count_time() in this thread (0 if it was not called)."""
     spent = _spent.get()
     return spent[0] if spent else 0.0
+
+
 _lock = threading.Lock()
-_idle = {}            # path -> [(connection, (st_dev, st_ino) of the file it was opened on)]
+_idle = {}            # (path, set-up) -> [(connection, (st_dev, st_ino) of the file it was opened on)]
 _pid = os.getpid()
 
 
 @contextmanager
-def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS):
-    """A connection to path for the length of a with block, waiting up to busy_seconds for a lock."""
+def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS, synchronous="NORMAL"):
+    """A connection to path for the length of a with block, waiting up to busy_seconds for a lock.
+
+    WAL with synchronous=NORMAL: a commit survives the app crashing (not the machine losing power) and does
+    not wait for fsync, so writers hold the lock for microseconds. The one write that must survive even that
+    (a created job's upstream id) asks for synchronous="FULL"."""
     started, spent = time.monotonic(), _spent.get()
     try:
-        with _connect(path, row_factory, busy_seconds) as db:
+        with _connect(path, row_factory, (busy_seconds, synchronous)) as db:
             yield db
     finally:
         if spent is not None:
@@ -46,20 +52,21 @@ def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS):
 
 
 @contextmanager
-def _connect(path, row_factory, busy_seconds):
-    db, inode = _borrow(path)
+def _connect(path, row_factory, setup):
+    # Idle connections are kept by file and set-up, so a borrowed one needs no PRAGMA: each statement costs
+    # a turn at the GIL, which on a busy worker with many threads is most of a query's time.
+    key = (path, setup)
+    db, inode = _borrow(key)
     current = _inode(path)
     if db is not None and (inode != current or current is None):
         _close(db)                                   # the file was replaced or removed since
         db = None
     if db is None:
+        busy_seconds, synchronous = setup
+        # timeout= is SQLite's busy timeout: a statement waits that long for another writer's lock.
         db = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA synchronous={synchronous}")
         current = _inode(path)
-    db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
-    # WAL with synchronous=NORMAL: a commit survives the app crashing (not the machine losing power) and
-    # does not wait for fsync, so writers hold the lock for microseconds. The one write that must survive
-    # even that (a created job's upstream id) asks for FULL itself (JobStore.created).
-    db.execute("PRAGMA synchronous=NORMAL")
     db.row_factory = row_factory
     try:
         yield db
@@ -72,22 +79,22 @@ def _connect(path, row_factory, busy_seconds):
         except sqlite3.Error:
             _close(db)
             return
-    _give_back(path, db, current)
+    _give_back(key, db, current)
 
 
-def _borrow(path):
+def _borrow(key):
     global _pid
     with _lock:
         if _pid != os.getpid():                      # a forked child: its parent's connections are not its own
             _idle.clear()
             _pid = os.getpid()
-        waiting = _idle.get(path)
+        waiting = _idle.get(key)
         return waiting.pop() if waiting else (None, None)
 
 
-def _give_back(path, db, inode):
+def _give_back(key, db, inode):
     with _lock:
-        waiting = _idle.setdefault(path, [])
+        waiting = _idle.setdefault(key, [])
         if len(waiting) < MAX_IDLE and _pid == os.getpid():
             waiting.append((db, inode))
             return

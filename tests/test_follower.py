@@ -211,17 +211,18 @@ def test_a_job_that_stops_changing_is_marked_stalled_and_can_be_checked_again(ma
     upstream.handler = running_upstream(progress=40)
     app = make_app(upstream.url, follow=False, stall_after_minutes=1)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
+    clock = [time.time()]
+    store.clock = follower.clock = lambda: clock[0]      # one clock for both: two minutes pass in no time
     store.add(Job(id="video_stuck", status="in_progress", progress=40), {"prompt": "stuck"})
     follower.run_once()
     assert "seems stuck" not in client.get("/jobs/video_stuck").get_data(as_text=True)
-    store._execute("UPDATE jobs SET changed_at = changed_at - 120, submitted_at = submitted_at - 120,"
-                   " next_check_at = 0")                                    # two minutes without a change
+    clock[0] += 120                                                         # two minutes without a change
     follower.run_once()
     page = client.get("/jobs/video_stuck").get_data(as_text=True)
     assert "This job seems stuck" in page and "Check again" in page
     assert client.get("/jobs/video_stuck/status").get_json()["stalled"] is True
     assert "seems stuck" in client.get("/jobs").get_data(as_text=True)
-    assert _next(store, "video_stuck") - time.time() > 50                   # and it is asked less often
+    assert _next(store, "video_stuck") - clock[0] > 50                      # and it is asked less often
     token = hidden_value(page)
     resp = client.post("/jobs/video_stuck/check", data={"csrf_token": token})
     assert resp.status_code == 303
@@ -282,7 +283,9 @@ def test_after_the_api_copy_expired_the_app_gives_up_and_offers_fetch_again(make
     upstream.handler = failing_content(tiny_mp4, fail)
     app = make_app(upstream.url, follow=False)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
-    store.add(Job(id="video_gone", status="completed", progress=100, expires_at=int(time.time()) + 5), {"prompt": "g"})
+    now = time.time()
+    store.add(Job(id="video_gone", status="completed", progress=100, expires_at=int(now) + 5), {"prompt": "g"})
+    store.clock = follower.clock = lambda: now + 10           # the API's copy expired five seconds ago
     # An expiry may be the API's clock, not ours: a few tries all the same, then the app stops.
     for _ in range(ARCHIVE_TRIES_PAST_EXPIRY - 1):
         follower.run_once()

@@ -3,9 +3,11 @@ and one job per filled form."""
 
 import threading
 
+import pytest
 import requests
 from werkzeug.wrappers import Response
 
+from app.allowance import Allowance, LimitReached, rules_from
 from support.client import submit
 from support.pages import hidden_value
 from support.servers import AppProcess
@@ -165,3 +167,30 @@ def test_a_refused_job_gives_its_place_back(make_app, upstream):
     assert submit(client, {"prompt": "refused"}).status_code == 400
     upstream.handler = default_handler
     assert submit(client, {"prompt": "accepted"}).status_code == 303
+
+
+def test_windows_slide_by_the_guards_clock_and_the_wait_is_exact(tmp_path):
+    """The guard on its own clock: a place frees exactly when the oldest one counted leaves its window."""
+    guard = Allowance(str(tmp_path / "guard.sqlite3"), rules_from("2 per minute", 3), team_daily_cap=4)
+    clock = [1_000_000.0]
+    guard.clock = lambda: clock[0]
+    guard.reserve("ana")
+    clock[0] += 20
+    guard.reserve("ana")
+    with pytest.raises(LimitReached) as refused:
+        guard.reserve("ana")
+    assert refused.value.wait == 40 and not refused.value.team       # the first place frees at 60 s
+    clock[0] += 40.5
+    third = guard.reserve("ana")                                     # it did
+    clock[0] += 60
+    with pytest.raises(LimitReached) as capped:
+        guard.reserve("ana")                                         # the minute is free, the day is not
+    assert "3 per day" in capped.value.rule and not capped.value.team
+    guard.release(third)                                             # the API refused that one
+    guard.reserve("ana")
+    guard.reserve("bo")
+    with pytest.raises(LimitReached) as team:
+        guard.reserve("cy")                                          # four today, across the team
+    assert team.value.team and team.value.wait == 86279      # the first place, 120.5 s ago, frees in a day
+    clock[0] += 86400
+    guard.reserve("cy")                                              # a day later, room again
