@@ -4,6 +4,7 @@ import os
 import sys
 
 from app.config import ConfigError, Settings
+from app.follower_process import FollowerKeeper
 
 
 def _whole(name, default):
@@ -12,6 +13,12 @@ def _whole(name, default):
         sys.exit(f"configuration error: {name} must be a whole number of at least 1, not {text!r}")
     return int(text)
 
+
+# Under gunicorn one process of its own follows the jobs (started in when_ready below), not a thread in
+# each worker: status reads for a thousand running jobs then do not slow the pages. FOLLOWER=thread puts
+# it back in every worker; FOLLOWER=off leaves following to another host (see README).
+os.environ.setdefault("FOLLOWER", "process")
+_keeper = None
 
 try:
     _settings = Settings.from_env()   # checked here too, so a bad value stops start-up with one line
@@ -33,8 +40,8 @@ threads = _whole("WEB_THREADS", 64)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)
 graceful_timeout = 30
-# Leave preload_app off: each worker builds the app itself and starts its own follower thread (the
-# server-side job follower), and a thread started before a fork would live in the master, not the workers.
+# Leave preload_app off: each worker builds the app itself (with FOLLOWER=thread, starting its own follower
+# thread, and a thread started before a fork would live in the master, not the workers).
 preload_app = False
 keepalive = 5
 accesslog = None      # the app logs one line per request itself (method, path, status, duration, job id)
@@ -42,14 +49,31 @@ errorlog = "-"
 
 
 def when_ready(server):
-    """Say so when the app is open to everyone who can reach it."""
+    """Start the follower process; say so when the app is open to everyone who can reach it."""
+    global _keeper
+    if _settings.follower == "process" and _keeper is None:
+        _keeper = FollowerKeeper(server.log)
+        _keeper.start()
+    _warn_if_open(server.log)
+
+
+def on_reload(server):
+    if _keeper is not None:
+        _keeper.restart()
+
+
+def on_exit(server):
+    if _keeper is not None:
+        _keeper.stop()
+
+
+def _warn_if_open(log):
     host = bind.rsplit(":", 1)[0].strip("[]")
     if host in ("127.0.0.1", "localhost", "::1"):
         return
     if _settings.auth_mode == "open":
-        server.log.warning("No access control: anyone who can reach %s can spend the video API key. "
-                           "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).", bind)
+        log.warning("No access control: anyone who can reach %s can spend the video API key. "
+                    "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).", bind)
     elif _settings.auth_mode == "header":
-        server.log.warning("AUTH_HEADER trusts the %s header, which any client that reaches %s directly can send "
-                           "itself. Bind to 127.0.0.1 behind the sign-in proxy (see README).",
-                           _settings.auth_header, bind)
+        log.warning("AUTH_HEADER trusts the %s header, which any client that reaches %s directly can send "
+                    "itself. Bind to 127.0.0.1 behind the sign-in proxy (see README).", _settings.auth_header, bind)

@@ -86,11 +86,15 @@ def register_extensions(app, settings):
 
 
 def start_following(app):
-    """Each gunicorn worker follows jobs in a thread of its own: started here, and again on the first
-    request after a fork (gunicorn --preload), since threads do not survive one."""
-    follower = app.extensions["studio"].follower
-    follower.start()
-    app.before_request(follower.ensure_running)
+    """With FOLLOWER=thread this process follows jobs in a thread of its own: started here, and again on the
+    first request after a fork (gunicorn --preload), since threads do not survive one. Under gunicorn the
+    default is FOLLOWER=process: one process of its own follows (app/follower_process.py), so the workers'
+    threads serve pages without sharing a GIL with a thousand status reads."""
+    studio = app.extensions["studio"]
+    if studio.settings.follower != "thread":
+        return
+    studio.follower.start()
+    app.before_request(studio.follower.ensure_running)
 
 
 def register_errorhandlers(app, settings):

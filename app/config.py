@@ -57,6 +57,10 @@ class Settings:
     archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
     follower_concurrency: int = 16         # status reads in flight at once, per worker process
     follower_reads_per_second: float = 400.0   # all running jobs together ask the API at most this often
+    # Where jobs are followed: "thread" (in this process: flask run, tests), "process" (one process of its
+    # own beside gunicorn's workers, started by gunicorn.conf.py: the default under gunicorn), "off" (not on
+    # this host: run `python -m app.follower_process` somewhere yourself).
+    follower: str = "thread"
 
     def __post_init__(self):
         # Every path is resolved once, here: later code (send_file, threads, subprocesses) may not share
@@ -70,6 +74,8 @@ class Settings:
             object.__setattr__(self, "video_api_user_info", unquote(user_info))
         if self.video_api_flavor not in ("auto", "relay", "openai"):
             raise ConfigError(f"VIDEO_API_FLAVOR must be 'auto', 'relay' or 'openai', not {self.video_api_flavor!r}")
+        if self.follower not in ("thread", "process", "off"):
+            raise ConfigError(f"FOLLOWER must be 'process', 'thread' or 'off', not {self.follower!r}")
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
         for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
@@ -135,6 +141,7 @@ class Settings:
             "data_dir": data_dir,
             "image_base64_format": get("IMAGE_BASE64_FORMAT").lower() or "raw",
             "video_api_flavor": get("VIDEO_API_FLAVOR").lower() or "auto",
+            "follower": get("FOLLOWER").lower() or "thread",
             "log_level": (get("LOG_LEVEL") or "INFO").upper(),
             "app_password": get("APP_PASSWORD"),
             "auth_header": get("AUTH_HEADER"),

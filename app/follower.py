@@ -75,13 +75,30 @@ class Follower:
         with self._lock:
             if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
                 return
-            self._pid = os.getpid()
-            self._stop, self._wake = threading.Event(), threading.Event()
-            self._busy = {"status": set(), "archive": set()}
-            self._pools = {"status": ThreadPoolExecutor(self.status_threads, thread_name_prefix="status"),
-                           "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")}
+            self._prepare()
             self._thread = threading.Thread(target=self._run, daemon=True, name="follower")
             self._thread.start()
+
+    def serve(self):
+        """Follow in the calling thread until stop() (a follower process of its own: app/follower_process.py)."""
+        with self._lock:
+            asked_to_stop = self._stop.is_set()      # a signal that came before this call still counts
+            self._prepare()
+            if asked_to_stop:
+                self._stop.set()
+            self._thread = threading.current_thread()
+        self._run()
+
+    def stopping(self, timeout):
+        """Wait up to timeout seconds; True once a stop was asked for."""
+        return self._stop.wait(timeout)
+
+    def _prepare(self):
+        self._pid = os.getpid()
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._busy = {"status": set(), "archive": set()}
+        self._pools = {"status": ThreadPoolExecutor(self.status_threads, thread_name_prefix="status"),
+                       "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")}
 
     def ensure_running(self):
         """After a fork (gunicorn --preload) the parent's thread is not here: start one in this process."""
@@ -99,6 +116,11 @@ class Follower:
             self._pools = None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
+
+    def request_stop(self):
+        """Ask serve() to return after the current round (safe in a signal handler: takes no lock)."""
+        self._stop.set()
+        self._wake.set()
 
     def wake(self):
         """Look for work now rather than at the next tick (a job was just created)."""

@@ -8,6 +8,7 @@ a page's latency during the run against the same page with no jobs (the counterp
 import asyncio
 import io
 import json
+import multiprocessing
 import os
 import pathlib
 import random
@@ -99,6 +100,49 @@ class BusyUpstream:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+def _upstream_main(conn, thumbnail, video):
+    """The upstream in a process of its own, driven over a pipe: the page timings in the bench process then
+    do not wait for the upstream's GIL."""
+    upstream = BusyUpstream(thumbnail, video)
+    conn.send(upstream.url)
+    while True:
+        command, *args = conn.recv()
+        if command == "start":
+            upstream.start_jobs(*args)
+            conn.send(True)
+        elif command == "noticed":
+            with upstream._lock:
+                conn.send(sum(1 for reads in upstream.reads.values() if reads and reads[-1][1]))
+        elif command == "report":
+            with upstream._lock:
+                conn.send(({k: list(v) for k, v in upstream.reads.items()}, dict(upstream.done_at)))
+        else:
+            upstream.stop()
+            conn.send(True)
+            return
+
+
+class UpstreamProcess:
+    def __init__(self, thumbnail, video):
+        self._conn, child = multiprocessing.Pipe()
+        self.proc = multiprocessing.get_context("spawn").Process(target=_upstream_main,
+                                                                 args=(child, thumbnail, video), daemon=True)
+        self.proc.start()
+        self.url = self._conn.recv()
+
+    def ask(self, *command):
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def stop(self):
+        try:
+            self.ask("stop")
+        finally:
+            self.proc.join(timeout=10)
+            if self.proc.is_alive():
+                self.proc.kill()
+
+
 def page_latency(url, samples=PAGE_SAMPLES):
     """The median time to fetch url, in ms."""
     times = []
@@ -133,7 +177,7 @@ def media():
 def main():
     result = Result(f"{JOBS:,} running jobs followed, nobody watching")
     thumbnail, video = media()
-    upstream = BusyUpstream(thumbnail, video)
+    upstream = UpstreamProcess(thumbnail, video)
     app = default_app("follower_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
                                           "VIDEO_API_FLAVOR": "relay"})
     try:
@@ -145,7 +189,7 @@ def main():
         store = JobStore(os.path.join(app.data_dir, "jobs.sqlite3"))
         ids = [f"video_bench_{n:04d}" for n in range(JOBS)]
         started = time.time()
-        upstream.start_jobs(ids, started)
+        upstream.ask("start", ids, started)
         for job_id in ids:
             store.add(Job(id=job_id, status="in_progress", progress=1, created_at=int(started)),
                       {"prompt": f"bench job {job_id}", "model": "kling-v1"})
@@ -153,15 +197,12 @@ def main():
         busy_ms = page_latency(page)
         deadline = started + LAST_DONE + 30
         while time.time() < deadline:
-            with upstream._lock:
-                noticed = sum(1 for reads in upstream.reads.values() if reads and reads[-1][1])
-            if noticed == JOBS:
+            if upstream.ask("noticed") == JOBS:
                 break
             time.sleep(1)
         cpu = (cpu_seconds(app.proc.pid) - cpu_before) / (time.monotonic() - wall_before)
         gaps, lateness, missed = [], [], 0
-        with upstream._lock:
-            reads = {k: list(v) for k, v in upstream.reads.items()}
+        reads, done_at = upstream.ask("report")
         for job_id in ids:
             seen = reads.get(job_id, [])
             running = [t for t, done in seen if not done]
@@ -171,7 +212,7 @@ def main():
             if first_done is None:
                 missed += 1
             else:
-                lateness.append(first_done - upstream.done_at[job_id])
+                lateness.append(first_done - done_at[job_id])
         lateness.sort()
         p95 = lateness[int(0.95 * (len(lateness) - 1))] if lateness else float("inf")
         longest = max(gaps) if gaps else float("inf")

@@ -85,7 +85,7 @@ def crowd_throughput(url, whole):
 
 def workers_rss(app):
     """The resident memory of the app's gunicorn workers together, in bytes."""
-    return sum(p.memory_info().rss for p in psutil.Process(app.proc.pid).children())
+    return sum(psutil.Process(pid).memory_info().rss for pid in app.worker_pids())
 
 
 def archived(app):

@@ -13,4 +13,6 @@ def default_app(prefix, env, **kwargs):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for name in ("WEB_WORKERS", "WEB_THREADS"):
         os.environ.pop(name, None)
+    if kwargs.get("app_module", "wsgi:app") != "wsgi:app":
+        env = {"FOLLOWER": "off", **env}      # a counterpart (proxy, hello-world) has no jobs to follow
     return AppProcess(tempfile.mkdtemp(prefix=prefix), env, **kwargs).start()

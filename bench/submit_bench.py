@@ -87,7 +87,7 @@ class Submitter:
 
 def peak_growth(server, submitter, image):
     """How far the busiest worker's resident memory rose above where it was while one upload was handled."""
-    workers = psutil.Process(server.proc.pid).children()
+    workers = [psutil.Process(pid) for pid in server.worker_pids()]      # not the follower process
     before = {p.pid: p.memory_info().rss for p in workers}
     peak = dict(before)
     done = threading.Event()

@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_send_loses_no_paid_job(tmp_path, tiny_mp4):
             app.base_url + "/jobs", data={"csrf_token": token, "prompt": "paid for, then killed",
                                           "model": "kling-v1"}, timeout=40)), daemon=True).start()
         wait_for(lambda: "job" in made, timeout=60, what="the create reaching the upstream")
-        for pid in _children(app.proc.pid):
+        for pid in app.children():          # the workers and the follower process
             os.kill(pid, signal.SIGKILL)
 
         def archived():
@@ -124,19 +124,6 @@ def test_a_worker_killed_mid_send_loses_no_paid_job(tmp_path, tiny_mp4):
     finally:
         app.stop()
         upstream.stop()
-
-
-def _children(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
 
 
 def _quietly(call):

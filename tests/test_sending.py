@@ -91,20 +91,6 @@ def test_a_200_without_a_usable_id_is_kept_as_may_have_been_created(client, upst
     assert "May have been created" in client.get("/jobs?status=uncertain").get_data(as_text=True)
 
 
-def worker_pids(master_pid):
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master_pid:
-                pids.append(int(entry))
-    return pids
-
-
 def test_a_worker_killed_mid_submit_leaves_the_job_as_may_have_been_created(tmp_path):
     created = []
 
@@ -127,7 +113,7 @@ def test_a_worker_killed_mid_submit_leaves_the_job_as_may_have_been_created(tmp_
         while not created and time.monotonic() < deadline:
             time.sleep(0.05)
         assert created, "the create never reached the upstream"
-        (worker,) = worker_pids(app.proc.pid)
+        (worker,) = app.worker_pids()
         os.kill(worker, signal.SIGKILL)
         deadline, history = time.monotonic() + 30, ""
         while time.monotonic() < deadline:

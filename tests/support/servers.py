@@ -94,8 +94,36 @@ class AppProcess:
             raise
         return self
 
+    def children(self):
+        """The pids of the gunicorn master's children: its workers and the follower process."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                            found.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    continue
+        return found
+
+    def worker_pids(self):
+        """The gunicorn workers alone (not the follower process)."""
+        return [pid for pid in self.children() if not _is_follower(pid)]
+
+    def follower_pid(self):
+        return next((pid for pid in self.children() if _is_follower(pid)), None)
+
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
 
     stop = DemoAPIProcess.stop
+
+
+def _is_follower(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"app.follower_process" in fh.read()
+    except OSError:
+        return False
