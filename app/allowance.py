@@ -79,43 +79,36 @@ class Allowance:
         checks = [(rule, False) for rule in self.person_rules]
         if self.team_daily_cap:
             checks.append((Rule(self.team_daily_cap, DAY, f"{self.team_daily_cap} per day for the whole team"), True))
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")      # one reservation at a time, across workers
-            try:
-                # Every limit counted by one statement: on a busy worker each statement waits its turn.
-                used = self._count(db, checks, who, now) if checks else []
-                for (rule, team), count in zip(checks, used, strict=True):
-                    if count >= rule.amount:
-                        self._refuse(db, rule, team, who, now)
-                place = db.execute("INSERT INTO allowance (who, at) VALUES (?, ?)", (who, now)).lastrowid
-                if place % PRUNE_EVERY == 0:   # places older than every window count for nothing
-                    db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
-                db.execute("COMMIT")
-                return place
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-
-    @staticmethod
-    def _count(db, checks, who, now):
-        columns, args = [], []
+        # One statement checks every limit and takes the place, so no burst gets past a limit, and the write
+        # lock is held only while SQLite runs it (a transaction of several statements would hold it while
+        # its thread waits for the GIL on a busy worker).
+        conditions, args = [], [who, now]
         for rule, team in checks:
-            columns.append("COALESCE(SUM(at > ?), 0)" if team else "COALESCE(SUM(who = ? AND at > ?), 0)")
-            args.extend([now - rule.seconds] if team else [who, now - rule.seconds])
-        oldest = now - max(rule.seconds for rule, _ in checks)
-        anyone = any(team for _, team in checks)
-        where = "at > ?" if anyone else "who = ? AND at > ?"
-        args.extend([oldest] if anyone else [who, oldest])
-        return db.execute(f"SELECT {', '.join(columns)} FROM allowance WHERE {where}", args).fetchone()
+            conditions.append("(SELECT COUNT(*) FROM allowance WHERE at > ?) < ?" if team else
+                              "(SELECT COUNT(*) FROM allowance WHERE who = ? AND at > ?) < ?")
+            args.extend([now - rule.seconds, rule.amount] if team else [who, now - rule.seconds, rule.amount])
+        with self._connect() as db:
+            for _ in range(3):
+                taken = db.execute(f"INSERT INTO allowance (who, at) SELECT ?, ? WHERE {' AND '.join(conditions) or 1}",
+                                   args)
+                if taken.rowcount == 1:
+                    place = taken.lastrowid
+                    if place % PRUNE_EVERY == 0:   # places older than every window count for nothing
+                        db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
+                    return place
+                for rule, team in checks:       # which limit refused it, and how long until a place frees
+                    self._refuse_if_full(db, rule, team, who, now)
+            raise LimitReached(rule_text(checks[0][0]), 1)     # places came and went three times: try again soon
 
     @staticmethod
-    def _refuse(db, rule, team, who, now):
+    def _refuse_if_full(db, rule, team, who, now):
         since = now - rule.seconds
         where, args = ("1", ()) if team else ("who = ?", (who,))
-        # The place that frees first is the oldest of the last `amount` counted.
+        # The place that frees first is the oldest of the last `amount` counted (none: there is room).
         oldest = db.execute(f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-                            (*args, since, rule.amount - 1)).fetchone()[0]
-        raise LimitReached(rule_text(rule), oldest + rule.seconds - now, team=team)
+                            (*args, since, rule.amount - 1)).fetchone()
+        if oldest is not None:
+            raise LimitReached(rule_text(rule), oldest[0] + rule.seconds - now, team=team)
 
     def release(self, place):
         """The upstream refused the job: its place is free again."""

@@ -55,7 +55,7 @@ class Settings:
     examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
     model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
     archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
-    follower_concurrency: int = 16         # status reads in flight at once, per worker process
+    follower_concurrency: int = 32         # status reads in flight at once, per follower
     follower_reads_per_second: float = 400.0   # all running jobs together ask the API at most this often
     # Where jobs are followed: "thread" (in this process: flask run, tests), "process" (one process of its
     # own beside gunicorn's workers, started by gunicorn.conf.py: the default under gunicorn), "off" (not on

@@ -153,15 +153,14 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = self.clock()
         with self._connect(synchronous="FULL") as db:    # this commit is on disk before the person hears of it
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("DELETE FROM jobs WHERE id = ? AND id != ?", (job.id, local_id))  # a relay reusing an id
+            # One statement, so the write lock is held only while SQLite runs it. OR REPLACE: a relay that
+            # reuses an id replaces the older row that had it.
             db.execute(
-                "UPDATE jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model), size = COALESCE(?, size),"
-                " seconds = COALESCE(?, seconds), checked_at = ?, answered_at = ?, changed_at = ?,"
-                " next_check_at = 0, check_error = NULL, sender = NULL WHERE id = ?",
+                "UPDATE OR REPLACE jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model),"
+                " size = COALESCE(?, size), seconds = COALESCE(?, seconds), checked_at = ?, answered_at = ?,"
+                " changed_at = ?, next_check_at = 0, check_error = NULL, sender = NULL WHERE id = ?",
                 (job.id, str(job.status), _json(job.to_dict()), job.model, job.size, job.seconds, now, now, now,
                  local_id))
-            db.execute("COMMIT")
 
     def add(self, job: Job, params, submitted_by=None):
         """Record a job that exists upstream already (imports and tests)."""

@@ -8,7 +8,7 @@ from flask import g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.sqlite import count_time, time_spent
+from app.sqlite import count_time, time_locked, time_spent
 
 log = logging.getLogger("app.request")
 
@@ -65,9 +65,10 @@ def _log_request(response):
     job_id = job.group(1) if job else None
     if response.status_code in (301, 302, 303) and "/jobs/" in response.headers.get("Location", ""):
         job_id = response.headers["Location"].rsplit("/jobs/", 1)[1].split("/")[0]
-    spent = time_spent() * 1000
-    log.info("%s %s -> %s in %.0f ms%s%s%s", request.method, _loggable(request.path), response.status_code, took,
-             f" db={spent:.0f} ms" if spent >= 1 else "", f" job={_loggable(job_id)}" if job_id else "",
+    spent, locked = time_spent() * 1000, time_locked() * 1000
+    log.info("%s %s -> %s in %.0f ms%s%s%s%s", request.method, _loggable(request.path), response.status_code, took,
+             f" db={spent:.0f} ms" if spent >= 1 else "", f" locked={locked:.0f} ms" if locked >= 1 else "",
+             f" job={_loggable(job_id)}" if job_id else "",
              f" user={g.identity}" if g.get("identity") else "")
 
 

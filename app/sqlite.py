@@ -16,18 +16,62 @@ from contextlib import contextmanager, suppress
 
 MAX_IDLE = 8
 BUSY_SECONDS = 10.0
-_spent = contextvars.ContextVar("sqlite_seconds", default=None)     # [seconds] while a request counts
+SQLITE_BUSY = 5          # another connection holds the lock (not SQLITE_BUSY_SNAPSHOT: that one is not retried)
+# Pauses between tries while another writer holds the lock: SQLite's own busy handler's, in seconds.
+BUSY_PAUSES = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05, 0.1)
+_spent = contextvars.ContextVar("sqlite_seconds", default=None)     # [in, locked] seconds while a request counts
 
 
 def count_time():
-    """Start adding up, for this request's thread, the time spent in (and waiting for) the database."""
-    _spent.set([0.0])
+    """Start adding up, for this request's thread, the time spent in the database and waiting for its lock."""
+    _spent.set([0.0, 0.0])
 
 
 def time_spent():
-    """Seconds spent in the database since count_time() in this thread (0 if it was not called)."""
+    """Seconds spent in (or waiting for) the database since count_time() in this thread (0 if not called).
+    On a busy worker most of it is waiting for the GIL between statements."""
     spent = _spent.get()
     return spent[0] if spent else 0.0
+
+
+def time_locked():
+    """Seconds of time_spent() spent waiting for another connection's lock."""
+    spent = _spent.get()
+    return spent[1] if spent else 0.0
+
+
+class _Connection(sqlite3.Connection):
+    """Waits for another writer's lock in Python, not in SQLite's busy handler (the connection is opened with
+    timeout=0), with the same pauses, so that the wait is counted apart from everything else: a statement
+    refused with SQLITE_BUSY has not run, and is tried again until busy_seconds have passed."""
+
+    busy_seconds = BUSY_SECONDS
+
+    def execute(self, sql, parameters=()):
+        return self._patiently(super().execute, sql, parameters)
+
+    def executescript(self, script):
+        return self._patiently(super().executescript, script)
+
+    def _patiently(self, call, *args):
+        began, tries = None, 0
+        while True:
+            try:
+                return call(*args)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) != SQLITE_BUSY:
+                    raise
+                now = time.monotonic()
+                began = now if began is None else began
+                if now - began >= self.busy_seconds:
+                    raise
+            pause = BUSY_PAUSES[min(tries, len(BUSY_PAUSES) - 1)]
+            tries += 1
+            time.sleep(pause)
+            spent = _spent.get()
+            if spent is not None:
+                spent[1] += pause
+
 
 
 _lock = threading.Lock()
@@ -63,8 +107,9 @@ def _connect(path, row_factory, setup):
         db = None
     if db is None:
         busy_seconds, synchronous = setup
-        # timeout= is SQLite's busy timeout: a statement waits that long for another writer's lock.
-        db = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
+        # A statement waits up to busy_seconds for another writer's lock (in _Connection, counting the wait).
+        db = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False, factory=_Connection)
+        db.busy_seconds = busy_seconds
         db.execute(f"PRAGMA synchronous={synchronous}")
         current = _inode(path)
     db.row_factory = row_factory

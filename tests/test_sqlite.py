@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
-from app.sqlite import MAX_IDLE, connect
+from app import sqlite as sqlite_module
+from app.sqlite import MAX_IDLE, connect, count_time, time_locked, time_spent
+from support.waiting import wait_for
 
 
 def test_a_connection_is_reused_but_never_shared_and_starts_clean(tmp_path):
@@ -72,3 +74,39 @@ def _is_open(db):
         return True
     except sqlite3.ProgrammingError:
         return False
+
+
+def test_a_writer_waits_for_anothers_lock_and_the_wait_is_counted_apart(tmp_path):
+    path = str(tmp_path / "t.sqlite3")
+    with connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (a)")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")                 # another writer holds the lock
+    counted, done = {}, threading.Event()
+
+    def write():
+        count_time()
+        counted["times"] = sqlite_module._spent.get()         # [in the database, waiting for a lock]
+        with connect(path) as db:
+            db.execute("INSERT INTO t VALUES (2)")            # waits for the other writer, then writes
+            counted["rows"] = db.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+        counted["locked"], counted["spent"] = time_locked(), time_spent()
+        done.set()
+    writer = threading.Thread(target=write)
+    writer.start()
+    wait_for(lambda: counted.get("times") and counted["times"][1] > 0, timeout=60, what="the writer waiting")
+    assert not done.is_set()
+    other.execute("COMMIT")                                   # the other writer lets go
+    writer.join(60)
+    assert counted["rows"] == 2
+    assert 0 < counted["locked"] <= counted["spent"]          # the wait for the lock, counted apart
+
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"), connect(path, busy_seconds=0.2) as db:
+            db.execute("INSERT INTO t VALUES (3)")            # held past busy_seconds: refused, not hung
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
