@@ -92,7 +92,7 @@ def main():
         result.notes.append(f"Status: each viewer asks every {PAGE_INTERVAL:g} s for {SECONDS:g} s; the app answers "
                             f"from what its follower stored (median answer {median_ms:.0f} ms, the job's card "
                             "rendered in it) and the follower reads the API at most once a second per job "
-                            "(STATUS_CACHE_SECONDS), in whichever worker claims the read.")
+                            "(STATUS_CACHE_SECONDS), in the follower process.")
     finally:
         app.stop()
         upstream.stop()
