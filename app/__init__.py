@@ -4,6 +4,7 @@ import functools
 import hashlib
 import logging
 import os
+import secrets
 import sys
 import time
 
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None):
     register_filters(app)
     app.add_template_global(form_page.folded_extras)
     app.add_template_global(ignored_fields)
+    # A fresh one-time token for a form that sends a job (remix): sent twice, it makes one job.
+    app.add_template_global(lambda: secrets.token_hex(16), "one_time_token")
     app.register_blueprint(views.bp)
     app.register_blueprint(code_views.bp)
     app.register_blueprint(remix_views.bp)

@@ -16,6 +16,7 @@ from app.i18n import lazy_gettext as _l
 from app.problems import N_, Problem
 from app.ratelimit import limit
 from app.services import services
+from app.submission import Sending
 
 bp = Blueprint("auth", __name__)
 
@@ -138,6 +139,13 @@ def safe_next(target):
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("studio.new_job")
+
+
+def sending(settings, token=None, typed_user=None, resend_confirmed=False):
+    """How this request sends a job, the same for create, compare and remix: filed under the signed-in
+    person (with open access, the `user` typed in the form), counted against spender_key()."""
+    return Sending(token=token, submitted_by=g.get("identity") or (typed_user or "").strip() or None,
+                   spender=spender_key(settings), resend_confirmed=resend_confirmed)
 
 
 def spender_key(settings):

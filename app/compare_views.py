@@ -1,19 +1,20 @@
 """Compare: send a few jobs that differ in one thing, and show them side by side on their own page."""
 
+import hashlib
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from app.allowance import LimitReached
-from app.auth import spender_key
+from app.auth import sending
 from app.compare import MODES, variants
 from app.form_page import render_form
 from app.forms import VideoJobForm
 from app.presenters import run_estimate
 from app.problems import N_, Problem, problem_text, stored
 from app.services import services
-from app.submission import HistoryUnavailable, MaybeCreated, send_recorded
+from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, send_once
 from app.upstream import UpstreamError
 
 bp = Blueprint("compare", __name__)
@@ -39,18 +40,28 @@ def create_comparison():
             valid = False
     if not valid:
         return render_form(form, status=400)
+    if g.get("identity") and not (form.user.data or "").strip():
+        form.user.data = g.identity      # as for one job: the API's `user` says who asked
     image = form.image_value()
+    token = (form.submission_id.data or "").strip()[:64]
     made, problems = [], []
-    for change in changes:
+    for number, change in enumerate(changes):
         request = form.to_video_request(image)
         for name, value in change.items():
             setattr(request, name, value)
+        # Each job of the comparison has a token of its own, made from the form's: sent twice, the same
+        # form makes each job once.
+        how = sending(svc.settings, f"{token}:{number}" if token else None, form.user.data)
         try:
-            call = svc.api.prepare_create(request)
-            job = send_recorded(svc.store, {**form.values(), **change, "request": call.record()},
-                                lambda c=call: svc.api.send(c), svc.allowance, spender_key(svc.settings),
-                                form.user.data or None)
+            job = send_once(svc.api.prepare_create(request), {**form.values(), **change}, svc.api, svc.store,
+                            svc.settings, how, svc.allowance)
             made.append(job.id)
+        except AlreadySubmitted as earlier:
+            if not earlier.job_id:
+                problems.append(_("%(job)s was already sent and has no answer yet; look in the history in a "
+                                  "moment.", job=_label(change)))
+                continue
+            made.append(earlier.job_id)
         except MaybeCreated as lost:
             made.append(lost.job_id)
             problems.append(_("%(job)s: no usable answer came back; it may have been created.", job=_label(change)))
@@ -62,7 +73,8 @@ def create_comparison():
             problems.append(f"{_label(change)}: {problem_text(getattr(exc, 'message', None) or str(exc))}")
     if not made:
         return render_form(form, status=502, notice=_("Nothing was made.") + " " + " ".join(problems))
-    comparison_id = secrets.token_hex(8)
+    # The same form sent twice shows the same comparison.
+    comparison_id = hashlib.sha256(token.encode()).hexdigest()[:16] if token else secrets.token_hex(8)
     svc.store.add_comparison(comparison_id, stored(Problem(MODES[form.compare_mode.data],
                                                            prompt=form.prompt.data.strip()[:80])), made)
     for problem in problems:

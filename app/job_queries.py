@@ -60,7 +60,7 @@ class HistoryQueries:
 
     def add_comparison(self, comparison_id, title, job_ids):
         with self._connect() as db:
-            db.execute("INSERT INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
                        (comparison_id, title, json.dumps(list(job_ids)), self.clock()))
 
     def get_comparison(self, comparison_id):

@@ -4,13 +4,13 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from app.allowance import LimitReached
-from app.auth import spender_key
+from app.auth import sending
 from app.filters import duration_text
 from app.forms import PROMPT_LIMIT
 from app.lifecycle import JobStatus
 from app.problems import problem_text
 from app.services import services
-from app.submission import HistoryUnavailable, MaybeCreated, remix_job
+from app.submission import AlreadySubmitted, HistoryUnavailable, MaybeCreated, remix_job
 from app.upstream import UpstreamError, UpstreamRefused
 from app.views import record_or_404
 
@@ -31,8 +31,14 @@ def remix(job_id):
         return redirect(back, code=303)
     svc = services()
     try:
-        job = remix_job(source, prompt, svc.api, svc.store, svc.allowance, spender_key(svc.settings),
-                        submitted_by=source.submitted_by)
+        job = remix_job(source, prompt, svc.api, svc.store, svc.settings,
+                        sending(svc.settings, request.form.get("submission_id")), svc.allowance)
+    except AlreadySubmitted as earlier:     # the same remix form sent twice: its first remix
+        if earlier.job_id:
+            return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
+        flash(_("This remix was already sent and the video API has not answered it yet. Look in the history in "
+                "a moment."), "warning")
+        return redirect(back, code=303)
     except UpstreamRefused as err:
         if err.status in (404, 405):
             flash(_("This video API has no remix. The form below has the same settings: change the prompt and "

@@ -9,6 +9,7 @@ import logging
 import secrets
 import sqlite3
 import time
+from dataclasses import dataclass
 
 from app.follower import LOST_SEND, sender_id, sender_is_gone
 from app.lifecycle import JobStatus
@@ -61,14 +62,29 @@ class HistoryUnavailable(Exception):
         self.message = message
 
 
-def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=False, allowance=None, spender=None):
-    """Send the form's request with the stored key; returns the new Job.
+@dataclass(frozen=True)
+class Sending:
+    """Who sends a job and how it is sent: the same for create, compare and remix.
+
+    token: the form's one-time token (the same filled form sent twice makes one job); submitted_by: the
+    person the job is filed under (the signed-in person); spender: whom the spending guard counts;
+    resend_confirmed: the person chose to send a form again whose first send may have made a job."""
+
+    token: str | None = None
+    submitted_by: str | None = None
+    spender: str | None = None
+    resend_confirmed: bool = False
+
+
+def send_once(call, params, api, store, settings, sending: Sending, allowance=None, retoken=None):
+    """Send a prepared upstream call once per token, with the stored key; returns the new Job.
 
     The job takes a place in the allowance (the spending guard) before it is sent, and gives it back when
     the upstream refuses it. Raises UpstreamError (refused: nothing made), MaybeCreated, AlreadySubmitted,
-    LimitReached or HistoryUnavailable.
+    LimitReached or HistoryUnavailable. retoken(new_token) is told of the fresh token a confirmed resend
+    takes, so a form shown again carries it.
     """
-    token = (form.submission_id.data or "").strip()[:64]
+    token = (sending.token or "").strip()[:80]
     if token:
         try:
             earlier = _claim(store, token, settings)
@@ -77,15 +93,15 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
             raise HistoryUnavailable(unwritable(exc)) from exc
         if earlier is not None:
             record = store.get(earlier) if earlier else None
-            if not (resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
+            if not (sending.resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
                 raise AlreadySubmitted(earlier, record)
             token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
-            form.submission_id.data = token
+            if retoken is not None:
+                retoken(token)
             store.claim_submission(token)
     try:
-        call = api.prepare_create(form.to_video_request(form.image_value()))
-        job = send_recorded(store, {**form.values(), "request": call.record()}, lambda: api.send(call), allowance,
-                            spender, submitted_by,
+        job = send_recorded(store, {**params, "request": call.record()}, lambda: api.send(call), allowance,
+                            sending.spender, sending.submitted_by,
                             on_recorded=(lambda local_id: _quietly(store.finish_submission, token, local_id))
                             if token else None)
     except MaybeCreated as lost:
@@ -101,12 +117,19 @@ def submit_job(form, api, store, settings, submitted_by=None, resend_confirmed=F
     return job
 
 
-def remix_job(source, prompt, api, store, allowance=None, spender=None, submitted_by=None):
-    """Ask the upstream to remix a finished job with a new prompt; returns the new Job (as submit_job raises)."""
+def submit_job(form, api, store, settings, sending: Sending, allowance=None):
+    """Send the form's request (see send_once)."""
+    call = api.prepare_create(form.to_video_request(form.image_value()))
+    return send_once(call, form.values(), api, store, settings, sending, allowance,
+                     retoken=lambda token: setattr(form.submission_id, "data", token))
+
+
+def remix_job(source, prompt, api, store, settings, sending: Sending, allowance=None):
+    """Ask the upstream to remix a finished job with a new prompt; returns the new Job (see send_once)."""
     call = api.prepare_remix(source.id, prompt)
     params = {**{k: v for k, v in source.params.items() if k not in ("image_warnings", "request")},
-              "prompt": prompt, "remixed_from": source.id, "request": call.record()}
-    return send_recorded(store, params, lambda: api.send(call), allowance, spender, submitted_by)
+              "prompt": prompt, "remixed_from": source.id}
+    return send_once(call, params, api, store, settings, sending, allowance)
 
 
 def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None, on_recorded=None):

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from app.allowance import LimitReached
-from app.auth import spender_key
+from app.auth import sending
 from app.form_page import empty_form_page, filled_form, form_context, limit_reached, render_form
 from app.forms import VideoJobForm
 from app.job_queries import STATUS_FILTERS
@@ -73,9 +73,9 @@ def create_job():
         form.user.data = g.identity      # the API's `user` says who asked, unless the person typed another
     try:
         job = submit_job(form, services().api, services().store, settings,
-                         submitted_by=g.get("identity") or (form.user.data or "").strip() or None,
-                         resend_confirmed=request.form.get("resend") == "1",
-                         allowance=services().allowance, spender=spender_key(settings))
+                         sending(settings, form.submission_id.data, form.user.data,
+                                 resend_confirmed=request.form.get("resend") == "1"),
+                         allowance=services().allowance)
     except LimitReached as limit:
         return limit_reached(form, limit)
     except AlreadySubmitted as earlier:

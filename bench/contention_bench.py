@@ -1,8 +1,9 @@
 """Creates under contention for the database: 50 people create a job at once while 200 readers keep asking
 for the history and jobs' status, the app under gunicorn with 4 workers of 64 threads, the API answering at
 once. Figures: the slowest create (goal: under 2 s), the longest a create spent in or waiting for the
-database's lock (the request log's locked= figure; goal: under 2 s), the time spent in the database all told
-(db=, which on a busy worker is mostly waiting for the GIL between statements), errors and ids not recorded (goal: none).
+database's lock (the request log's locked= figure; goal: under 2 s), the time spent in the database all
+told (db=, which on a busy worker is mostly waiting for the GIL between statements), errors and ids not
+recorded (goal: none).
 Counterpart: the same 50 creates with nobody reading, in the same run."""
 
 import json

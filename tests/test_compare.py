@@ -62,3 +62,23 @@ def test_each_job_of_a_comparison_counts_against_the_limit(make_app, upstream):
     assert resp.status_code == 303 and len(upstream.creates) == 2
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "the rest were not sent" in page and "2 per minute" in page
+
+
+def test_the_same_compare_form_sent_twice_makes_its_jobs_once(client, upstream):
+    counting(upstream)
+    token = "f" * 32                                   # the form's one-time token, as the page gives it
+    first = post_compare(client, "seeds", "5, 6", submission_id=token)
+    again = post_compare(client, "seeds", "5, 6", submission_id=token)   # back and resend, or a double click
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]        # the same comparison
+    assert [r.field("seed") for r in upstream.creates] == ["5", "6"]      # two jobs, not four
+
+
+def test_a_comparison_is_filed_under_the_signed_in_person_not_the_typed_user(make_app, upstream):
+    counting(upstream)
+    app = make_app(upstream.url, auth_header="X-User")
+    client = app.test_client()
+    client.environ_base["HTTP_X_USER"] = "ana"
+    assert post_compare(client, "seeds", "1, 2", user="someone-else").status_code == 303
+    records = app.extensions["studio"].store.search()[0]
+    assert len(records) == 2 and {r.submitted_by for r in records} == {"ana"}

@@ -66,3 +66,39 @@ def test_an_upstream_without_remix_offers_the_settings_again(make_app, upstream,
     form = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "This video API has no remix" in form and Page(form).value("fps") == "12"
     assert [r.job.id for r in app.extensions["studio"].store.search()[0]] == ["video_plain"]   # nothing added
+
+
+def _finished_upstream(tiny_mp4):
+    made = []
+
+    def handler(req):
+        if req.path.endswith("/content"):
+            return Response(tiny_mp4, mimetype="video/mp4") if "variant" not in req.args else Response("", 404)
+        if req.method == "POST":
+            made.append(req.path)
+            job_id = "video_source" if len(made) == 1 else f"video_remix_{len(made) - 1}"
+            return Response(f'{{"id": "{job_id}", "status": "queued"}}', content_type="application/json")
+        job_id = req.path.split("/")[3]
+        return Response(f'{{"id": "{job_id}", "status": "completed", "progress": 100}}',
+                        content_type="application/json")
+    return handler, made
+
+
+def test_the_same_remix_form_sent_twice_makes_one_remix_filed_under_who_sent_it(make_app, upstream, tiny_mp4):
+    upstream.handler, made = _finished_upstream(tiny_mp4)
+    app = make_app(upstream.url, follow=False, auth_header="X-User")
+    ana, bob = app.test_client(), app.test_client()
+    ana.environ_base["HTTP_X_USER"], bob.environ_base["HTTP_X_USER"] = "ana", "bob"
+    submit(ana, {"prompt": "A kite over the dunes"})
+    app.extensions["studio"].follower.run_once()
+    page = bob.get("/jobs/video_source").get_data(as_text=True)           # Bob opens Ana's finished job
+    form = {"csrf_token": hidden_value(page), "submission_id": hidden_value(page, "submission_id"),
+            "prompt": "A kite over the dunes at night"}
+    first = bob.post("/jobs/video_source/remix", data=form)
+    again = bob.post("/jobs/video_source/remix", data=form)               # a double click
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"] and first.headers["Location"].endswith("_1")
+    assert made == ["/v1/videos", "/v1/videos/video_source/remix"]      # one remix reached the API
+    store = app.extensions["studio"].store
+    assert store.get("video_source").submitted_by == "ana"
+    assert store.get("video_remix_1").submitted_by == "bob"              # Bob's remix is Bob's
