@@ -4,7 +4,9 @@ import os
 import sys
 
 from app.config import ConfigError, Settings
+from app.examples import load_examples
 from app.follower_process import FollowerKeeper
+from app.profiles import load_profiles
 
 
 def _whole(name, default):
@@ -21,7 +23,11 @@ os.environ.setdefault("FOLLOWER", "process")
 _keeper = None
 
 try:
-    _settings = Settings.from_env()   # checked here too, so a bad value stops start-up with one line
+    # Checked here too, as are the data files, so a bad value stops start-up with one line (rather than
+    # every worker failing to boot).
+    _settings = Settings.from_env()
+    load_profiles(_settings.model_profiles_file or None)
+    load_examples(_settings.examples_file or None)
 except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
 

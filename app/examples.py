@@ -1,10 +1,9 @@
 """Examples shown above the form, from a data file a team can edit (examples/examples.toml)."""
 
 import os
-import re
-import tomllib
 from dataclasses import dataclass, field
 
+from app import data_files
 from app.config import ConfigError
 from app.i18n import localized_field
 from app.problems import N_
@@ -13,7 +12,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "examples", "examples.toml")
 FORM_FIELDS = ("model", "prompt", "duration", "width", "height", "fps", "seed", "n", "negative_prompt", "style",
                "quality_level", "image_url")
-ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
@@ -31,27 +29,21 @@ class Example:
 
 
 def load_examples(path=None):
-    """The examples in the file; a broken file stops start-up with one line saying what is wrong."""
+    """The examples in the file, checked (app/data_files.py): a broken file stops start-up with one line
+    saying what is wrong and where."""
     path = path or DEFAULT_FILE
     if not os.path.exists(path):
         return []
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"EXAMPLES_FILE cannot be read ({path}): {exc}") from None
+    checked = data_files.read(path, data_files.ExamplesFile, "EXAMPLES_FILE")
     examples, folder = [], os.path.join(os.path.dirname(path), "images")
-    for entry in data.get("example", []):
-        if not isinstance(entry, dict) or not ID.match(str(entry.get("id", ""))) or not entry.get("prompt"):
-            raise ConfigError(f"EXAMPLES_FILE: every example needs an id (a-z, 0-9, -) and a prompt ({path})")
-        image = entry.get("image")
-        image_path = os.path.join(folder, os.path.basename(str(image))) if image else None
+    for entry in checked.example:
+        image_path = os.path.join(folder, os.path.basename(entry.image)) if entry.image else None
         if image_path and not os.path.exists(image_path):
-            raise ConfigError(f"EXAMPLES_FILE: the picture {image} of example {entry['id']} is missing ({folder})")
-        metadata = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
-        entry.setdefault("title", entry["id"])
-        examples.append(Example(id=entry["id"], title=localized_field(entry, "title"),
-                                values={k: entry[k] for k in FORM_FIELDS if k in entry},
-                                image_path=image_path, metadata=metadata,
-                                extras=entry["extras"] if isinstance(entry.get("extras"), dict) else {}))
+            raise ConfigError(f"EXAMPLES_FILE ({path}): the picture {entry.image} of example {entry.id} is missing "
+                              f"({folder})")
+        fields = entry.model_dump()
+        fields["title"] = entry.title or entry.id
+        examples.append(Example(id=entry.id, title=localized_field(fields, "title"),
+                                values={k: fields[k] for k in FORM_FIELDS if fields.get(k) is not None},
+                                image_path=image_path, metadata=dict(entry.metadata), extras=dict(entry.extras)))
     return examples

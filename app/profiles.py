@@ -4,19 +4,16 @@ The server checks a form against the profile its model matches; the page's scrip
 import fnmatch
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
-from app.config import ConfigError
+from app import data_files
 from app.i18n import localized, localized_field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILE = os.path.join(ROOT, "config", "model-profiles.toml")
-IMAGE_RULES = ("any", "upload", "none")
-EXTRA_TYPES = ("choice", "number", "text", "json")
 EXTRA_TEXT_LIMIT = 2500
 
 
@@ -164,39 +161,28 @@ class Profiles:
 
 
 def load_profiles(path=None):
+    """The profiles in the file, checked (app/data_files.py): a wrong key or type stops start-up."""
     path = path or DEFAULT_FILE
     if not os.path.exists(path):
         return Profiles([])
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"MODEL_PROFILES_FILE cannot be read ({path}): {exc}") from None
-    profiles = []
-    for entry in data.get("profile", []):
-        if not isinstance(entry, dict) or not entry.get("id") or not entry.get("models"):
-            raise ConfigError(f"MODEL_PROFILES_FILE: every profile needs an id and models ({path})")
-        if entry.get("image", "any") not in IMAGE_RULES:
-            raise ConfigError(f"MODEL_PROFILES_FILE: profile {entry['id']}: image must be one of {IMAGE_RULES}")
-        entry.setdefault("label", entry["id"])
-        profiles.append(Profile(id=str(entry["id"]), label=localized_field(entry, "label"),
-                                models=tuple(str(m) for m in entry["models"]),
-                                durations=tuple(entry.get("durations", ())), sizes=tuple(entry.get("sizes", ())),
-                                max_n=entry.get("max_n"), image=entry.get("image", "any"),
-                                extras=tuple(_extra(entry["id"], e, path) for e in entry.get("extras", ()))))
-    return Profiles(profiles)
+    checked = data_files.read(path, data_files.ProfilesFile, "MODEL_PROFILES_FILE")
+    return Profiles([_profile(entry) for entry in checked.profile])
 
 
-def _extra(profile, entry, path):
-    if not isinstance(entry, dict) or not entry.get("name") or entry.get("type", "text") not in EXTRA_TYPES:
-        raise ConfigError(f"MODEL_PROFILES_FILE: profile {profile}: every extra needs a name and a type among "
-                          f"{EXTRA_TYPES} ({path})")
-    if entry.get("type") == "choice" and not entry.get("choices"):
-        raise ConfigError(f"MODEL_PROFILES_FILE: profile {profile}: extra {entry['name']} needs choices")
-    return Extra(profile=str(profile), name=str(entry["name"]), key=str(entry.get("key") or entry["name"]),
-                 label=localized_field({"label": entry["name"], **entry}, "label"), type=entry.get("type", "text"),
-                 hint=localized_field(entry, "hint"), choices=tuple(entry.get("choices", ())),
-                 min=entry.get("min"), max=entry.get("max"), default=entry.get("default"))
+def _profile(entry):
+    fields = entry.model_dump()
+    fields["label"] = entry.label or entry.id
+    return Profile(id=entry.id, label=localized_field(fields, "label"), models=tuple(entry.models),
+                   durations=tuple(entry.durations), sizes=tuple(entry.sizes), max_n=entry.max_n, image=entry.image,
+                   extras=tuple(_extra(entry.id, extra) for extra in entry.extras))
+
+
+def _extra(profile, entry):
+    fields = entry.model_dump()
+    fields["label"] = entry.label or entry.name
+    return Extra(profile=profile, name=entry.name, key=entry.key or entry.name, label=localized_field(fields, "label"),
+                 type=entry.type, hint=localized_field(fields, "hint"), choices=tuple(entry.choices),
+                 min=entry.min, max=entry.max, default=entry.default)
 
 
 def _either(values):

@@ -79,3 +79,25 @@ def test_gunicorn_start_up_stops_with_one_line_naming_the_variable(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "configuration error: VIDEO_API_TIMEOUT must be a number, not 'soon'" in proc.stderr
+
+
+@pytest.mark.parametrize("variable,text,expected", [
+    ("MODEL_PROFILES_FILE", '[[profile]]\nid = "kling"\nmodels = ["kling-*"]\nmax_n = "1"\n',
+     'profile 1 (kling), key "max_n": input should be a valid integer'),
+    ("MODEL_PROFILES_FILE", '[[profile]]\nid = "kling"\nmodels = ["kling-*"]\n[[profile.extras]]\nname = "mode"\n'
+     'lable = "Mode"\n', 'profile 1 (kling), extras 1 (mode), key "lable" is not a known key'),
+    ("EXAMPLES_FILE", '[[example]]\nid = "boat"\nprompt = "A boat"\nwidht = 1280\n',
+     'example 1 (boat), key "widht" is not a known key'),
+])
+def test_a_wrong_key_or_type_in_a_data_file_stops_start_up_with_one_line(tmp_path, variable, text, expected):
+    data_file = tmp_path / "data.toml"
+    data_file.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEO_API_")}
+    env.update(VIDEO_API_BASE_URL="https://api.example.com", DATA_DIR=str(tmp_path), BIND="127.0.0.1:0",
+               **{variable: str(data_file)})
+    proc = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if "configuration error" in line]
+    assert len(lines) == 1, proc.stderr                       # one line, naming the file, the entry and the key
+    assert lines[0].startswith(f"configuration error: {variable} ({data_file}): {expected}")
