@@ -3,10 +3,10 @@
 import os
 import sys
 
-from app.config import ConfigError, Settings
-from app.examples import load_examples
-from app.follower_process import FollowerKeeper
-from app.profiles import load_profiles
+from app.catalog.examples import load_examples
+from app.catalog.profiles import load_profiles
+from app.core.config import ConfigError, Settings
+from app.jobs.follower_process import FollowerKeeper
 
 
 def _whole(name, default):
@@ -41,7 +41,7 @@ worker_class = "gthread"
 # worker has room for the whole crowd. make bench, 64 people at once, an API that takes 1 s, 4 runs each:
 # with 16 threads the median person waited 2.8-4.1 s; with 32 the slowest 2.2-3.0 s (3.6 s in one run);
 # with 64 the slowest 1.9-2.4 s. Idle threads cost no CPU, and database connections are pooled per
-# process (app/sqlite.py), not held per thread.
+# process (app/storage/sqlite.py), not held per thread.
 threads = _whole("WEB_THREADS", 64)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)

@@ -5,16 +5,16 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from app.allowance import Allowance, rules_from
-from app.archive import VideoArchive
-from app.catalogue import ModelCatalogue
-from app.config import Settings
-from app.examples import load_examples
-from app.follower import Follower
-from app.images import UploadStore
-from app.jobs import JobStore
-from app.profiles import Profiles, load_profiles
-from app.sessions import SessionRegistry
+from app.catalog.examples import load_examples
+from app.catalog.model_list import ModelCatalogue
+from app.catalog.profiles import Profiles, load_profiles
+from app.core.config import Settings
+from app.jobs.follower import Follower
+from app.jobs.spending_guard import Allowance, rules_from
+from app.jobs.store import JobStore
+from app.media.archive import VideoArchive
+from app.media.images import UploadStore
+from app.storage.sessions import SessionRegistry
 from app.upstream import VideoAPI
 
 

@@ -181,7 +181,7 @@ def main():
     app = default_app("follower_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
                                           "VIDEO_API_FLAVOR": "relay"})
     try:
-        from app.jobs import JobStore
+        from app.jobs.store import JobStore
         from app.upstream import Job
         page = app.base_url + "/"
         page_latency(page, 30)                       # warm up

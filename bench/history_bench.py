@@ -10,8 +10,8 @@ import time
 
 import requests
 
-from app.jobs import JobStore
-from app.lifecycle import JobStatus
+from app.core.lifecycle import JobStatus
+from app.jobs.store import JobStore
 from app.upstream.models import Job
 from bench.results import Result, run_alone
 from bench.servers import default_app
@@ -51,7 +51,7 @@ def timed_get(session, url):
 
 
 def sql_alone(path, query):
-    """The history page's two statements (the count and the page), as app/job_queries.py runs them."""
+    """The history page's two statements (the count and the page), as app/jobs/queries.py runs them."""
     where, args = ("WHERE prompt LIKE ? ESCAPE '\\'", [f"%{query}%"]) if query else ("", [])
     db = sqlite3.connect(path)
     try:

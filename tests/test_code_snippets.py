@@ -15,7 +15,7 @@ import sys
 import pytest
 from werkzeug.wrappers import Response
 
-from app.profiles import load_profiles
+from app.catalog.profiles import load_profiles
 from support.client import TEST_KEY, csrf_token, submit
 from support.media import make_png
 from support.pages import Page

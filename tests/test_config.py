@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.config import ConfigError, Settings
+from app.core.config import ConfigError, Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = {"VIDEO_API_BASE_URL": "https://api.example.com", "SECRET_KEY": "s"}

@@ -9,7 +9,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from app.follower import ARCHIVE_TRIES_PAST_EXPIRY
+from app.jobs.follower import ARCHIVE_TRIES_PAST_EXPIRY
 from app.upstream import Job
 from support.client import submit
 from support.pages import hidden_value
@@ -337,7 +337,7 @@ def _dead_pid():
 def test_a_fetch_whose_worker_died_is_taken_over_at_once_and_its_part_files_removed(make_app, upstream, tiny_mp4):
     import os
 
-    from app.follower import SENDER
+    from app.jobs.follower import SENDER
     upstream.handler = failing_content(tiny_mp4, {"on": False})
     app = make_app(upstream.url, follow=False)
     store, follower = app.extensions["studio"].store, app.extensions["studio"].follower

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.wrappers import Response
 
-from app.problems import problem_text
+from app.core.i18n import problem_text
 from app.upstream import Job
 from support.client import TEST_KEY, submit
 from support.pages import hidden_value

@@ -111,7 +111,7 @@ def test_the_upstreams_own_message_is_shown_as_sent_inside_a_translated_sentence
 
 
 def test_messages_stored_by_the_follower_are_shown_in_the_readers_language(make_app, upstream):
-    from app.problems import N_, Problem
+    from app.core.messages import N_, Problem
     app = make_app(upstream.url, follow=False)
     store, client = app.extensions["studio"].store, app.test_client()
     job_id = submit(client, {"prompt": "a lighthouse"}).headers["Location"].rsplit("/", 1)[1]

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Response
 
-from app.archive import VideoArchive
+from app.media.archive import VideoArchive
 from app.upstream import Job, VideoAPI
 from support.client import submit
 from support.pages import Page, hidden_value

@@ -3,7 +3,7 @@ is sent, and leaves a model with no profile free."""
 
 import pytest
 
-from app.profiles import load_profiles
+from app.catalog.profiles import load_profiles
 from support.client import submit
 from support.pages import Page
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from app.follower import SENDER
+from app.jobs.follower import SENDER
 from support.pages import Page, hidden_value
 from support.servers import AppProcess
 from support.upstreams import ScriptedUpstream, job_body, json_response

@@ -248,7 +248,7 @@ def test_a_created_job_whose_id_the_database_refuses_is_kept_in_the_journal_and_
 def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_again(make_app, upstream):
     import subprocess
 
-    from app.follower import SENDER
+    from app.jobs.follower import SENDER
     dead = subprocess.Popen(["true"])
     dead.wait()
     app = make_app(upstream.url, follow=False)

@@ -7,7 +7,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from app.allowance import Allowance, LimitReached, rules_from
+from app.jobs.spending_guard import Allowance, LimitReached, rules_from
 from support.client import submit
 from support.pages import hidden_value
 from support.servers import AppProcess

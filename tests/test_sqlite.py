@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from app import sqlite as sqlite_module
-from app.sqlite import MAX_IDLE, connect, count_time, time_locked, time_spent
+from app.storage import sqlite as sqlite_module
+from app.storage.sqlite import MAX_IDLE, connect, count_time, time_locked, time_spent
 from support.waiting import wait_for
 
 

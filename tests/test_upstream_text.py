@@ -9,8 +9,8 @@ from urllib.parse import quote
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
-from app.jobs import JobStore
-from app.problems import problem_text
+from app.core.i18n import problem_text
+from app.jobs.store import JobStore
 from app.upstream import Job
 from support.client import TEST_KEY, submit
 from support.upstreams import job_body, json_response

@@ -94,8 +94,8 @@ def test_the_page_takes_every_limit_from_the_form_itself(client):
     """One source for each limit: the inputs' min, max and maxlength are the validators' values."""
     from wtforms.validators import Length, NumberRange
 
-    from app.forms import VideoJobForm
-    from app.images import IMAGE_RULES
+    from app.media.images import IMAGE_RULES
+    from app.web.forms import VideoJobForm
     page = Page(client.get("/").get_data(as_text=True))
     for name, unbound in VideoJobForm._unbound_fields:
         for validator in unbound.kwargs.get("validators", []):
@@ -111,7 +111,7 @@ def test_the_page_takes_every_limit_from_the_form_itself(client):
 
 
 def test_an_example_fills_the_whole_form_and_its_picture_is_sent(client, upstream):
-    from app.examples import load_examples
+    from app.catalog.examples import load_examples
     example = next(e for e in load_examples() if e.image_path)
     form = client.get("/")
     assert f'/?example={example.id}' in form.get_data(as_text=True)
@@ -127,7 +127,7 @@ def test_an_example_fills_the_whole_form_and_its_picture_is_sent(client, upstrea
 
 
 def test_every_shipped_example_is_valid(client):
-    from app.examples import load_examples
+    from app.catalog.examples import load_examples
     examples = load_examples()
     assert len(examples) >= 4 and any(e.image_path for e in examples) and any(not e.image_path for e in examples)
     for example in examples:

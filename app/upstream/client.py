@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from app.problems import N_, Problem
+from app.core.messages import N_, Problem
 from app.upstream.addresses import AddressRefused, PinnedTransport, read_address, without_user_info
 from app.upstream.errors import (
     BadAnswer,

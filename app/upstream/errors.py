@@ -5,7 +5,7 @@ import json
 import re
 from html import unescape
 
-from app.problems import N_, Problem
+from app.core.messages import N_, Problem
 
 # Request fields the upstream may name in an error (the contract's, and the aliases relays read).
 UPSTREAM_PARAMS = {"model", "prompt", "image", "input_reference", "images", "duration", "seconds", "width",

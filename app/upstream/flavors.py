@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from app.multipart import Base64File, FilePart, MultipartBody
 from app.upstream.models import ImageUpload, VideoRequest
+from app.upstream.multipart import Base64File, FilePart, MultipartBody
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.lifecycle import JobStatus
+from app.core.lifecycle import JobStatus
 
 MAX_ID_LENGTH = 1024        # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
 # Keys OpenAI's video object always writes, null or not (new-api and the first demo API left them out when null).

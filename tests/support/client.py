@@ -2,7 +2,7 @@
 
 import secrets
 
-from app.config import Settings
+from app.core.config import Settings
 
 from .pages import hidden_value
 

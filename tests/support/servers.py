@@ -124,6 +124,6 @@ class AppProcess:
 def _is_follower(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"app.follower_process" in fh.read()
+            return b"app.jobs.follower_process" in fh.read()
     except OSError:
         return False

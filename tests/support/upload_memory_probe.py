@@ -12,7 +12,7 @@ from PIL import Image
 from werkzeug.test import EnvironBuilder
 
 from app import create_app
-from app.config import Settings
+from app.core.config import Settings
 
 
 def main(upstream_url, data_dir):

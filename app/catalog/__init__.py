@@ -1,0 +1,1 @@
+"""What the studio offers: model profiles, examples and the model list, from checked data files."""

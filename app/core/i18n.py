@@ -1,0 +1,124 @@
+"""English and Chinese (Flask-Babel): which language a request gets, its texts, and messages in it (the
+switch between languages is a page: app/web/language.py).
+
+The choice is a cookie (it outlives a session, so it survives sign-in); without one, Accept-Language
+decides: any zh variant (zh-CN, zh-TW, zh-HK, zh-Hans...) gets the one Chinese catalogue, Simplified.
+The catalogue folder is translations/zh: Babel finds `zh`, and matching by primary tag here avoids
+Werkzeug's best_match failing zh-CN against zh_Hans_CN."""
+
+import logging
+import os
+
+from flask import g, has_app_context, request
+from flask_babel import Babel, get_locale, get_translations
+from flask_babel.speaklater import LazyString
+
+from app.core.messages import Problem
+from app.core.paths import ROOT
+
+TRANSLATIONS = os.path.join(ROOT, "translations")
+LANGUAGES = {"en": "English", "zh": "中文"}
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+COOKIE = "lang"
+COOKIE_SECONDS = 365 * 86400
+
+def translations():
+    """This request's catalogue, found once per request. Flask-Babel finds it again on every call
+    (about 30 microseconds each: a job page makes some 160 of them, for its labels and texts)."""
+    if not has_app_context():
+        return get_translations()
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
+def gettext(string, **variables):
+    """flask_babel.gettext through the request's catalogue (form labels use it)."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string, **variables):
+    """A text translated when shown, in the language of the request showing it (form labels)."""
+    return LazyString(gettext, string, **variables)
+
+
+def _template_gettext(string):            # Jinja's i18n extension fills in the values and escapes them
+    return translations().ugettext(string)
+
+
+def _template_ngettext(singular, plural, num):
+    return translations().ungettext(singular, plural, num)
+
+
+def select_language():
+    chosen = g.get("language") or request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for value, _quality in request.accept_languages:        # best first
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+def current_language():
+    return str(get_locale() or "en").split("_")[0]
+
+
+class Localized(str):
+    """Text from a data file (a profile's label, an example's title) with its translations: "label" and
+    "label_zh" in the TOML. Reads as the English text; localized() picks the reader's."""
+
+    def __new__(cls, text, translations=None):
+        self = super().__new__(cls, text)
+        self.translations = {k: str(v) for k, v in (translations or {}).items() if v}
+        return self
+
+
+def localized_field(entry, key):
+    """entry[key] with its translations (entry[key + "_zh"], ...)."""
+    return Localized(str(entry.get(key) or ""), {lang: entry.get(f"{key}_{lang}") for lang in LANGUAGES})
+
+
+def localized(value):
+    if isinstance(value, Localized):
+        return value.translations.get(current_language(), str(value))
+    return value
+
+
+def init_i18n(app):
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
+    Babel(app, locale_selector=select_language)
+    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
+    app.add_template_filter(localized)
+    app.context_processor(lambda: {"languages": LANGUAGES, "lang": current_language(),
+                                   "html_lang": HTML_LANG[current_language()]})
+    warn_if_not_compiled()
+
+
+def warn_if_not_compiled():
+    """A catalogue edited but not compiled shows English: say so once at start-up."""
+    for lang in LANGUAGES:
+        if lang == "en":
+            continue
+        po = os.path.join(TRANSLATIONS, lang, "LC_MESSAGES", "messages.po")
+        mo = po[:-2] + "mo"
+        if os.path.exists(po) and (not os.path.exists(mo) or os.path.getmtime(mo) < os.path.getmtime(po)):
+            logging.getLogger("app").warning("the %s catalogue is not compiled: run `make translations`", lang)
+
+
+def _translate(problem):
+    values = {k: _translate(v) if isinstance(v, Problem) else v for k, v in problem.values.items()}
+    try:
+        return gettext(problem.msgid, **values)
+    except (KeyError, ValueError, TypeError):
+        return str(problem)
+
+
+def problem_text(value):
+    """A message in the reader's language: the app's own translated; anything else exactly as it is."""
+    if isinstance(value, Problem):
+        return _translate(value)
+    return value

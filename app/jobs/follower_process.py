@@ -1,0 +1,125 @@
+"""The follower as a process of its own: `python -m app.jobs.follower_process`.
+
+Under gunicorn (FOLLOWER=process, the default there) gunicorn.conf.py starts one beside the workers, restarts
+it if it dies and stops it with the server, so the workers' threads serve pages without sharing their GIL
+with the status reads of every running job. It reads the same settings as the app (the environment and
+.env). Claims live in the database, so followers on several hosts share the work without reading a job twice.
+It stops on SIGTERM or SIGINT, and when the process that started it (the gunicorn master) is gone.
+"""
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import suppress
+
+from app.core.config import ConfigError, Settings
+from app.services import build_services
+
+log = logging.getLogger("app.jobs.follower")
+PR_SET_PDEATHSIG = 1
+
+
+def main():
+    logging.basicConfig(stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
+    logging.getLogger().setLevel(settings.log_level)
+    follower = build_services(settings).follower
+
+    def stop(*_):
+        follower.request_stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    parent = _parent_to_outlive()
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent, follower), daemon=True, name="parent").start()
+    log.info("follower process %s following jobs in %s", os.getpid(), settings.data_dir)
+    follower.serve()
+    follower.stop()
+    log.info("follower process %s stopped", os.getpid())
+
+
+def _parent_to_outlive():
+    """The pid of the gunicorn master that started this process (FOLLOWER_PARENT), if it did. On Linux the
+    kernel also sends SIGTERM here when that process dies, even by kill -9."""
+    text = os.environ.get("FOLLOWER_PARENT", "")
+    if not text.isdigit():
+        return None
+    parent = int(text)
+    with suppress(OSError, AttributeError):   # not Linux: the watcher thread notices within a second
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return parent
+
+
+def _watch_parent(parent, follower):
+    while not follower.stopping(1.0):
+        if os.getppid() != parent:
+            log.warning("the server that started this follower is gone; stopping")
+            follower.request_stop()
+            return
+
+
+class FollowerKeeper:
+    """Used by gunicorn.conf.py in the master: starts the follower process, starts it again if it dies
+    (waiting 1 s, then up to 30 s if it keeps dying) and stops it with the server. Its own thread starts the
+    process, so the kernel's parent-death signal fires when the master goes, not when a hook returns."""
+
+    def __init__(self, logger):
+        self.log = logger
+        self._stopping = threading.Event()
+        self._proc = None
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._keep, daemon=True, name="follower-keeper")
+        self._thread.start()
+
+    def _keep(self):
+        pause = 1.0
+        while not self._stopping.is_set():
+            began = time.monotonic()
+            env = {**os.environ, "FOLLOWER_PARENT": str(os.getpid())}
+            try:
+                self._proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env)
+            except OSError as exc:
+                self.log.error("could not start the follower process: %s", exc)
+            else:
+                # Polled, not waited for: gunicorn's master reaps any child that exits (waitpid(-1)), and
+                # poll() then reads the process as gone all the same.
+                while self._proc.poll() is None and not self._stopping.wait(0.5):
+                    pass
+                if self._stopping.is_set():
+                    return
+                self.log.warning("the follower process (pid %s) has stopped; starting it again", self._proc.pid)
+            pause = 1.0 if time.monotonic() - began > 60 else min(30.0, pause * 2)
+            self._stopping.wait(pause)
+
+    def restart(self):
+        """Stop the running follower process; the keeper starts a new one (gunicorn reload: new settings)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+
+    def stop(self, timeout=15.0):
+        self._stopping.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+if __name__ == "__main__":
+    main()

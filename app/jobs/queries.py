@@ -1,0 +1,77 @@
+"""The history's queries on the job store: search and filters, typical run times, comparisons."""
+
+import json
+
+from app.core.lifecycle import JobStatus
+from app.core.messages import loaded
+
+STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
+                  JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
+
+
+class HistoryQueries:
+    """Mixed into JobStore: what the history page and the job card ask of it."""
+
+    def facets(self, limit=100):
+        """The models and the people found in the history, for the history's filters."""
+        with self._connect() as db:
+            models = [r[0] for r in db.execute("SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL AND model != ''"
+                                               " ORDER BY model LIMIT ?", (limit,))]
+            people = [r[0] for r in db.execute("SELECT DISTINCT submitted_by FROM jobs WHERE submitted_by IS NOT NULL"
+                                               " AND submitted_by != '' ORDER BY submitted_by LIMIT ?", (limit,))]
+        return models, people
+
+    def search(self, query="", status="", page=1, per_page=20, model="", person=""):
+        """A page of history, newest first, filtered by prompt text, status, model and person; (records, total)."""
+        where, args = [], []
+        for column, value in (("model", model), ("submitted_by", person)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query:
+            where.append("prompt LIKE ? ESCAPE '\\'")
+            args.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if status in STATUS_FILTERS:
+            where.append("status = ?")
+            args.append(str(status))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._connect() as db:
+            total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
+            rows = db.execute(f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
+                              [*args, per_page, (max(1, page) - 1) * per_page]).fetchall()
+        return [self.record_from_row(r) for r in rows], total
+
+    def typical_seconds(self, model, seconds, size, limit=50):
+        """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
+        from the upstream's own created and completed times; (None, 0) when there are none."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT json_extract(job, '$.completed_at') - json_extract(job, '$.created_at') FROM jobs"
+                " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"
+                " AND json_extract(job, '$.completed_at') > 0 AND json_extract(job, '$.created_at') > 0"
+                " ORDER BY submitted_at DESC LIMIT ?",
+                (str(JobStatus.COMPLETED), model, seconds, size, limit)).fetchall()
+        runs = sorted(r[0] for r in rows if r[0] is not None and 0 <= r[0] < 86400)
+        if not runs:
+            return None, 0
+        middle = len(runs) // 2
+        median = runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
+        return median, len(runs)
+
+    def add_comparison(self, comparison_id, title, job_ids):
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+                       (comparison_id, title, json.dumps(list(job_ids)), self.clock()))
+
+    def get_comparison(self, comparison_id):
+        """(title, [records in the order sent]) or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        if row is None:
+            return None
+        ids = json.loads(row[1])
+        found = {r.id: r for r in self.get_many(ids)}
+        for job_id in ids:          # a job that took the upstream's id is found by the id it had while sending
+            if job_id not in found and (record := self.get(job_id)) is not None:
+                found[job_id] = record
+        return loaded(row[0]), [found[i] for i in ids if i in found]

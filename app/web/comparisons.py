@@ -1,0 +1,43 @@
+"""What a comparison varies: the values typed for it (seeds, models or prompts) read into one change per job,
+shown side by side on a page of their own."""
+
+import re
+
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from app.core.messages import N_
+from app.web.forms import MAX_SEED, PROMPT_LIMIT
+
+MAX_JOBS = 4
+MODES = {"seeds": N_("%(prompt)s · several seeds"), "models": N_("%(prompt)s · several models"),     # page titles
+         "prompts": N_("%(prompt)s · several prompts")}
+
+
+def variants(mode, text):
+    """[{field: value}] for each job of a comparison; ValueError with a message fit for the field."""
+    if mode not in MODES:
+        raise ValueError(_("Choose what to compare: seeds, models or prompts."))
+    if mode == "prompts":
+        items = [" ".join(line.split()) for line in (text or "").splitlines()]
+    else:
+        items = re.split(r"[\s,;]+", text or "")
+    items = list(dict.fromkeys(item for item in items if item))      # in order, each once
+    if len(items) < 2:
+        raise ValueError({"seeds": _("Give at least two seeds to compare."),
+                          "models": _("Give at least two models to compare."),
+                          "prompts": _("Give at least two prompts to compare.")}[mode])
+    if len(items) > MAX_JOBS:
+        raise ValueError(_("At most %(limit)d jobs go at once; you gave %(count)d.", limit=MAX_JOBS, count=len(items)))
+    if mode == "seeds":
+        if not all(item.isdigit() and int(item) <= MAX_SEED for item in items):
+            raise ValueError(_("Seeds are whole numbers from 0 to %(max)s, like 1, 2, 3.",
+                               max=format_decimal(MAX_SEED)))
+        return [{"seed": int(item)} for item in items]
+    if mode == "models":
+        if any(len(item) > 100 for item in items):
+            raise ValueError(_("A model id has at most 100 characters."))
+        return [{"model": item} for item in items]
+    if any(len(item) > PROMPT_LIMIT for item in items):
+        raise ValueError(_("Each prompt may be at most %(limit)s characters.", limit=format_decimal(PROMPT_LIMIT)))
+    return [{"prompt": item} for item in items]

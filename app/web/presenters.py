@@ -1,0 +1,80 @@
+"""What a page shows about a job beyond its template: the live state for the page's script, the
+tab title, a download's file name."""
+
+import json
+import re
+import time
+
+from flask import url_for
+from flask_babel import gettext
+
+from app.core.i18n import problem_text
+from app.web.filters import status_label
+
+
+def live_state(record, **extra):
+    """What a live page needs to know about a job, read from the store only."""
+    job = record.job
+    return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
+                archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
+                check_error=problem_text(record.check_error), checked_at=record.checked_at or None, now=time.time(),
+                title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · "
+                      f"{gettext('Video studio')}",
+                url=url_for("studio.job_page", job_id=job.id), **extra)
+
+
+def download_name(record, index):
+    """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
+    words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
+    words = words[:60].strip("_.-")
+    suffix = f"-{index + 1}" if len(record.files) > 1 else ""
+    tail = re.sub(r"[^\w-]+", "", record.id)[-8:]        # ids are opaque: "/", "=" and spaces stay out
+    return f"{words or 'video'}-{tail or 'job'}{suffix}.mp4".lower()
+
+
+def ignored_fields(record):
+    """The metadata keys the job sent that the API's answers show it did not keep (see Job.metadata_kept)."""
+    if record.job.metadata_kept is not False:
+        return []
+    call = record.params.get("request") if isinstance(record.params.get("request"), dict) else {}
+    for part in call.get("parts", ()):
+        if part.get("name") == "metadata" and "text" in part:
+            try:
+                sent = json.loads(part["text"])
+            except ValueError:
+                return []
+            return sorted(sent) if isinstance(sent, dict) else []
+    return []
+
+
+def short(text, limit=40):
+    """text on one line, at most limit characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+_TYPICAL, TYPICAL_SECONDS = {}, 60.0      # (store path, model, length, size) -> (until, answer)
+
+
+def _typical(store, model, seconds, size):
+    """store.typical_seconds, kept for a minute: every status poll of a running job asks for it, and it
+    changes only when a job like it completes."""
+    key, now = (store.path, model, seconds, size), time.monotonic()
+    cached = _TYPICAL.get(key)
+    if cached is None or cached[0] < now:
+        if len(_TYPICAL) > 1000:
+            _TYPICAL.clear()
+        cached = _TYPICAL[key] = (now + TYPICAL_SECONDS, store.typical_seconds(model, seconds, size))
+    return cached[1]
+
+
+def run_estimate(record, store):
+    """For a running job: when it started, and the median run time of earlier jobs like it (or None)."""
+    job = record.job
+    if not job.status.is_running:
+        return None
+    typical, count = _typical(store, job.model or record.params.get("model"), job.seconds, job.size)
+    # The earlier of the API's created_at and when it was sent: an API clock ahead of ours would otherwise
+    # show "Running for 0 seconds" throughout.
+    started = min((t for t in (job.created_at, record.submitted_at) if t), default=time.time())
+    return {"started": started, "typical": typical, "count": count}
