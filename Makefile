@@ -1,6 +1,6 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
 # make test   install what the tests need (venv, packages, Chromium, nginx, LiteLLM's proxy), lint, and run every test
-# make lint   ruff (lint and import order) and import-linter (the layer rule), configured in pyproject.toml
+# make lint   ruff (lint, import order, format) and import-linter (the layer rule), configured in pyproject.toml
 # make bench  run the benchmarks (against nginx and minimal Flask apps) and write bench/REPORT.md
 # make demo-api  run only the demo video API on 127.0.0.1:8001
 # make translations  compile the catalogues (translations/*/LC_MESSAGES/messages.po -> .mo)
@@ -67,6 +67,7 @@ relay: $(LITELLM_VENV)/.installed
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
 test: lint browser translations relay

@@ -50,7 +50,7 @@ graceful_timeout = 30
 # thread, and a thread started before a fork would live in the master, not the workers).
 preload_app = False
 keepalive = 5
-accesslog = None      # the app logs one line per request itself (method, path, status, duration, job id)
+accesslog = None  # the app logs one line per request itself (method, path, status, duration, job id)
 errorlog = "-"
 
 
@@ -78,8 +78,15 @@ def _warn_if_open(log):
     if host in ("127.0.0.1", "localhost", "::1"):
         return
     if _settings.auth_mode == "open":
-        log.warning("No access control: anyone who can reach %s can spend the video API key. "
-                    "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).", bind)
+        log.warning(
+            "No access control: anyone who can reach %s can spend the video API key. "
+            "Set APP_PASSWORD, or AUTH_HEADER behind a sign-in proxy (see README).",
+            bind,
+        )
     elif _settings.auth_mode == "header":
-        log.warning("AUTH_HEADER trusts the %s header, which any client that reaches %s directly can send "
-                    "itself. Bind to 127.0.0.1 behind the sign-in proxy (see README).", _settings.auth_header, bind)
+        log.warning(
+            "AUTH_HEADER trusts the %s header, which any client that reaches %s directly can send "
+            "itself. Bind to 127.0.0.1 behind the sign-in proxy (see README).",
+            _settings.auth_header,
+            bind,
+        )

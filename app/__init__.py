@@ -18,8 +18,7 @@ from app.web import init_web
 def create_app(settings: Settings | None = None):
     """Build the app from settings (by default read from the environment)."""
     settings = settings or Settings.from_env()
-    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"),
-                static_folder=os.path.join(ROOT, "static"))
+    app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The image plus the form's text; a larger body gets the friendly 413 page.
@@ -57,5 +56,3 @@ def start_following(app):
         return
     studio.follower.start()
     app.before_request(studio.follower.ensure_running)
-
-

@@ -22,8 +22,17 @@ from bench import (
 )
 from bench.results import markdown_table, text_table
 
-BENCHMARKS = [range_bench, load_bench, page_bench, submit_bench, render_bench, status_bench, history_bench,
-              follower_bench, contention_bench]
+BENCHMARKS = [
+    range_bench,
+    load_bench,
+    page_bench,
+    submit_bench,
+    render_bench,
+    status_bench,
+    history_bench,
+    follower_bench,
+    contention_bench,
+]
 HERE = os.path.dirname(__file__)
 
 
@@ -37,8 +46,10 @@ def machine():
     except (OSError, StopIteration, ValueError):
         pass
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{os.cpu_count()} cores, {memory} memory, load {load} (1, 5, 15 min), "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores, {memory} memory, load {load} (1, 5, 15 min), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def main():
@@ -46,8 +57,11 @@ def main():
     header = f"make bench, {started}, on {machine()}"
     print(header, flush=True)
     if not static_server.available():
-        print("nginx is not installed: the video-serving counterparts are not measured (make bench installs it "
-              "where it can)", flush=True)
+        print(
+            "nginx is not installed: the video-serving counterparts are not measured (make bench installs it "
+            "where it can)",
+            flush=True,
+        )
     figures, notes = [], []
     for module in BENCHMARKS:
         result = module.main()
@@ -56,18 +70,36 @@ def main():
         notes += result.notes
     took = time.monotonic() - clock
     missed = [f for f in figures if f.met is False]
-    summary = (f"{sum(1 for f in figures if f.met)} of {sum(1 for f in figures if f.met is not None)} goals met"
-               + (": missed " + "; ".join(f.name for f in missed) if missed else "") + f"; the run took {took:.0f} s.")
+    summary = (
+        f"{sum(1 for f in figures if f.met)} of {sum(1 for f in figures if f.met is not None)} goals met"
+        + (": missed " + "; ".join(f.name for f in missed) if missed else "")
+        + f"; the run took {took:.0f} s."
+    )
     with open(os.path.join(HERE, "report.txt"), "w", encoding="utf-8") as fh:
         fh.write("\n".join([f"# {header}", *text_table(figures), "", *notes, "", summary]) + "\n")
     with open(os.path.join(HERE, "REPORT.md"), "w", encoding="utf-8") as fh:
-        fh.write("\n".join([
-            "# Benchmarks", "", f"{header}.", "",
-            "Each figure with its counterpart measured in the same run (interleaved, A B A B, where there is one), "
-            "the ratio of the two, the goal and whether it is met. The app runs under gunicorn with its default "
-            "configuration (gunicorn.conf.py), talking to video APIs on loopback.", "",
-            *markdown_table(figures), "", summary, "", "## How each was measured", "",
-            *[f"- {note}" for note in notes], ""]))
+        fh.write(
+            "\n".join(
+                [
+                    "# Benchmarks",
+                    "",
+                    f"{header}.",
+                    "",
+                    "Each figure with its counterpart measured in the same run (interleaved, A B A B, where there is "
+                    "one), the ratio of the two, the goal and whether it is met. The app runs under gunicorn with its "
+                    "default configuration (gunicorn.conf.py), talking to video APIs on loopback.",
+                    "",
+                    *markdown_table(figures),
+                    "",
+                    summary,
+                    "",
+                    "## How each was measured",
+                    "",
+                    *[f"- {note}" for note in notes],
+                    "",
+                ]
+            )
+        )
     print(f"\n{summary}\nreport written to bench/REPORT.md and bench/report.txt")
     return 0
 

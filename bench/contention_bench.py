@@ -18,7 +18,7 @@ from bench.servers import default_app
 from tests.support.loopback import LoopbackServer
 from tests.support.pages import hidden_value
 
-CREATES = 50          # the first CREATES "POST /jobs" log lines are the quiet round's, the next the busy one's
+CREATES = 50  # the first CREATES "POST /jobs" log lines are the quiet round's, the next the busy one's
 READERS = 200
 
 
@@ -37,8 +37,13 @@ class InstantUpstream(LoopbackServer):
                 job_id = f"video_contention_{self.creates}"
             body = {"id": job_id, "object": "video", "status": "queued", "progress": 0, "created_at": int(time.time())}
         else:
-            body = {"id": environ["PATH_INFO"].rsplit("/", 1)[-1], "object": "video", "status": "in_progress",
-                    "progress": 10, "created_at": int(time.time())}
+            body = {
+                "id": environ["PATH_INFO"].rsplit("/", 1)[-1],
+                "object": "video",
+                "status": "in_progress",
+                "progress": 10,
+                "created_at": int(time.time()),
+            }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
@@ -49,7 +54,7 @@ def create_all(base_url, tag):
     for _ in range(CREATES):
         s = requests.Session()
         sessions.append((s, hidden_value(s.get(base_url + "/", timeout=60).text)))
-        s.close()      # the cookie stays; the POST opens a new connection (an idle one may have been closed)
+        s.close()  # the cookie stays; the POST opens a new connection (an idle one may have been closed)
     latencies, errors, go = [], [], threading.Event()
 
     def one(n, session, token):
@@ -62,6 +67,7 @@ def create_all(base_url, tag):
         except requests.RequestException as exc:
             errors.append(type(exc).__name__)
         latencies.append(time.monotonic() - began)
+
     threads = [threading.Thread(target=one, args=(n, s, t)) for n, (s, t) in enumerate(sessions)]
     for t in threads:
         t.start()
@@ -74,9 +80,18 @@ def create_all(base_url, tag):
 def main():
     result = Result(f"{CREATES} creates at once while {READERS} readers browse (4 workers x 64 threads)")
     upstream = InstantUpstream()
-    app = default_app("contention_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
-                                            "WEB_WORKERS": "4", "WEB_THREADS": "64", "SUBMIT_RATE_LIMIT": "off",
-                                            "DAILY_SUBMIT_CAP": "0", "TEAM_DAILY_CAP": "0"})
+    app = default_app(
+        "contention_bench_",
+        {
+            "VIDEO_API_BASE_URL": upstream.url,
+            "VIDEO_API_KEY": "bench",
+            "WEB_WORKERS": "4",
+            "WEB_THREADS": "64",
+            "SUBMIT_RATE_LIMIT": "off",
+            "DAILY_SUBMIT_CAP": "0",
+            "TEAM_DAILY_CAP": "0",
+        },
+    )
     stop, read_errors = threading.Event(), []
     try:
         quiet, quiet_errors = create_all(app.base_url, "quiet")
@@ -90,6 +105,7 @@ def main():
                                 read_errors.append(path)
                     except requests.RequestException as exc:
                         read_errors.append(type(exc).__name__)
+
         readers = [threading.Thread(target=read, daemon=True) for _ in range(READERS)]
         for t in readers:
             t.start()
@@ -104,19 +120,39 @@ def main():
         db_ms = [int(db or 0) for db, _ in creates]
         locked_ms = [int(locked or 0) for _, locked in creates]
         busy_db, busy_locked = max(db_ms[CREATES:] or [0]), max(locked_ms[CREATES:] or [0])
-        result.add("slowest of 50 creates while 200 read", f"{busy[-1]:.2f} s", f"{quiet[-1]:.2f} s (nobody reading)",
-                   busy[-1] / quiet[-1], "under 2 s", busy[-1] < 2.0)
-        result.add("the longest a create waited for the database's lock, 200 reading", f"{busy_locked} ms",
-                   f"{max(locked_ms[:CREATES] or [0])} ms (nobody reading)", goal="under 2,000 ms",
-                   met=busy_locked < 2000)
-        result.add("the longest a create spent in the database, lock and GIL waits included", f"{busy_db} ms",
-                   f"{max(db_ms[:CREATES] or [0])} ms (nobody reading)")
-        result.add("creates answered with an error, or ids not recorded", f"{len(busy_errors) + lost}",
-                   f"{len(quiet_errors)}", goal="0", met=not busy_errors and not lost)
+        result.add(
+            "slowest of 50 creates while 200 read",
+            f"{busy[-1]:.2f} s",
+            f"{quiet[-1]:.2f} s (nobody reading)",
+            busy[-1] / quiet[-1],
+            "under 2 s",
+            busy[-1] < 2.0,
+        )
+        result.add(
+            "the longest a create waited for the database's lock, 200 reading",
+            f"{busy_locked} ms",
+            f"{max(locked_ms[:CREATES] or [0])} ms (nobody reading)",
+            goal="under 2,000 ms",
+            met=busy_locked < 2000,
+        )
+        result.add(
+            "the longest a create spent in the database, lock and GIL waits included",
+            f"{busy_db} ms",
+            f"{max(db_ms[:CREATES] or [0])} ms (nobody reading)",
+        )
+        result.add(
+            "creates answered with an error, or ids not recorded",
+            f"{len(busy_errors) + lost}",
+            f"{len(quiet_errors)}",
+            goal="0",
+            met=not busy_errors and not lost,
+        )
         if busy_errors:
             result.notes.append(f"errors: {busy_errors}")
-        result.notes.append(f"median create {busy[len(busy) // 2]:.2f} s (quiet {quiet[len(quiet) // 2]:.2f} s); "
-                            f"{locked} 'database is locked' lines in the log; {len(read_errors)} reader errors.")
+        result.notes.append(
+            f"median create {busy[len(busy) // 2]:.2f} s (quiet {quiet[len(quiet) // 2]:.2f} s); "
+            f"{locked} 'database is locked' lines in the log; {len(read_errors)} reader errors."
+        )
     finally:
         stop.set()
         app.stop()

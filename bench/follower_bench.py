@@ -48,6 +48,7 @@ class BusyUpstream:
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self.loop.run_forever()
+
         threading.Thread(target=serve, daemon=True).start()
         ready.wait(10)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -62,13 +63,22 @@ class BusyUpstream:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
-                length = next((int(v) for k, _, v in (line.partition(":") for line in lines[1:])
-                               if k.lower() == "content-length"), 0)
+                length = next(
+                    (
+                        int(v)
+                        for k, _, v in (line.partition(":") for line in lines[1:])
+                        if k.lower() == "content-length"
+                    ),
+                    0,
+                )
                 if length:
                     await reader.readexactly(length)
                 status, kind, body = await self._answer(method, target)
-                writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
-                             f"Connection: keep-alive\r\n\r\n".encode() + body)
+                writer.write(
+                    f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+                    f"Connection: keep-alive\r\n\r\n".encode()
+                    + body
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
@@ -83,7 +93,7 @@ class BusyUpstream:
         if len(parts) < 4 or parts[3] not in self.done_at:
             return "404 Not Found", "application/json", b'{"error": {"message": "no such job"}}'
         job_id = parts[3]
-        if len(parts) == 5:            # /content: the video, or its thumbnail
+        if len(parts) == 5:  # /content: the video, or its thumbnail
             thumb = "variant=thumbnail" in query
             return "200 OK", "image/jpeg" if thumb else "video/mp4", self.thumbnail if thumb else self.video
         await asyncio.sleep(LATENCY)
@@ -91,8 +101,14 @@ class BusyUpstream:
         done = now >= self.done_at[job_id]
         with self._lock:
             self.reads.setdefault(job_id, []).append((now, done))
-        body = {"id": job_id, "object": "video", "status": "completed" if done else "in_progress",
-                "progress": 100 if done else 50, "created_at": int(now), "model": "kling-v1"}
+        body = {
+            "id": job_id,
+            "object": "video",
+            "status": "completed" if done else "in_progress",
+            "progress": 100 if done else 50,
+            "created_at": int(now),
+            "model": "kling-v1",
+        }
         return "200 OK", "application/json", json.dumps(body).encode()
 
     def stop(self):
@@ -125,8 +141,9 @@ def _upstream_main(conn, thumbnail, video):
 class UpstreamProcess:
     def __init__(self, thumbnail, video):
         self._conn, child = multiprocessing.Pipe()
-        self.proc = multiprocessing.get_context("spawn").Process(target=_upstream_main,
-                                                                 args=(child, thumbnail, video), daemon=True)
+        self.proc = multiprocessing.get_context("spawn").Process(
+            target=_upstream_main, args=(child, thumbnail, video), daemon=True
+        )
         self.proc.start()
         self.url = self._conn.recv()
 
@@ -178,21 +195,25 @@ def main():
     result = Result(f"{JOBS:,} running jobs followed, nobody watching")
     thumbnail, video = media()
     upstream = UpstreamProcess(thumbnail, video)
-    app = default_app("follower_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench",
-                                          "VIDEO_API_FLAVOR": "relay"})
+    app = default_app(
+        "follower_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench", "VIDEO_API_FLAVOR": "relay"}
+    )
     try:
         from app.jobs.store import JobStore
         from app.upstream import Job
+
         page = app.base_url + "/"
-        page_latency(page, 30)                       # warm up
+        page_latency(page, 30)  # warm up
         quiet_ms = page_latency(page)
         store = JobStore(os.path.join(app.data_dir, "jobs.sqlite3"))
         ids = [f"video_bench_{n:04d}" for n in range(JOBS)]
         started = time.time()
         upstream.ask("start", ids, started)
         for job_id in ids:
-            store.add(Job(id=job_id, status="in_progress", progress=1, created_at=int(started)),
-                      {"prompt": f"bench job {job_id}", "model": "kling-v1"})
+            store.add(
+                Job(id=job_id, status="in_progress", progress=1, created_at=int(started)),
+                {"prompt": f"bench job {job_id}", "model": "kling-v1"},
+            )
         cpu_before, wall_before = cpu_seconds(app.proc.pid), time.monotonic()
         busy_ms = page_latency(page)
         deadline = started + LAST_DONE + 30
@@ -218,16 +239,33 @@ def main():
         longest = max(gaps) if gaps else float("inf")
         total_reads = sum(len(v) for v in reads.values())
         named = "1,000 running jobs: "
-        result.add(named + "longest gap between two reads of a running job", f"{longest:.1f} s",
-                   goal="at most 3 s", met=longest <= 3.0)
-        result.add(named + "completion noticed after (p95)", f"{p95:.1f} s", goal="at most 5 s",
-                   met=p95 <= 5.0 and not missed)
-        result.add(named + "app CPU while following (workers and follower)", f"{cpu * 100:.0f} % of a core",
-                   goal="under 50 %", met=cpu < 0.5)
-        result.add(named + "form page median while following", f"{busy_ms:.1f} ms", f"{quiet_ms:.1f} ms (no jobs)",
-                   busy_ms / quiet_ms, "at most 1.5 x", busy_ms / quiet_ms <= 1.5)
-        result.notes.append(f"{total_reads:,} status reads in {time.time() - started:.0f} s; {missed} jobs never "
-                            f"seen completed; upstream latency {LATENCY * 1000:.0f} ms per read.")
+        result.add(
+            named + "longest gap between two reads of a running job",
+            f"{longest:.1f} s",
+            goal="at most 3 s",
+            met=longest <= 3.0,
+        )
+        result.add(
+            named + "completion noticed after (p95)", f"{p95:.1f} s", goal="at most 5 s", met=p95 <= 5.0 and not missed
+        )
+        result.add(
+            named + "app CPU while following (workers and follower)",
+            f"{cpu * 100:.0f} % of a core",
+            goal="under 50 %",
+            met=cpu < 0.5,
+        )
+        result.add(
+            named + "form page median while following",
+            f"{busy_ms:.1f} ms",
+            f"{quiet_ms:.1f} ms (no jobs)",
+            busy_ms / quiet_ms,
+            "at most 1.5 x",
+            busy_ms / quiet_ms <= 1.5,
+        )
+        result.notes.append(
+            f"{total_reads:,} status reads in {time.time() - started:.0f} s; {missed} jobs never "
+            f"seen completed; upstream latency {LATENCY * 1000:.0f} ms per read."
+        )
     finally:
         app.stop()
         upstream.stop()

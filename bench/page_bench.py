@@ -29,6 +29,7 @@ def hammer(url, clients, seconds):
                 began = time.perf_counter()
                 if s.get(url, timeout=30).status_code == 200:
                     latencies[i].append(time.perf_counter() - began)
+
     began = time.monotonic()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -45,28 +46,39 @@ def main():
     app = default_app("page_bench_", env)
     hello = default_app("page_bench_hello_", env, app_module="bench.hello_app:app")
     try:
-        requests.get(app.base_url + "/", timeout=30)          # warm: the model list, the templates
+        requests.get(app.base_url + "/", timeout=30)  # warm: the model list, the templates
         ours, theirs = [], []
         for _ in range(ROUNDS):
             ours.append(hammer(app.base_url + "/", CLIENTS, SECONDS)[0])
             theirs.append(hammer(hello.base_url + "/", CLIENTS, SECONDS)[0])
         a, b = statistics.median(ours), statistics.median(theirs)
-        result.add(f"form page throughput, {CLIENTS} clients", f"{a:,.0f} req/s", f"hello-world {b:,.0f} req/s",
-                   a / b, f">= {GOAL}", a / b >= GOAL)
+        result.add(
+            f"form page throughput, {CLIENTS} clients",
+            f"{a:,.0f} req/s",
+            f"hello-world {b:,.0f} req/s",
+            a / b,
+            f">= {GOAL}",
+            a / b >= GOAL,
+        )
         mine, other = {}, {}
         for n in CROWDS:
             mine[n] = statistics.median(hammer(app.base_url + "/", n, CROWD_SECONDS)[1]) * 1000
             other[n] = statistics.median(hammer(hello.base_url + "/", n, CROWD_SECONDS)[1]) * 1000
         crowds = " / ".join(str(n) for n in CROWDS)
-        result.add(f"form page median latency, {crowds} clients", " / ".join(f"{mine[n]:.0f}" for n in CROWDS) + " ms",
-                   "hello-world " + " / ".join(f"{other[n]:.0f}" for n in CROWDS) + " ms",
-                   mine[CROWDS[-1]] / other[CROWDS[-1]])
+        result.add(
+            f"form page median latency, {crowds} clients",
+            " / ".join(f"{mine[n]:.0f}" for n in CROWDS) + " ms",
+            "hello-world " + " / ".join(f"{other[n]:.0f}" for n in CROWDS) + " ms",
+            mine[CROWDS[-1]] / other[CROWDS[-1]],
+        )
     finally:
         app.stop()
         hello.stop()
-    result.notes.append(f"Form page: throughput over {SECONDS:g} s, {ROUNDS} rounds interleaved; latency over "
-                        f"{CROWD_SECONDS:g} s per crowd size, the ratio taken at {CROWDS[-1]} clients. The load "
-                        "client is Python on the same 2 cores: it caps hello-world more than the app.")
+    result.notes.append(
+        f"Form page: throughput over {SECONDS:g} s, {ROUNDS} rounds interleaved; latency over "
+        f"{CROWD_SECONDS:g} s per crowd size, the ratio taken at {CROWDS[-1]} clients. The load "
+        "client is Python on the same 2 cores: it caps hello-world more than the app."
+    )
     return result
 
 

@@ -18,8 +18,12 @@ def create():
     image = request.files.get("image_file")
     if image:
         fields["image"] = (None, base64.b64encode(image.read()))
-    answer = requests.post(UPSTREAM + "/v1/videos", files=fields, timeout=60,
-                           headers={"Authorization": "Bearer " + os.environ.get("VIDEO_API_KEY", "")})
+    answer = requests.post(
+        UPSTREAM + "/v1/videos",
+        files=fields,
+        timeout=60,
+        headers={"Authorization": "Bearer " + os.environ.get("VIDEO_API_KEY", "")},
+    )
     return redirect("/jobs/" + answer.json()["id"], code=303)
 
 

@@ -45,9 +45,16 @@ class VideoUpstream(LoopbackServer):
         if path == "/v1/models":
             body = {"data": [{"id": "kling-v1"}]}
         else:
-            body = {"id": "video_range_bench", "object": "video", "status": "completed", "progress": 100,
-                    "created_at": int(time.time()), "completed_at": int(time.time()), "seconds": "5",
-                    "size": "1280x720"}
+            body = {
+                "id": "video_range_bench",
+                "object": "video",
+                "status": "completed",
+                "progress": 100,
+                "created_at": int(time.time()),
+                "completed_at": int(time.time()),
+                "seconds": "5",
+                "size": "1280x720",
+            }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
@@ -72,8 +79,9 @@ def crowd_throughput(url, whole):
                 headers = {} if whole else {"Range": f"bytes={offset}-{offset + MIB - 1}"}
                 with s.get(url, headers=headers, stream=True, timeout=60) as resp:
                     assert resp.status_code == (200 if whole else 206), resp.status_code
-                    while chunk := resp.raw.read(MIB):          # big reads: the client costs as little as it can
+                    while chunk := resp.raw.read(MIB):  # big reads: the client costs as little as it can
                         received[i] += len(chunk)
+
     began = time.monotonic()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for t in threads:
@@ -104,8 +112,10 @@ def archived(app):
 
 
 def main():
-    result = Result(f"Serving a {VIDEO_MIB} MiB archived video (app under its default gunicorn configuration; "
-                    "counterpart: nginx serving the same file)")
+    result = Result(
+        f"Serving a {VIDEO_MIB} MiB archived video (app under its default gunicorn configuration; "
+        "counterpart: nginx serving the same file)"
+    )
     upstream = VideoUpstream()
     app = default_app("range_bench_", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench"})
     static = accel_app = accel = None
@@ -118,27 +128,42 @@ def main():
         if static_server.available():
             static = static_server.Nginx(static_root=folder)
             # The same archive behind nginx, the app handing each video to it (ARCHIVE_ACCEL_REDIRECT).
-            accel_app = default_app("range_bench_accel_", {
-                "VIDEO_API_BASE_URL": "http://127.0.0.1:9", "VIDEO_API_KEY": "bench", "DATA_DIR": app.data_dir,
-                "TRUSTED_PROXIES": "1", "ARCHIVE_ACCEL_REDIRECT": "/_studio_archive/"})
+            accel_app = default_app(
+                "range_bench_accel_",
+                {
+                    "VIDEO_API_BASE_URL": "http://127.0.0.1:9",
+                    "VIDEO_API_KEY": "bench",
+                    "DATA_DIR": app.data_dir,
+                    "TRUSTED_PROXIES": "1",
+                    "ARCHIVE_ACCEL_REDIRECT": "/_studio_archive/",
+                },
+            )
             accel = static_server.Nginx(app_port=accel_app.port, data_dir=app.data_dir)
-        with requests.Session() as s:                    # warm both workers on every kind of read
+        with requests.Session() as s:  # warm both workers on every kind of read
             for _ in range(4):
                 timed_read(s, url, 0)
                 s.get(url, timeout=60).close()
         rss_before = workers_rss(app)
         with requests.Session() as s:
             near, far = [], []
-            for _ in range(ROUNDS):                      # interleaved, A B A B
+            for _ in range(ROUNDS):  # interleaved, A B A B
                 near.append(timed_read(s, url, 0))
                 far.append(timed_read(s, url, (VIDEO_MIB - 1) * MIB))
         a, b = statistics.median(near) * 1000, statistics.median(far) * 1000
-        result.add("1 MiB Range read at 99 MiB vs at 0", f"{b:.1f} ms", f"{a:.1f} ms at 0", b / a,
-                   "about 1 (<= 1.5)", b / a <= 1.5)
-        for label, whole, goal in (("8 clients, 1 MiB Range chunks", False, 0.5),
-                                   ("8 clients, whole-file downloads", True, 1.0)):
+        result.add(
+            "1 MiB Range read at 99 MiB vs at 0",
+            f"{b:.1f} ms",
+            f"{a:.1f} ms at 0",
+            b / a,
+            "about 1 (<= 1.5)",
+            b / a <= 1.5,
+        )
+        for label, whole, goal in (
+            ("8 clients, 1 MiB Range chunks", False, 0.5),
+            ("8 clients, whole-file downloads", True, 1.0),
+        ):
             ours, theirs, handed = [], [], []
-            for _ in range(ROUNDS_CROWD):                # interleaved, A B A B
+            for _ in range(ROUNDS_CROWD):  # interleaved, A B A B
                 ours.append(crowd_throughput(url, whole))
                 if static:
                     theirs.append(crowd_throughput(static.url + "/0.mp4", whole))
@@ -148,18 +173,31 @@ def main():
                 result.add(label, f"{mine:,.0f} MB/s", "nginx not installed", None, f">= {goal:g}", None)
                 continue
             other, via = statistics.median(theirs), statistics.median(handed)
-            result.add(label, f"{mine:,.0f} MB/s", f"nginx {other:,.0f} MB/s", mine / other, f">= {goal:g}",
-                       mine / other >= goal)
-            result.add(f"{label}, behind nginx with ARCHIVE_ACCEL_REDIRECT", f"{via:,.0f} MB/s",
-                       f"nginx {other:,.0f} MB/s", via / other)
+            result.add(
+                label,
+                f"{mine:,.0f} MB/s",
+                f"nginx {other:,.0f} MB/s",
+                mine / other,
+                f">= {goal:g}",
+                mine / other >= goal,
+            )
+            result.add(
+                f"{label}, behind nginx with ARCHIVE_ACCEL_REDIRECT",
+                f"{via:,.0f} MB/s",
+                f"nginx {other:,.0f} MB/s",
+                via / other,
+            )
         growth = (workers_rss(app) - rss_before) / 1e6
-        result.add("worker memory growth serving all of the above", f"{growth:+.1f} MB", "—", None, "< 20 MB",
-                   growth < 20)
-        result.notes.append(f"Video: the load client is Python (requests, {CLIENTS} threads, 1 MiB reads) on the "
-                            f"same 2 cores as the servers, so it caps both sides; {ROUNDS_CROWD} rounds of "
-                            f"{SECONDS:g} s each, interleaved; nginx runs one worker with sendfile; memory is the "
-                            "resident set of the app's two workers, after warming up, against after all the "
-                            "reads.")
+        result.add(
+            "worker memory growth serving all of the above", f"{growth:+.1f} MB", "—", None, "< 20 MB", growth < 20
+        )
+        result.notes.append(
+            f"Video: the load client is Python (requests, {CLIENTS} threads, 1 MiB reads) on the "
+            f"same 2 cores as the servers, so it caps both sides; {ROUNDS_CROWD} rounds of "
+            f"{SECONDS:g} s each, interleaved; nginx runs one worker with sendfile; memory is the "
+            "resident set of the app's two workers, after warming up, against after all the "
+            "reads."
+        )
     finally:
         for server in (app, accel_app, static, accel, upstream):
             if server:

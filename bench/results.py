@@ -11,7 +11,7 @@ class Figure:
     counterpart: str = "—"
     ratio: "float | None" = None
     goal: str = "—"
-    met: "bool | None" = None          # None: a figure shown for information, with no goal of its own
+    met: "bool | None" = None  # None: a figure shown for information, with no goal of its own
 
     @property
     def verdict(self):
@@ -44,6 +44,7 @@ def text_table(figures):
 def markdown_table(figures):
     def row(cells):
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
     return [row(HEADINGS), row(["---"] * len(HEADINGS))] + [row(f.cells()) for f in figures]
 
 

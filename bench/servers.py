@@ -14,5 +14,5 @@ def default_app(prefix, env, **kwargs):
     for name in ("WEB_WORKERS", "WEB_THREADS"):
         os.environ.pop(name, None)
     if kwargs.get("app_module", "wsgi:app") != "wsgi:app":
-        env = {"FOLLOWER": "off", **env}      # a counterpart (proxy, hello-world) has no jobs to follow
+        env = {"FOLLOWER": "off", **env}  # a counterpart (proxy, hello-world) has no jobs to follow
     return AppProcess(tempfile.mkdtemp(prefix=prefix), env, **kwargs).start()

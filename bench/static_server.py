@@ -13,8 +13,9 @@ available = nginx.available
 class Nginx:
     def __init__(self, static_root=None, app_port=None, data_dir=None):
         self.folder = tempfile.mkdtemp(prefix="bench_nginx_")
-        site = (nginx.static_site(static_root) if app_port is None
-                else nginx.shipped_site(self.folder, app_port, data_dir))
+        site = (
+            nginx.static_site(static_root) if app_port is None else nginx.shipped_site(self.folder, app_port, data_dir)
+        )
         self.proc, self.url = nginx.start(self.folder, site)
 
     def stop(self):

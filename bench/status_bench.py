@@ -16,7 +16,7 @@ from tests.support.pages import hidden_value
 
 VIEWERS = 20
 SECONDS = 10.0
-PAGE_INTERVAL = 1.0          # static/js/app.js: a job's status every second in its first two minutes
+PAGE_INTERVAL = 1.0  # static/js/app.js: a job's status every second in its first two minutes
 JOB = "video_status_bench"
 
 
@@ -35,8 +35,13 @@ class CountingUpstream(LoopbackServer):
             if environ["REQUEST_METHOD"] == "GET":
                 with self._lock:
                     self.reads.append(time.monotonic())
-            body = {"id": JOB, "object": "video", "status": "in_progress", "created_at": int(time.time()),
-                    "progress": min(99, len(self.reads))}
+            body = {
+                "id": JOB,
+                "object": "video",
+                "status": "in_progress",
+                "created_at": int(time.time()),
+                "progress": min(99, len(self.reads)),
+            }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
@@ -87,12 +92,20 @@ def main():
                 latencies.sort()
                 median_ms = latencies[len(latencies) // 2] * 1000
         ours, direct = rates["app"], rates["direct"]
-        result.add(f"status reads reaching the API, {VIEWERS} viewers", f"{ours:.2f}/s", f"direct {direct:.1f}/s",
-                   ours / direct, "<= 1/s", ours <= 1.0 + 1e-3)
-        result.notes.append(f"Status: each viewer asks every {PAGE_INTERVAL:g} s for {SECONDS:g} s; the app answers "
-                            f"from what its follower stored (median answer {median_ms:.0f} ms, the job's card "
-                            "rendered in it) and the follower reads the API at most once a second per job "
-                            "(STATUS_CACHE_SECONDS), in the follower process.")
+        result.add(
+            f"status reads reaching the API, {VIEWERS} viewers",
+            f"{ours:.2f}/s",
+            f"direct {direct:.1f}/s",
+            ours / direct,
+            "<= 1/s",
+            ours <= 1.0 + 1e-3,
+        )
+        result.notes.append(
+            f"Status: each viewer asks every {PAGE_INTERVAL:g} s for {SECONDS:g} s; the app answers "
+            f"from what its follower stored (median answer {median_ms:.0f} ms, the job's card "
+            "rendered in it) and the follower reads the API at most once a second per job "
+            "(STATUS_CACHE_SECONDS), in the follower process."
+        )
     finally:
         app.stop()
         upstream.stop()

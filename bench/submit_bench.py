@@ -44,11 +44,22 @@ class ReadingUpstream(LoopbackServer):
             body = {"data": [{"id": "kling-v1"}]}
         elif environ["REQUEST_METHOD"] == "POST":
             self.creates += 1
-            body = {"id": f"video_submit_{self.creates}", "object": "video", "status": "queued", "progress": 0,
-                    "created_at": int(time.time())}
-        else:        # the app's follower asking after a job: it has failed, so following it ends there
-            body = {"id": environ["PATH_INFO"].rsplit("/", 1)[-1], "object": "video", "status": "failed",
-                    "progress": 0, "created_at": int(time.time()), "error": {"message": "benchmark"}}
+            body = {
+                "id": f"video_submit_{self.creates}",
+                "object": "video",
+                "status": "queued",
+                "progress": 0,
+                "created_at": int(time.time()),
+            }
+        else:  # the app's follower asking after a job: it has failed, so following it ends there
+            body = {
+                "id": environ["PATH_INFO"].rsplit("/", 1)[-1],
+                "object": "video",
+                "status": "failed",
+                "progress": 0,
+                "created_at": int(time.time()),
+                "error": {"message": "benchmark"},
+            }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
@@ -72,22 +83,33 @@ class Submitter:
         fields = {"prompt": "A kite over a beach", "duration": "5"}
         if self.has_form:
             page = Page(self.session.get(self.base_url + "/", timeout=30).text)
-            fields.update({e.attrs["name"]: e.attrs.get("value", "") for e in page.find("input", type="hidden")
-                           if e.attrs.get("name")})
-        else:           # the proxy has no form: one small request all the same, so both are equally warm
+            fields.update(
+                {
+                    e.attrs["name"]: e.attrs.get("value", "")
+                    for e in page.find("input", type="hidden")
+                    if e.attrs.get("name")
+                }
+            )
+        else:  # the proxy has no form: one small request all the same, so both are equally warm
             self.session.get(self.base_url + "/healthz", timeout=30)
         began = time.perf_counter()
-        resp = self.session.post(self.base_url + "/jobs", allow_redirects=False, timeout=60, data=fields,
-                                 files={"image_file": ("photo.png", image, "image/png")})
+        resp = self.session.post(
+            self.base_url + "/jobs",
+            allow_redirects=False,
+            timeout=60,
+            data=fields,
+            files={"image_file": ("photo.png", image, "image/png")},
+        )
         took = time.perf_counter() - began
-        assert resp.status_code == 303 and "/jobs/video_submit_" in resp.headers.get("Location", ""), \
+        assert resp.status_code == 303 and "/jobs/video_submit_" in resp.headers.get("Location", ""), (
             f"HTTP {resp.status_code}: {resp.text[:300]}"
+        )
         return took
 
 
 def peak_growth(server, submitter, image):
     """How far the busiest worker's resident memory rose above where it was while one upload was handled."""
-    workers = [psutil.Process(pid) for pid in server.worker_pids()]      # not the follower process
+    workers = [psutil.Process(pid) for pid in server.worker_pids()]  # not the follower process
     before = {p.pid: p.memory_info().rss for p in workers}
     peak = dict(before)
     done = threading.Event()
@@ -97,6 +119,7 @@ def peak_growth(server, submitter, image):
             for p in workers:
                 peak[p.pid] = max(peak[p.pid], p.memory_info().rss)
             time.sleep(0.001)
+
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
@@ -108,41 +131,61 @@ def peak_growth(server, submitter, image):
 
 
 def main():
-    result = Result("Submitting a job with an image (app and a minimal Flask proxy, the same gunicorn "
-                    "configuration, the same loopback video API)")
+    result = Result(
+        "Submitting a job with an image (app and a minimal Flask proxy, the same gunicorn "
+        "configuration, the same loopback video API)"
+    )
     upstream = ReadingUpstream()
-    env = {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "bench", "SUBMIT_RATE_LIMIT": "",
-           "DAILY_SUBMIT_CAP": "100000", "TEAM_DAILY_CAP": "100000", "MAX_UPLOAD_MB": "12"}
+    env = {
+        "VIDEO_API_BASE_URL": upstream.url,
+        "VIDEO_API_KEY": "bench",
+        "SUBMIT_RATE_LIMIT": "",
+        "DAILY_SUBMIT_CAP": "100000",
+        "TEAM_DAILY_CAP": "100000",
+        "MAX_UPLOAD_MB": "12",
+    }
     app = default_app("submit_bench_", env)
     proxy = default_app("submit_bench_proxy_", env, app_module="bench.proxy_app:app")
     try:
         small, large = picture(2), picture(10)
         ours, theirs = Submitter(app.base_url), Submitter(proxy.base_url, has_form=False)
-        for _ in range(3):                                     # warm both workers of each
+        for _ in range(3):  # warm both workers of each
             ours.post(small)
             theirs.post(small)
         a, b = [], []
-        for _ in range(ROUNDS):        # interleaved, each after a pause: the app's follower reads each new
-            time.sleep(PAUSE)          # job's status once, and that is not part of the next submission
+        for _ in range(ROUNDS):  # interleaved, each after a pause: the app's follower reads each new
+            time.sleep(PAUSE)  # job's status once, and that is not part of the next submission
             a.append(ours.post(small))
             time.sleep(PAUSE)
             b.append(theirs.post(small))
         mine, other = statistics.median(a) * 1000, statistics.median(b) * 1000
-        result.add(f"submit with a {len(small) / 1e6:.1f} MB image", f"{mine:.0f} ms", f"proxy {other:.0f} ms",
-                   mine / other, "<= 1.25", mine / other <= 1.25)
+        result.add(
+            f"submit with a {len(small) / 1e6:.1f} MB image",
+            f"{mine:.0f} ms",
+            f"proxy {other:.0f} ms",
+            mine / other,
+            "<= 1.25",
+            mine / other <= 1.25,
+        )
         grow_a, grow_b = [], []
         for _ in range(MEMORY_ROUNDS):
             grow_a.append(peak_growth(app, ours, large))
             grow_b.append(peak_growth(proxy, theirs, large))
         worst_a, worst_b = max(grow_a), max(grow_b)
-        result.add(f"worker memory peak per {len(large) / 1e6:.0f} MB upload", f"{worst_a / 1e6:.1f} MB "
-                   f"({worst_a / len(large):.1f}x the image)", f"proxy {worst_b / 1e6:.1f} MB "
-                   f"({worst_b / len(large):.1f}x)", worst_a / worst_b if worst_b else None, "<= 4x the image",
-                   worst_a <= 4 * len(large))
-        result.notes.append(f"Submission: median of {ROUNDS} rounds each, interleaved; the upload goes from the "
-                            "client to the server to the loopback video API, all on this machine. Memory: the "
-                            f"highest of {MEMORY_ROUNDS} uploads each, as the rise of the busiest worker's "
-                            "resident set above where it stood before the upload.")
+        result.add(
+            f"worker memory peak per {len(large) / 1e6:.0f} MB upload",
+            f"{worst_a / 1e6:.1f} MB ({worst_a / len(large):.1f}x the image)",
+            f"proxy {worst_b / 1e6:.1f} MB ({worst_b / len(large):.1f}x)",
+            worst_a / worst_b if worst_b else None,
+            "<= 4x the image",
+            worst_a <= 4 * len(large),
+        )
+        result.notes.append(
+            f"Submission: median of {ROUNDS} rounds each, interleaved; the upload goes from the "
+            "client to the server to the loopback video API, all on this machine. Memory: the "
+            f"highest of {MEMORY_ROUNDS} uploads each, as the rise of the busiest worker's "
+            "resident set above where it stood before the upload."
+        )
     finally:
         app.stop()
         proxy.stop()

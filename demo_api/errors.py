@@ -15,8 +15,7 @@ class APIError(Exception):
         self.type = type_
 
     def to_response(self):
-        body = {"error": {"message": self.message, "type": self.type,
-                          "param": self.param, "code": self.code}}
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
         return jsonify(body), self.status
 
 

@@ -17,11 +17,42 @@ log = logging.getLogger("demo_api")
 
 EXPIRY_SECONDS = 24 * 3600
 # OpenAI's Video schema marks these required, null or not (checked with Schemathesis against its spec).
-ALWAYS_WRITTEN = ("id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
-                  "prompt", "seconds", "size", "remixed_from_video_id", "error")
-PUBLIC_FIELDS = ("id", "object", "model", "status", "progress", "created_at", "seconds",
-                 "completed_at", "expires_at", "size", "error", "metadata",
-                 "prompt", "seed", "fps", "n", "user", "variants", "remixed_from_video_id")
+ALWAYS_WRITTEN = (
+    "id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "prompt",
+    "seconds",
+    "size",
+    "remixed_from_video_id",
+    "error",
+)
+PUBLIC_FIELDS = (
+    "id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "created_at",
+    "seconds",
+    "completed_at",
+    "expires_at",
+    "size",
+    "error",
+    "metadata",
+    "prompt",
+    "seed",
+    "fps",
+    "n",
+    "user",
+    "variants",
+    "remixed_from_video_id",
+)
 
 
 class JobStore:
@@ -60,13 +91,24 @@ class JobStore:
         job_id = "video_" + secrets.token_hex(12)
         seed = spec.seed if spec.seed is not None else secrets.randbelow(2**31)
         record = {
-            "id": job_id, "object": "video", "model": spec.model, "status": "queued",
-            "progress": 0, "created_at": now, "seconds": spec.seconds, "completed_at": None,
-            "expires_at": now + EXPIRY_SECONDS, "size": spec.size, "error": None,
-            "metadata": spec.metadata, "prompt": spec.prompt, "seed": seed, "fps": spec.fps,
-            "n": spec.n, "user": spec.user,
-            "variants": [{"index": i, "content_url": f"/v1/videos/{job_id}/content?index={i}"}
-                         for i in range(spec.n)],
+            "id": job_id,
+            "object": "video",
+            "model": spec.model,
+            "status": "queued",
+            "progress": 0,
+            "created_at": now,
+            "seconds": spec.seconds,
+            "completed_at": None,
+            "expires_at": now + EXPIRY_SECONDS,
+            "size": spec.size,
+            "error": None,
+            "metadata": spec.metadata,
+            "prompt": spec.prompt,
+            "seed": seed,
+            "fps": spec.fps,
+            "n": spec.n,
+            "user": spec.user,
+            "variants": [{"index": i, "content_url": f"/v1/videos/{job_id}/content?index={i}"} for i in range(spec.n)],
             "remixed_from_video_id": remixed_from,
             "_seq": time.time_ns(),
             "_spec": {k: v for k, v in asdict(spec).items() if k != "image_bytes"},
@@ -89,11 +131,10 @@ class JobStore:
     def list(self, after=None, limit=20, order="desc"):
         """A page of jobs by creation order, OpenAI-style cursor pagination."""
         with self._lock:
-            records = sorted(self._jobs.values(), key=lambda r: (r["created_at"], r["_seq"]),
-                             reverse=(order == "desc"))
+            records = sorted(self._jobs.values(), key=lambda r: (r["created_at"], r["_seq"]), reverse=(order == "desc"))
             ids = [r["id"] for r in records]
             start = ids.index(after) + 1 if after in ids else 0
-            page = [self.public(r) for r in records[start:start + limit]]
+            page = [self.public(r) for r in records[start : start + limit]]
             has_more = start + limit < len(records)
         return page, has_more
 
@@ -160,14 +201,21 @@ class JobStore:
         try:
             for variant in range(spec.n):
                 offset = variant * spec.frame_count
-                render_video(spec, record["seed"], variant, self.video_path(job_id, variant),
-                             self.thumb_path(job_id, variant),
-                             on_frame=lambda i, o=offset: on_frame(o + i), image_bytes=image)
+                render_video(
+                    spec,
+                    record["seed"],
+                    variant,
+                    self.video_path(job_id, variant),
+                    self.thumb_path(job_id, variant),
+                    on_frame=lambda i, o=offset: on_frame(o + i),
+                    image_bytes=image,
+                )
         except Cancelled:
             return
         except _DemoFailure as exc:
-            self._finish(record, "failed", {"code": exc.code,
-                                            "message": f"Demo failure requested with code {exc.code!r}."})
+            self._finish(
+                record, "failed", {"code": exc.code, "message": f"Demo failure requested with code {exc.code!r}."}
+            )
             return
         except Exception as exc:  # a bug or a disk problem must still end the job visibly
             log.exception("render of %s failed", job_id)
@@ -179,8 +227,12 @@ class JobStore:
         with self._lock:
             if record.get("_deleted"):
                 return
-            record.update(status=status, error=error, completed_at=int(time.time()),
-                          progress=100 if status == "completed" else record["progress"])
+            record.update(
+                status=status,
+                error=error,
+                completed_at=int(time.time()),
+                progress=100 if status == "completed" else record["progress"],
+            )
             self._save(record)
 
     # --- persistence ---------------------------------------------------------------------------

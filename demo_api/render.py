@@ -24,15 +24,15 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from demo_api.limits import MAX_IMAGE_PIXELS
 
 BUNDLED_FONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fonts", "wqy-microhei-gb2312.ttf")
-FONT_CANDIDATES = (             # a full system CJK font first; the bundled one draws Chinese on a bare machine
+FONT_CANDIDATES = (  # a full system CJK font first; the bundled one draws Chinese on a bare machine
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     BUNDLED_FONT,
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 )
-IMAGE_FETCH_TIMEOUT = 5               # per socket operation
-IMAGE_FETCH_DEADLINE = 15             # for the whole download, however slowly it drips
+IMAGE_FETCH_TIMEOUT = 5  # per socket operation
+IMAGE_FETCH_DEADLINE = 15  # for the whole download, however slowly it drips
 IMAGE_FETCH_LIMIT = 10 * 1024 * 1024
 log = logging.getLogger("demo_api")
 
@@ -100,8 +100,9 @@ def check_picture(data):
     """Raise ValueError unless data is a picture Pillow reads, of sensible pixel count."""
     with Image.open(io.BytesIO(data)) as img:
         if img.size[0] * img.size[1] > MAX_IMAGE_PIXELS:
-            raise ValueError(f"the picture is {img.size[0]}x{img.size[1]} px, more than "
-                             f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+            raise ValueError(
+                f"the picture is {img.size[0]}x{img.size[1]} px, more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels"
+            )
         img.verify()
 
 
@@ -164,9 +165,9 @@ class FramePainter:
         parts = ["DEMO", spec.model, spec.size, f"{spec.fps} fps", f"seed {seed}"]
         if spec.n > 1:
             parts.append(f"variant {variant + 1}/{spec.n}")
-        room = self.w - 3 * pad - font(max(12, self.h // 28)).getlength("00.00s")   # the time stamp's place
+        room = self.w - 3 * pad - font(max(12, self.h // 28)).getlength("00.00s")  # the time stamp's place
         while len(parts) > 2 and small.getlength("  ".join(parts)) > room:
-            del parts[2 if len(parts) > 3 else 1]       # a narrow frame keeps DEMO and the seed
+            del parts[2 if len(parts) > 3 else 1]  # a narrow frame keeps DEMO and the seed
         draw.text((pad, pad), "  ".join(parts), font=small, fill=(255, 255, 255, 230))
         self.band_h = band_h
         self.pad = pad
@@ -176,7 +177,7 @@ class FramePainter:
         t = i / max(1, self.total - 1)
         if self.picture is not None:
             pw, ph = self.picture.size
-            zoom = 1.0 - 0.2 * t                     # 125% -> 100% of the frame: a slow zoom out
+            zoom = 1.0 - 0.2 * t  # 125% -> 100% of the frame: a slow zoom out
             cw, ch = pw * zoom, ph * zoom
             left, top = (pw - cw) * t, (ph - ch) * 0.5
             # BOX averages the source pixels each output pixel covers: at this mild zoom (at most 1.25x) it
@@ -185,15 +186,17 @@ class FramePainter:
         else:
             offset = round(t * self.w)
             img = self.background.crop((offset, 0, offset + self.w, self.h))
-        for box, piece in self.overlay_parts:          # only the bands that hold something, not the whole frame
+        for box, piece in self.overlay_parts:  # only the bands that hold something, not the whole frame
             img.paste(piece, box[:2], piece)
         draw = ImageDraw.Draw(img)
         bar_y = self.h - self.band_h - max(4, self.h // 120)
-        draw.rectangle((0, bar_y, round(self.w * (i + 1) / self.total), bar_y + max(3, self.h // 160)),
-                       fill=(255, 255, 255))
+        draw.rectangle(
+            (0, bar_y, round(self.w * (i + 1) / self.total), bar_y + max(3, self.h // 160)), fill=(255, 255, 255)
+        )
         stamp = f"{i / self.fps:5.2f}s"
-        draw.text((self.w - self.pad - self.small.getlength(stamp), self.pad), stamp,
-                  font=self.small, fill=(255, 255, 255))
+        draw.text(
+            (self.w - self.pad - self.small.getlength(stamp), self.pad), stamp, font=self.small, fill=(255, 255, 255)
+        )
         return img
 
 
@@ -207,7 +210,7 @@ def _wrap(text, face, width):
         cut = line.rfind(" ")
         if cut > 0 and char != " ":
             lines.append(line[:cut])
-            line = line[cut + 1:] + char
+            line = line[cut + 1 :] + char
         else:
             lines.append(line.rstrip())
             line = char.lstrip()
@@ -236,7 +239,7 @@ def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "23"}
         stream.codec_context.time_base = Fraction(1, spec.fps)
-        with contextlib.closing(_drawn_ahead(painter, thumb_path)) as frames:   # closed at once if stopped
+        with contextlib.closing(_drawn_ahead(painter, thumb_path)) as frames:  # closed at once if stopped
             for i, frame in frames:
                 frame.pts = i
                 frame.time_base = Fraction(1, spec.fps)
@@ -249,12 +252,12 @@ def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image
     os.replace(tmp, mp4_path)
 
 
-SPRITE_TILES = 10              # frames in a spritesheet (variant=spritesheet), evenly spaced
+SPRITE_TILES = 10  # frames in a spritesheet (variant=spritesheet), evenly spaced
 SPRITE_TILE_WIDTH = 160
 
 
 def sprite_path(thumb_path):
-    return thumb_path[:-len(".jpg")] + "_sprite.jpg"
+    return thumb_path[: -len(".jpg")] + "_sprite.jpg"
 
 
 def save_spritesheet(tiles, path):
@@ -294,7 +297,7 @@ def _drawn_ahead(painter, thumb_path, ahead=4):
                 frames.put((i, av.VideoFrame.from_image(img)))
             save_spritesheet(tiles, sprite_path(thumb_path))
             frames.put(None)
-        except BaseException as exc:   # handed to the encoding side, which raises it
+        except BaseException as exc:  # handed to the encoding side, which raises it
             frames.put(exc)
 
     drawer = threading.Thread(target=draw, name="demo-render-draw", daemon=True)
@@ -306,7 +309,7 @@ def _drawn_ahead(painter, thumb_path, ahead=4):
             yield item
     finally:
         stop.set()
-        while drawer.is_alive():         # let a drawer blocked on a full queue see the stop
+        while drawer.is_alive():  # let a drawer blocked on a full queue see the stop
             with contextlib.suppress(queue.Empty):
                 frames.get(timeout=0.05)
         drawer.join()

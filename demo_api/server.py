@@ -26,8 +26,12 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     app.config["MAX_FORM_MEMORY_SIZE"] = limits.MAX_BODY_BYTES
     app.json.sort_keys = False
     # Resolved once here: send_file would otherwise resolve a relative folder against this package.
-    store = JobStore(os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")), workers, min_render_seconds,
-                     allow_private_urls=allow_private_urls)
+    store = JobStore(
+        os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")),
+        workers,
+        min_render_seconds,
+        allow_private_urls=allow_private_urls,
+    )
     app.extensions["demo_store"] = store
 
     @app.before_request
@@ -36,8 +40,9 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header.lower().startswith("bearer ") else ""
             if not hmac.compare_digest(token.encode(), key.encode()):
-                raise APIError(401, "Incorrect or missing API key. Send 'Authorization: Bearer <key>'.",
-                               code="invalid_api_key")
+                raise APIError(
+                    401, "Incorrect or missing API key. Send 'Authorization: Bearer <key>'.", code="invalid_api_key"
+                )
 
     @app.errorhandler(APIError)
     def api_error(exc):
@@ -46,8 +51,11 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     @app.errorhandler(HTTPException)
     def http_error(exc):
         if isinstance(exc, RequestEntityTooLarge):
-            return APIError(413, f"Request body is larger than {limits.MAX_BODY_BYTES // (1024 * 1024)} MB.",
-                            code="request_too_large").to_response()
+            return APIError(
+                413,
+                f"Request body is larger than {limits.MAX_BODY_BYTES // (1024 * 1024)} MB.",
+                code="request_too_large",
+            ).to_response()
         body, status = APIError(exc.code, exc.description, code=exc.name.lower().replace(" ", "_")).to_response()
         # Keep the exception's own headers: a 405 must say which methods are allowed (RFC 9110).
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
@@ -69,12 +77,19 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
         if not isinstance(prompt, str) or not prompt.strip():
             raise APIError(400, "prompt is required and must not be empty.", param="prompt", code="missing_prompt")
         if len(prompt) > limits.MAX_PROMPT_CHARS:
-            raise APIError(400, f"prompt is longer than {limits.MAX_PROMPT_CHARS} characters.", param="prompt",
-                           code="invalid_value")
+            raise APIError(
+                400,
+                f"prompt is longer than {limits.MAX_PROMPT_CHARS} characters.",
+                param="prompt",
+                code="invalid_value",
+            )
         source = _job_or_404(store, job_id)
         if source["status"] != "completed":
-            raise APIError(400, f"Video {job_id} is {source['status']}; only a completed video can be remixed.",
-                           code="invalid_request")
+            raise APIError(
+                400,
+                f"Video {job_id} is {source['status']}; only a completed video can be remixed.",
+                code="invalid_request",
+            )
         return jsonify(store.remix(job_id, prompt))
 
     @app.get("/v1/videos")
@@ -87,12 +102,17 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
         except ValueError:
             limit = 0
         if not 1 <= limit <= 100:
-            raise APIError(400, "limit must be a whole number from 1 to 100.", param="limit",
-                           code="invalid_value")
+            raise APIError(400, "limit must be a whole number from 1 to 100.", param="limit", code="invalid_value")
         page, has_more = store.list(request.args.get("after"), limit, order)
-        return jsonify({"object": "list", "data": page, "has_more": has_more,
-                        "first_id": page[0]["id"] if page else None,
-                        "last_id": page[-1]["id"] if page else None})
+        return jsonify(
+            {
+                "object": "list",
+                "data": page,
+                "has_more": has_more,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+            }
+        )
 
     @app.get("/v1/videos/<job_id>")
     def retrieve_video(job_id):
@@ -113,18 +133,21 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
         job = _job_or_404(store, job_id)
         variant = request.args.get("variant", "video")
         if variant not in ("video", "thumbnail", "spritesheet"):
-            raise APIError(400, "variant must be 'video', 'thumbnail' or 'spritesheet'.", param="variant",
-                           code="invalid_value")
+            raise APIError(
+                400, "variant must be 'video', 'thumbnail' or 'spritesheet'.", param="variant", code="invalid_value"
+            )
         try:
             index = int(request.args.get("index", 0))
         except ValueError:
             index = -1
         if not 0 <= index < job["n"]:
-            raise APIError(400, f"index must be from 0 to {job['n'] - 1}.", param="index",
-                           code="invalid_value")
+            raise APIError(400, f"index must be from 0 to {job['n'] - 1}.", param="index", code="invalid_value")
         if job["status"] != "completed":
-            raise APIError(409, f"Video {job_id} is {job['status']}; its content exists once it is completed.",
-                           code="video_not_ready")
+            raise APIError(
+                409,
+                f"Video {job_id} is {job['status']}; its content exists once it is completed.",
+                code="video_not_ready",
+            )
         if variant == "video":
             path, mimetype, suffix = store.video_path(job_id, index), "video/mp4", "mp4"
         else:
@@ -138,20 +161,27 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
             path, suffix = (picture, "jpg") if mimetype == "image/jpeg" else (as_webp(picture), "webp")
         if not os.path.exists(path):
             abort(404)
-        return send_file(path, mimetype=mimetype, conditional=True, max_age=3600,
-                         download_name=f"{job_id}_{index}.{suffix}")
+        return send_file(
+            path, mimetype=mimetype, conditional=True, max_age=3600, download_name=f"{job_id}_{index}.{suffix}"
+        )
 
     @app.get("/v1/models")
     def list_models():
-        return jsonify({"object": "list", "data": [
-            {"id": m, "object": "model", "created": 1700000000, "owned_by": "demo"} for m in limits.MODELS]})
+        return jsonify(
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model", "created": 1700000000, "owned_by": "demo"} for m in limits.MODELS
+                ],
+            }
+        )
 
     return app
 
 
 def as_webp(jpeg_path):
     """The picture as webp beside the JPEG, made once."""
-    webp = jpeg_path[:-len(".jpg")] + ".webp"
+    webp = jpeg_path[: -len(".jpg")] + ".webp"
     if not os.path.exists(webp):
         with Image.open(jpeg_path) as img:
             img.save(webp + ".part", "WEBP", quality=80)

@@ -14,8 +14,23 @@ from PIL import Image, UnidentifiedImageError
 from demo_api import limits
 from demo_api.errors import field_error
 
-KNOWN_FIELDS = {"model", "prompt", "image", "input_reference", "duration", "seconds", "width", "height", "size",
-                "fps", "n", "seed", "response_format", "user", "metadata"}
+KNOWN_FIELDS = {
+    "model",
+    "prompt",
+    "image",
+    "input_reference",
+    "duration",
+    "seconds",
+    "width",
+    "height",
+    "size",
+    "fps",
+    "n",
+    "seed",
+    "response_format",
+    "user",
+    "metadata",
+}
 SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 DATA_URL_RE = re.compile(r"^data:(image/[\w.+-]+)?(;[\w=.-]+)*;base64,(.*)$", re.S)
 
@@ -35,8 +50,8 @@ class JobSpec:
     response_format: str
     user: str | None
     metadata: dict = field(default_factory=dict)
-    image_url: str | None = None       # http(s) address, fetched when rendering
-    image_bytes: bytes | None = None   # decoded upload / base64 / data: URL
+    image_url: str | None = None  # http(s) address, fetched when rendering
+    image_bytes: bytes | None = None  # decoded upload / base64 / data: URL
 
     @property
     def frame_count(self):
@@ -66,6 +81,7 @@ def read_fields(request):
 def parse_create(request):
     """Validate a POST /v1/videos request into a JobSpec."""
     values, upload = read_fields(request)
+
     def get(name):
         return _blank_to_none(values.get(name))
 
@@ -73,8 +89,9 @@ def parse_create(request):
     if not isinstance(prompt, str) or not prompt.strip():
         raise field_error("prompt", "prompt is required and must not be empty.", "missing_prompt")
     if len(prompt) > limits.MAX_PROMPT_CHARS:
-        raise field_error("prompt", f"prompt is {len(prompt)} characters; at most "
-                                    f"{limits.MAX_PROMPT_CHARS} are allowed.")
+        raise field_error(
+            "prompt", f"prompt is {len(prompt)} characters; at most {limits.MAX_PROMPT_CHARS} are allowed."
+        )
 
     model = get("model") or limits.DEFAULTS["model"]
     if not isinstance(model, str) or len(model) > 100:
@@ -83,8 +100,9 @@ def parse_create(request):
         raise field_error("model", "model must not contain control characters.")
 
     duration_param = "duration" if get("duration") is not None else "seconds"
-    duration = _number(duration_param, get(duration_param), limits.DEFAULTS["duration"],
-                       limits.MIN_SECONDS, limits.MAX_SECONDS)
+    duration = _number(
+        duration_param, get(duration_param), limits.DEFAULTS["duration"], limits.MIN_SECONDS, limits.MAX_SECONDS
+    )
 
     width, height = _dimensions(get)
     fps = _integer("fps", get("fps"), limits.DEFAULTS["fps"], limits.MIN_FPS, limits.MAX_FPS)
@@ -93,8 +111,9 @@ def parse_create(request):
 
     response_format = get("response_format") or limits.DEFAULTS["response_format"]
     if response_format not in limits.RESPONSE_FORMATS:
-        raise field_error("response_format", "response_format must be one of: "
-                          + ", ".join(limits.RESPONSE_FORMATS) + ".")
+        raise field_error(
+            "response_format", "response_format must be one of: " + ", ".join(limits.RESPONSE_FORMATS) + "."
+        )
 
     user = get("user")
     if user is not None and (not isinstance(user, str) or len(user) > limits.MAX_USER_CHARS):
@@ -104,14 +123,31 @@ def parse_create(request):
     # As new-api does with a multipart body: fields it does not know are kept in metadata as text, where a
     # provider adaptor reads them (negative_prompt, mode, cfg_scale, ... sent as fields of their own).
     for name, value in values.items():
-        if (isinstance(name, str) and name.strip() and name not in KNOWN_FIELDS and isinstance(value, str)
-                and len(metadata) < limits.MAX_EXTRA_FIELDS):
-            metadata.setdefault(name[:100], value[:limits.MAX_METADATA_CHARS])
+        if (
+            isinstance(name, str)
+            and name.strip()
+            and name not in KNOWN_FIELDS
+            and isinstance(value, str)
+            and len(metadata) < limits.MAX_EXTRA_FIELDS
+        ):
+            metadata.setdefault(name[:100], value[: limits.MAX_METADATA_CHARS])
     image_url, image_bytes = _image(get("image") or _reference_url(values.get("input_reference")), upload)
 
-    return JobSpec(prompt=prompt, model=model, duration=duration, width=width, height=height,
-                   fps=fps, n=n, seed=seed, response_format=response_format, user=user,
-                   metadata=metadata, image_url=image_url, image_bytes=image_bytes)
+    return JobSpec(
+        prompt=prompt,
+        model=model,
+        duration=duration,
+        width=width,
+        height=height,
+        fps=fps,
+        n=n,
+        seed=seed,
+        response_format=response_format,
+        user=user,
+        metadata=metadata,
+        image_url=image_url,
+        image_bytes=image_bytes,
+    )
 
 
 def _blank_to_none(value):
@@ -158,8 +194,9 @@ def _dimensions(get):
         default_w, default_h = int(match[1]), int(match[2])
         for value in (default_w, default_h):
             if not limits.MIN_SIDE <= value <= limits.MAX_SIDE or value % 2:
-                raise field_error("size", f"size sides must be even numbers between "
-                                          f"{limits.MIN_SIDE} and {limits.MAX_SIDE} px.")
+                raise field_error(
+                    "size", f"size sides must be even numbers between {limits.MIN_SIDE} and {limits.MAX_SIDE} px."
+                )
     width = _integer("width", get("width"), default_w, limits.MIN_SIDE, limits.MAX_SIDE)
     height = _integer("height", get("height"), default_h, limits.MIN_SIDE, limits.MAX_SIDE)
     for name, value in (("width", width), ("height", height)):
@@ -180,12 +217,13 @@ def _metadata(raw):
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise field_error("metadata", f"metadata is not valid JSON: {exc.msg} "
-                                      f"(line {exc.lineno}, column {exc.colno}).") from None
+        raise field_error(
+            "metadata", f"metadata is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from None
     except RecursionError:
         raise field_error("metadata", "metadata is nested too deeply.") from None
     if not isinstance(value, dict):
-        raise field_error("metadata", "metadata must be a JSON object, like {\"style\": \"anime\"}.")
+        raise field_error("metadata", 'metadata must be a JSON object, like {"style": "anime"}.')
     return value
 
 
@@ -233,18 +271,25 @@ def _image(raw, upload):
 
 def _checked_image(data, param):
     if len(data) > limits.MAX_IMAGE_BYTES:
-        raise field_error(param, f"image is larger than {limits.MAX_IMAGE_BYTES // (1024 * 1024)} MB.",
-                          "image_too_large")
+        raise field_error(
+            param, f"image is larger than {limits.MAX_IMAGE_BYTES // (1024 * 1024)} MB.", "image_too_large"
+        )
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.size[0] * img.size[1] > limits.MAX_IMAGE_PIXELS:
-                raise field_error(param, f"image is {img.size[0]}x{img.size[1]} px, more than "
-                                  f"{limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.", "image_too_large")
+                raise field_error(
+                    param,
+                    f"image is {img.size[0]}x{img.size[1]} px, more than "
+                    f"{limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
+                    "image_too_large",
+                )
             img.verify()
     except Image.DecompressionBombError:
-        raise field_error(param, f"image has far more than {limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.",
-                          "image_too_large") from None
+        raise field_error(
+            param, f"image has far more than {limits.MAX_IMAGE_PIXELS // 1_000_000} megapixels.", "image_too_large"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise field_error(param, "image data could not be read as a picture (png, jpeg, webp, gif).",
-                          "invalid_image") from None
+        raise field_error(
+            param, "image data could not be read as a picture (png, jpeg, webp, gif).", "invalid_image"
+        ) from None
     return data

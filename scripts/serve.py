@@ -20,9 +20,22 @@ def main():
     if not env.get("VIDEO_API_BASE_URL", "").strip():
         port = env.get("DEMO_API_PORT", "8001")
         data_dir = os.path.join(env.get("DATA_DIR", "data"), "demo_api")
-        demo = subprocess.Popen([sys.executable, "-m", "demo_api", "--port", port, "--key", "demo",
-                                 "--data-dir", data_dir, "--quiet",
-                                 "--min-render-seconds", env.get("DEMO_MIN_RENDER_SECONDS", "6")])
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "demo_api",
+                "--port",
+                port,
+                "--key",
+                "demo",
+                "--data-dir",
+                data_dir,
+                "--quiet",
+                "--min-render-seconds",
+                env.get("DEMO_MIN_RENDER_SECONDS", "6"),
+            ]
+        )
         wait_for(f"http://127.0.0.1:{port}/", demo)
         env.update(VIDEO_API_BASE_URL=f"http://127.0.0.1:{port}", VIDEO_API_KEY="demo", DEMO_MODE="true")
         env.pop("VIDEO_API_KEY_FILE", None)
@@ -48,8 +61,10 @@ def wait_for(url, proc, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"the demo API could not start (exit code {proc.returncode}); is its port in use? "
-                     "Set DEMO_API_PORT to another port.")
+            sys.exit(
+                f"the demo API could not start (exit code {proc.returncode}); is its port in use? "
+                "Set DEMO_API_PORT to another port."
+            )
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return

@@ -49,6 +49,7 @@ def make_app(tmp_path):
         if not follow:
             app.extensions["studio"].follower.stop()
         return app
+
     yield build
     for app in built:
         app.extensions["studio"].follower.stop()
@@ -70,8 +71,9 @@ def stack(tmp_path_factory):
     require_browser()
     root = tmp_path_factory.mktemp("browser-stack")
     demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
-    app = AppProcess(root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key,
-                                    "DEMO_MODE": "true"}).start()
+    app = AppProcess(
+        root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key, "DEMO_MODE": "true"}
+    ).start()
     app.demo = demo
     yield app
     app.stop()
@@ -81,6 +83,7 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(stack):
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -89,8 +92,9 @@ def browser(stack):
 
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True,
-                                  base_url=stack.base_url)
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, accept_downloads=True, base_url=stack.base_url
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -28,7 +28,7 @@ def test_password_mode_needs_sign_in_everywhere_but_health_and_static(locked):
         resp = locked.get(path)
         assert resp.status_code == 302 and "/login?next=" in resp.headers["Location"]
     assert locked.get("/jobs/x/status").status_code == 401
-    sent = locked.post("/jobs", data={"prompt": "p"})       # a form from a page left open past sign-out
+    sent = locked.post("/jobs", data={"prompt": "p"})  # a form from a page left open past sign-out
     assert sent.status_code == 303 and "/login?next=" in sent.headers["Location"]
     assert locked.get("/healthz").status_code == 200
     assert locked.get("/static/css/app.css").status_code == 200
@@ -58,7 +58,7 @@ def test_the_sign_in_form_takes_20_tries_a_minute_and_then_says_to_slow_down(loc
     refused = login(locked, "correct horse battery")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "Too many requests" in refused.get_data(as_text=True)
-    assert locked.get("/jobs").status_code == 200               # signed in: every other page still answers
+    assert locked.get("/jobs").status_code == 200  # signed in: every other page still answers
     assert locked.get("/healthz").status_code == 200
 
 
@@ -90,12 +90,22 @@ def test_header_mode_trusts_the_proxy_identity_and_refuses_without_it(make_app, 
 def test_open_mode_warns_at_start_up_when_bound_beyond_loopback(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
-    env.update(VIDEO_API_BASE_URL="http://127.0.0.1:9", DATA_DIR=str(tmp_path), SECRET_KEY="s",
-               BIND=f"0.0.0.0:{port}", WEB_WORKERS="1")
+    env.update(
+        VIDEO_API_BASE_URL="http://127.0.0.1:9",
+        DATA_DIR=str(tmp_path),
+        SECRET_KEY="s",
+        BIND=f"0.0.0.0:{port}",
+        WEB_WORKERS="1",
+    )
     log_path = tmp_path / "log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log_path=str(log_path))
     finally:
@@ -106,11 +116,11 @@ def test_open_mode_warns_at_start_up_when_bound_beyond_loopback(tmp_path):
 
 def test_an_old_cookie_no_longer_signs_in_after_sign_out(locked):
     login(locked, "correct horse battery")
-    stolen = locked.get_cookie("session").value                 # a copy of the cookie, kept by someone
+    stolen = locked.get_cookie("session").value  # a copy of the cookie, kept by someone
     token = hidden_value(locked.get("/").get_data(as_text=True))
     assert locked.post("/logout", data={"csrf_token": token}).status_code == 303
     locked.set_cookie("session", stolen)
-    assert locked.get("/").status_code == 302                    # the server ended that session
+    assert locked.get("/").status_code == 302  # the server ended that session
 
 
 def test_changing_the_team_password_ends_every_session(make_app, upstream):
@@ -118,20 +128,31 @@ def test_changing_the_team_password_ends_every_session(make_app, upstream):
     login(old, "first-password")
     cookie = old.get_cookie("session").value
     assert old.get("/").status_code == 200
-    restarted = make_app(upstream.url, app_password="second-password").test_client()   # same DATA_DIR
+    restarted = make_app(upstream.url, app_password="second-password").test_client()  # same DATA_DIR
     restarted.set_cookie("session", cookie)
     assert restarted.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["//evil.example/phish", "/\t/evil.example/phish", "/%09/evil.example",
-                                    "/\\evil.example", "https://evil.example/", "/\r\nSet-Cookie: x=1",
-                                    "/ /evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/phish",
+        "/\t/evil.example/phish",
+        "/%09/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\r\nSet-Cookie: x=1",
+        "/ /evil.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_next_accepts_only_paths_on_this_site(locked, target):
     resp = login(locked, "correct horse battery", next_path=quote(target, safe="/:%"))
     assert resp.status_code == 303
     location = resp.headers["Location"]
-    assert location == "/" or (location.startswith("/") and not location.startswith("//")
-                               and "evil" not in location.replace("%", "")), location
+    assert location == "/" or (
+        location.startswith("/") and not location.startswith("//") and "evil" not in location.replace("%", "")
+    ), location
 
 
 def test_duplicate_identity_headers_are_refused(make_app, upstream):
@@ -146,10 +167,22 @@ def test_duplicate_identity_headers_are_refused(make_app, upstream):
 def test_header_mode_warns_when_bound_beyond_loopback(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
-    env.update(VIDEO_API_BASE_URL="http://127.0.0.1:9", DATA_DIR=str(tmp_path), SECRET_KEY="s",
-               BIND=f"0.0.0.0:{port}", AUTH_HEADER="X-Forwarded-User", WEB_WORKERS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(
+        VIDEO_API_BASE_URL="http://127.0.0.1:9",
+        DATA_DIR=str(tmp_path),
+        SECRET_KEY="s",
+        BIND=f"0.0.0.0:{port}",
+        AUTH_HEADER="X-Forwarded-User",
+        WEB_WORKERS="1",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
     finally:
@@ -158,13 +191,14 @@ def test_header_mode_warns_when_bound_beyond_loopback(tmp_path):
     assert "AUTH_HEADER trusts the X-Forwarded-User header" in out
 
 
-@pytest.mark.parametrize("name", ["Ana\nINFO app.request: GET /admin -> 200", "Ana\rBo", "Ana\tBo", "Ana\u202eoB",
-                                  "Ana\u2028Bo"])
+@pytest.mark.parametrize(
+    "name", ["Ana\nINFO app.request: GET /admin -> 200", "Ana\rBo", "Ana\tBo", "Ana\u202eoB", "Ana\u2028Bo"]
+)
 def test_a_sign_in_name_with_control_characters_is_refused_at_its_field(locked, name, caplog):
     resp = login(locked, "correct horse battery", name=name)
     page = Page(resp.get_data(as_text=True))
     assert resp.status_code == 400 and "control characters" in page.text("name-error")
-    assert locked.get("/").status_code == 302                      # not signed in
+    assert locked.get("/").status_code == 302  # not signed in
     assert "GET /admin -> 200" not in caplog.text.replace(repr(name), "")
 
 

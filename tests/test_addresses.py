@@ -21,8 +21,7 @@ from support.upstreams import ScriptedUpstream, job_body, json_response
 @pytest.fixture
 def collector():
     """Another service on loopback that would like to collect the key."""
-    server = ScriptedUpstream(handler=lambda req: Response(b"\x00\x00\x00\x18ftypmp42 collected",
-                                                           mimetype="video/mp4"))
+    server = ScriptedUpstream(handler=lambda req: Response(b"\x00\x00\x00\x18ftypmp42 collected", mimetype="video/mp4"))
     yield server
     server.stop()
 
@@ -36,6 +35,7 @@ def completed(upstream, content=None, **extra):
         if req.path.endswith("/content"):
             return content(req) if content else json_response({"error": {"message": "no such route"}}, 404)
         return json_response(job_body("video_bs", status="completed", progress=100, **extra))
+
     upstream.handler = handler
 
 
@@ -64,8 +64,9 @@ def test_a_backslash_address_in_a_redirect_is_not_followed(make_app, upstream, c
     record = follow_once(make_app, upstream, allowed_private_hosts=("127.0.0.1",))
     assert collector.requests == []
     # Werkzeug writes the backslash as %5C in its Location header, leaving user info before the @
-    assert record.archive == "retrying" and ("backslash" in record.archive_error
-                                             or "user name or password" in record.archive_error)
+    assert record.archive == "retrying" and (
+        "backslash" in record.archive_error or "user name or password" in record.archive_error
+    )
 
 
 def test_a_persons_own_metadata_echoed_back_cannot_collect_the_key(make_app, upstream, collector):
@@ -79,11 +80,14 @@ def test_a_persons_own_metadata_echoed_back_cannot_collect_the_key(make_app, ups
         if req.path.endswith("/content"):
             return json_response({"error": {"message": "no such route"}}, 404)
         return json_response(job_body("video_echo", status="completed", progress=100, metadata=echoed))
+
     upstream.handler = handler
     app = make_app(upstream.url, follow=False, allowed_private_hosts=("127.0.0.1",))
     client = app.test_client()
-    for trick in (f"http://127.0.0.1:{port(collector)}\\@127.0.0.1:{port(upstream)}/v.mp4",
-                  f"http://127.0.0.1:{port(upstream)}@127.0.0.1:{port(collector)}/v.mp4"):
+    for trick in (
+        f"http://127.0.0.1:{port(collector)}\\@127.0.0.1:{port(upstream)}/v.mp4",
+        f"http://127.0.0.1:{port(upstream)}@127.0.0.1:{port(collector)}/v.mp4",
+    ):
         assert submit(client, {"prompt": "a boat", "metadata": json.dumps({"url": trick})}).status_code == 303
         app.extensions["studio"].follower.run_once()
         record = app.extensions["studio"].store.get("video_echo")
@@ -99,17 +103,20 @@ def test_another_port_on_the_same_host_is_another_origin_and_gets_no_key(make_ap
     assert keyed(upstream) and all(r.headers["Authorization"] == f"Bearer {TEST_KEY}" for r in keyed(upstream))
 
 
-@pytest.mark.parametrize("address, why", [
-    ("http://127.0.0.1:1\\@127.0.0.1:2/v.mp4", "backslash"),
-    ("http://a.example\\b.example/v.mp4", "backslash"),
-    ("http://user:pw@a.example/v.mp4", "user name or password"),
-    ("http://a.example@b.example/v.mp4", "user name or password"),
-    ("http://a.example/v.mp4\n", "control character"),
-    ("http://a.example\t.b.example/", "control character"),
-    ("http://a.example:99999/v.mp4", "cannot be read"),
-    ("ftp://a.example/v.mp4", "not an http(s) address"),
-    ("http:///v.mp4", "not an http(s) address"),
-])
+@pytest.mark.parametrize(
+    "address, why",
+    [
+        ("http://127.0.0.1:1\\@127.0.0.1:2/v.mp4", "backslash"),
+        ("http://a.example\\b.example/v.mp4", "backslash"),
+        ("http://user:pw@a.example/v.mp4", "user name or password"),
+        ("http://a.example@b.example/v.mp4", "user name or password"),
+        ("http://a.example/v.mp4\n", "control character"),
+        ("http://a.example\t.b.example/", "control character"),
+        ("http://a.example:99999/v.mp4", "cannot be read"),
+        ("ftp://a.example/v.mp4", "not an http(s) address"),
+        ("http:///v.mp4", "not an http(s) address"),
+    ],
+)
 def test_addresses_two_parsers_could_read_differently_are_refused(address, why):
     with pytest.raises(AddressRefused, match=why.replace("(", r"\(").replace(")", r"\)")):
         read_address(address)
@@ -128,22 +135,24 @@ def test_the_transport_connects_to_the_address_it_checked_and_sends_the_name_as_
     def resolve(host, port, **kwargs):
         asked.append(host)
         return [(2, 1, 6, "", ("127.0.0.1", port))]
+
     upstream.handler = lambda req: Response(b"pinned", mimetype="video/mp4")
     session = requests.Session()
-    transport = PinnedTransport("http://api.internal.test:9", "Bearer x", allowed_hosts=("videos.pinned.test",),
-                                resolve=resolve)
+    transport = PinnedTransport(
+        "http://api.internal.test:9", "Bearer x", allowed_hosts=("videos.pinned.test",), resolve=resolve
+    )
     session.mount("http://", transport)
     resp = session.get(f"http://videos.pinned.test:{port(upstream)}/v.mp4", timeout=5)
     assert resp.content == b"pinned" and asked == ["videos.pinned.test"]
     seen = upstream.requests[-1]
     assert seen.headers["Host"] == f"videos.pinned.test:{port(upstream)}" and "Authorization" not in seen.headers
-    with pytest.raises(AddressRefused, match="private or local"):      # not listed: loopback is refused
+    with pytest.raises(AddressRefused, match="private or local"):  # not listed: loopback is refused
         PinnedTransport("http://api.internal.test:9", resolve=resolve).send(
-            requests.Request("GET", f"http://other.test:{port(upstream)}/").prepare())
+            requests.Request("GET", f"http://other.test:{port(upstream)}/").prepare()
+        )
 
 
-def test_a_password_in_the_base_url_is_neither_shown_nor_logged_and_is_sent_as_basic_auth(make_app, upstream,
-                                                                                          caplog):
+def test_a_password_in_the_base_url_is_neither_shown_nor_logged_and_is_sent_as_basic_auth(make_app, upstream, caplog):
     caplog.set_level(logging.INFO)
     password = "pw-" + TEST_KEY[-16:]
     base = upstream.url.replace("http://", f"http://team:{password}@")

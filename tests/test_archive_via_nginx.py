@@ -16,26 +16,50 @@ LOCATION = "/_studio_archive/"
 
 def test_nginx_sends_the_archived_video_the_app_points_it_to(demo_api, tmp_path):
     data_dir = tmp_path / "app"
-    app = AppProcess(data_dir, {"VIDEO_API_BASE_URL": demo_api.base_url, "VIDEO_API_KEY": demo_api.key,
-                                "TRUSTED_PROXIES": "1", "ARCHIVE_ACCEL_REDIRECT": LOCATION}).start()
+    app = AppProcess(
+        data_dir,
+        {
+            "VIDEO_API_BASE_URL": demo_api.base_url,
+            "VIDEO_API_KEY": demo_api.key,
+            "TRUSTED_PROXIES": "1",
+            "ARCHIVE_ACCEL_REDIRECT": LOCATION,
+        },
+    ).start()
     try:
-        with shipped_nginx(str(tmp_path / "nginx"), app.port, data_dir=data_dir) as (base_url, _), \
-                requests.Session() as browser:
+        with (
+            shipped_nginx(str(tmp_path / "nginx"), app.port, data_dir=data_dir) as (base_url, _),
+            requests.Session() as browser,
+        ):
             token = hidden_value(browser.get(base_url + "/", timeout=10).text)
-            sent = browser.post(base_url + "/jobs", timeout=30, data={
-                "csrf_token": token, "prompt": "A paper boat on a rainy street", "duration": "1", "width": "320",
-                "height": "180", "fps": "10"})
+            sent = browser.post(
+                base_url + "/jobs",
+                timeout=30,
+                data={
+                    "csrf_token": token,
+                    "prompt": "A paper boat on a rainy street",
+                    "duration": "1",
+                    "width": "320",
+                    "height": "180",
+                    "fps": "10",
+                },
+            )
             assert sent.status_code == 200, sent.text[:300]
             job_id = sent.url.rsplit("/", 1)[1]
+
             def settled():
                 state = browser.get(f"{base_url}/jobs/{job_id}/status", timeout=10).json()
                 return state if state["finished"] else None
+
             state = wait_for(settled, what="the job settling")
             assert state["archive"] == "archived", state
             page = Page(browser.get(f"{base_url}/jobs/{job_id}", timeout=10).text)
             video_url = page.find("source", type="video/mp4")[0].attrs["src"]
-            on_disk = [os.path.join(folder, name) for folder, _, names in os.walk(data_dir / "archive")
-                       for name in names if name.endswith(".mp4")]
+            on_disk = [
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(data_dir / "archive")
+                for name in names
+                if name.endswith(".mp4")
+            ]
             assert len(on_disk) == 1
             with open(on_disk[0], "rb") as fh:
                 expected = fh.read()

@@ -124,11 +124,35 @@ def test_an_upstream_400_is_shown_by_the_field_it_names(page):
     screenshot(page, "form-upstream-error-1440")
 
 
-EXPECTED_TAB_ORDER = ["skip-link", "brand", "nav:New video", "nav:History", "lang:en", "lang:zh", "model", "prompt",
-                      "image_file", "image_url", "preset:1280", "preset:720", "preset:1920", "preset:1080",
-                      "preset:1024", "width", "height", "duration", "fps", "summary:advanced", "summary:compare",
-                      "submit", "as-code", "example:paper-boat", "example:harbour-dawn", "example:desert-stars",
-                      "example:cat-roof"]
+EXPECTED_TAB_ORDER = [
+    "skip-link",
+    "brand",
+    "nav:New video",
+    "nav:History",
+    "lang:en",
+    "lang:zh",
+    "model",
+    "prompt",
+    "image_file",
+    "image_url",
+    "preset:1280",
+    "preset:720",
+    "preset:1920",
+    "preset:1080",
+    "preset:1024",
+    "width",
+    "height",
+    "duration",
+    "fps",
+    "summary:advanced",
+    "summary:compare",
+    "submit",
+    "as-code",
+    "example:paper-boat",
+    "example:harbour-dawn",
+    "example:desert-stars",
+    "example:cat-roof",
+]
 
 
 def test_keyboard_reaches_every_control_in_order_with_visible_focus(page):
@@ -173,8 +197,9 @@ def test_reduced_motion_is_respected(browser, stack):
 @pytest.mark.parametrize("width", [375, 1440])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_fits_and_looks_right(browser, stack, picture, width, scheme):
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme,
-                                  base_url=stack.base_url)
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, color_scheme=scheme, base_url=stack.base_url
+    )
     page = context.new_page()
     suffix = f"{width}-{scheme}"
     page.goto("/")
@@ -226,6 +251,7 @@ def test_a_portrait_video_is_shown_at_its_own_shape(page):
 
 def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
     import requests
+
     html = requests.get(stack.base_url + "/", timeout=10).text
     assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
     assert len(assets) == 3
@@ -234,16 +260,18 @@ def test_static_assets_are_cached_and_nothing_comes_from_elsewhere(page, stack):
         assert resp.status_code == 200 and "max-age=31536000" in resp.headers["Cache-Control"]
     assert not re.search(r'(?:href|src)="(?:https?:)?//', html), "a page loads something from another host"
     external = []
-    page.on("request", lambda r: None if r.url.startswith((stack.base_url, "blob:", "data:"))
-            else external.append(r.url))
+    page.on(
+        "request", lambda r: None if r.url.startswith((stack.base_url, "blob:", "data:")) else external.append(r.url)
+    )
     page.goto("/")
     page.goto("/jobs")
     assert external == []
 
 
 def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, stack):
-    locked = AppProcess(tmp_path / "locked", {"VIDEO_API_BASE_URL": "http://127.0.0.1:9",
-                                              "APP_PASSWORD": "open sesame"}).start()
+    locked = AppProcess(
+        tmp_path / "locked", {"VIDEO_API_BASE_URL": "http://127.0.0.1:9", "APP_PASSWORD": "open sesame"}
+    ).start()
     try:
         for width in (375, 1440):
             context = browser.new_context(viewport={"width": width, "height": 900}, base_url=locked.base_url)

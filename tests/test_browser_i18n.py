@@ -20,9 +20,48 @@ from support.servers import AppProcess
 pytestmark = pytest.mark.browser
 
 # Latin words a Chinese page may hold: units, formats, protocol names, brand names and code-like names.
-ALLOWED = {"px", "s", "mb", "fps", "http", "https", "json", "png", "jpeg", "webp", "base", "mp", "id", "url", "utc",
-           "kling", "veo", "seedance", "vidu", "sora", "std", "pro", "cfg", "scale", "camera", "control", "metadata",
-           "negative", "prompt", "style", "quality", "level", "v", "p", "k", "e", "g", "x", "demo", "user"}
+ALLOWED = {
+    "px",
+    "s",
+    "mb",
+    "fps",
+    "http",
+    "https",
+    "json",
+    "png",
+    "jpeg",
+    "webp",
+    "base",
+    "mp",
+    "id",
+    "url",
+    "utc",
+    "kling",
+    "veo",
+    "seedance",
+    "vidu",
+    "sora",
+    "std",
+    "pro",
+    "cfg",
+    "scale",
+    "camera",
+    "control",
+    "metadata",
+    "negative",
+    "prompt",
+    "style",
+    "quality",
+    "level",
+    "v",
+    "p",
+    "k",
+    "e",
+    "g",
+    "x",
+    "demo",
+    "user",
+}
 VISIBLE_TEXT = """() => {
     const copy = document.body.cloneNode(true);
     copy.querySelectorAll('[translate="no"], code, pre, script, style, .lang-switch, [hidden], video, option, '
@@ -32,7 +71,7 @@ VISIBLE_TEXT = """() => {
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 
-JSON_EXAMPLE = re.compile(r"\{[^{}]*(\{[^{}]*\}[^{}]*)*\}")     # {"type": "simple"} in a hint is code
+JSON_EXAMPLE = re.compile(r"\{[^{}]*(\{[^{}]*\}[^{}]*)*\}")  # {"type": "simple"} in a hint is code
 
 
 def english_words(page):
@@ -53,8 +92,11 @@ def check(page, lang, state):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_and_state_speaks_one_language(browser, stack, lang):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=stack.base_url,
-                                  extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if lang == "zh" else "en"})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860},
+        base_url=stack.base_url,
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if lang == "zh" else "en"},
+    )
     page = context.new_page()
     page.goto("/")
     check(page, lang, "form")
@@ -100,11 +142,16 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_login_page_speaks_one_language(browser, tmp_path, lang):
     require_browser()
-    locked = AppProcess(tmp_path / "locked", {"VIDEO_API_BASE_URL": "http://127.0.0.1:9", "VIDEO_API_KEY": "k",
-                                              "APP_PASSWORD": "open sesame"}).start()
+    locked = AppProcess(
+        tmp_path / "locked",
+        {"VIDEO_API_BASE_URL": "http://127.0.0.1:9", "VIDEO_API_KEY": "k", "APP_PASSWORD": "open sesame"},
+    ).start()
     try:
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=locked.base_url,
-                                      extra_http_headers={"Accept-Language": "zh-CN" if lang == "zh" else "en-GB"})
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 860},
+            base_url=locked.base_url,
+            extra_http_headers={"Accept-Language": "zh-CN" if lang == "zh" else "en-GB"},
+        )
         page = context.new_page()
         page.goto("/")
         check(page, lang, "login")
@@ -117,8 +164,9 @@ def test_the_login_page_speaks_one_language(browser, tmp_path, lang):
 
 
 def test_switching_language_mid_task_keeps_the_form(browser, stack, picture):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=stack.base_url,
-                                  extra_http_headers={"Accept-Language": "en"})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860}, base_url=stack.base_url, extra_http_headers={"Accept-Language": "en"}
+    )
     page = context.new_page()
     page.goto("/")
     page.fill("#prompt", "A heron at dawn")

@@ -27,9 +27,11 @@ JOB_URL = re.compile(r"/jobs/video_[0-9a-f]+$")
 
 def within_reach(page, selector):
     """Is the element entirely on screen without scrolling?"""
-    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
                                     return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }""",
-                         selector)
+        selector,
+    )
 
 
 def jobs_in_history(stack):
@@ -65,7 +67,7 @@ def test_after_create_the_card_appears_beside_the_form_and_follows_its_job(page,
     screenshot(page, "one-page-1440", full_page=False)
 
     first = page.url
-    page.fill("#prompt", prompt + ", at dusk")               # the next variation is one change away
+    page.fill("#prompt", prompt + ", at dusk")  # the next variation is one change away
     page.click("[data-submit]")
     page.wait_for_url(lambda url: JOB_URL.search(url) and url != first)
     assert page.input_value("#prompt") == prompt + ", at dusk"
@@ -86,7 +88,7 @@ def test_advanced_fields_start_folded_and_open_for_a_value_or_an_error(page):
     page.click("#advanced > summary")
     page.fill("#prompt", "An owl blinking")
     page.fill("#seed", "-3")
-    page.click("#advanced > summary")                         # folded again before sending
+    page.click("#advanced > summary")  # folded again before sending
     page.click("[data-submit]")
     page.wait_for_selector("[data-error-summary]")
     assert page.is_visible("#seed"), "the field with an error stayed folded"
@@ -152,8 +154,10 @@ def test_a_finished_job_is_remixed_and_the_remix_links_back(page):
     page.wait_for_url(lambda url: JOB_URL.search(url) and not url.endswith(source))
     assert page.locator(f"[data-job-card] a[href$='/jobs/{source}']").count() == 1, "no link back to the source"
     wait_for_video(page)
-    assert "now made of glass" in page.inner_text("[data-job-card]") or \
-        page.input_value("#prompt") == "A teapot on a table, now made of glass"
+    assert (
+        "now made of glass" in page.inner_text("[data-job-card]")
+        or page.input_value("#prompt") == "A teapot on a table, now made of glass"
+    )
     screenshot(page, "remix-1440")
 
 
@@ -167,13 +171,22 @@ def test_the_forms_request_as_curl_runs_in_a_shell_and_makes_a_job(page, stack, 
     curl = page.inner_text("#code-curl")
     assert "$VIDEO_API_KEY" in curl and stack.demo.base_url in curl
     screenshot(page, "code-1440")
-    out = subprocess.run(["bash", "-c", curl], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "VIDEO_API_KEY": stack.demo.key})
+    out = subprocess.run(
+        ["bash", "-c", curl],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VIDEO_API_KEY": stack.demo.key},
+    )
     assert out.returncode == 0, out.stderr
     job = json.loads(out.stdout)
     assert job["id"].startswith("video_") and job["prompt"] == "A lighthouse, sent by hand"
-    check = requests.get(f"{stack.demo.base_url}/v1/videos/{job['id']}", timeout=10,
-                         headers={"Authorization": f"Bearer {stack.demo.key}"})
+    check = requests.get(
+        f"{stack.demo.base_url}/v1/videos/{job['id']}",
+        timeout=10,
+        headers={"Authorization": f"Bearer {stack.demo.key}"},
+    )
     assert check.status_code == 200 and check.json()["size"] == "320x180"
 
 

@@ -37,6 +37,7 @@ def numbered_jobs(upstream):
         if req.method == "GET":
             return json_response(job_body(req.path.split("/")[3], status="completed", progress=100))
         return Response("", 404)
+
     upstream.handler = handler
 
 
@@ -59,12 +60,12 @@ def run_code_page(html, folder, files=None):
         (folder / name).write_bytes(data)
     env = {**os.environ, "VIDEO_API_KEY": TEST_KEY}
     if HAS_CURL:
-        out = subprocess.run(["bash", "-c", curl_text], cwd=folder, env=env, capture_output=True, text=True,
-                             timeout=60)
+        out = subprocess.run(["bash", "-c", curl_text], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and '"id"' in out.stdout, out.stderr + out.stdout
     (folder / "snippet.py").write_text(python_text)
-    out = subprocess.run([sys.executable, "snippet.py"], cwd=folder, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     return curl_text + "\n" + python_text
 
@@ -84,7 +85,7 @@ def send_and_compare(client, upstream, folder, data, files=None, pictures=None):
     assert resp.status_code == 303, Page(resp.get_data(as_text=True)).find(class_="field-error")
     studio = sent_calls(upstream)[before]
     text = run_snippets(client, resp.headers["Location"], folder, pictures)
-    assert_same_request(studio, sent_calls(upstream)[before + 1:])
+    assert_same_request(studio, sent_calls(upstream)[before + 1 :])
     assert TEST_KEY not in text and "$VIDEO_API_KEY" in text
     return studio, text, resp.headers["Location"]
 
@@ -93,11 +94,26 @@ def send_and_compare(client, upstream, folder, data, files=None, pictures=None):
 def test_a_prompt_with_every_field_and_the_models_options(make_app, upstream, tmp_path, flavor):
     numbered_jobs(upstream)
     client = make_app(upstream.url, follow=False, video_api_flavor=flavor).test_client()
-    studio, text, _ = send_and_compare(client, upstream, tmp_path, {
-        "model": "kling-v1", "prompt": "A paper boat's \"trip\" past $HOME; 雨", "duration": "5", "width": "1280",
-        "height": "720", "seed": "42", "fps": "24", "response_format": "url", "user": "ana",
-        "negative_prompt": "blur", "metadata": '{"camera": {"zoom": 2}}', "x-kling-mode": "pro",
-        "x-kling-cfg_scale": "0.6"})
+    studio, text, _ = send_and_compare(
+        client,
+        upstream,
+        tmp_path,
+        {
+            "model": "kling-v1",
+            "prompt": 'A paper boat\'s "trip" past $HOME; 雨',
+            "duration": "5",
+            "width": "1280",
+            "height": "720",
+            "seed": "42",
+            "fps": "24",
+            "response_format": "url",
+            "user": "ana",
+            "negative_prompt": "blur",
+            "metadata": '{"camera": {"zoom": 2}}',
+            "x-kling-mode": "pro",
+            "x-kling-cfg_scale": "0.6",
+        },
+    )
     names = [p[0] for p in studio.parts()]
     if flavor == "relay":
         metadata = json.loads({p[0]: p[3] for p in studio.parts()}["metadata"])
@@ -115,15 +131,21 @@ def test_an_uploaded_jpeg_goes_under_its_own_name_and_type(make_app, upstream, t
     numbered_jobs(upstream)
     client = make_app(upstream.url, follow=False, video_api_flavor=flavor).test_client()
     jpeg = make_png(400, 300, fmt="JPEG")
-    studio, text, _ = send_and_compare(client, upstream, tmp_path, {"prompt": "a boat from a photo"},
-                                       {"image_file": (io.BytesIO(jpeg), "boat photo.jpg")},
-                                       {"boat photo.jpg": jpeg})
+    studio, text, _ = send_and_compare(
+        client,
+        upstream,
+        tmp_path,
+        {"prompt": "a boat from a photo"},
+        {"image_file": (io.BytesIO(jpeg), "boat photo.jpg")},
+        {"boat photo.jpg": jpeg},
+    )
     assert "image.png" not in text and "boat photo.jpg" in text
     picture = [p for p in studio.parts() if p[0] in ("image", "input_reference")]
     if flavor == "openai":
         assert picture == [("input_reference", "boat photo.jpg", "image/jpeg", jpeg)]
     else:
         import base64
+
         assert picture == [("image", None, None, base64.b64encode(jpeg))]
 
 
@@ -131,10 +153,11 @@ def test_an_uploaded_jpeg_goes_under_its_own_name_and_type(make_app, upstream, t
 def test_an_image_address_is_passed_where_the_api_reads_it(make_app, upstream, tmp_path, flavor):
     numbered_jobs(upstream)
     client = make_app(upstream.url, follow=False, video_api_flavor=flavor).test_client()
-    studio, _, _ = send_and_compare(client, upstream, tmp_path, {"prompt": "a cat",
-                                                                 "image_url": "https://example.com/cat.jpg?a=1&b=2"})
+    studio, _, _ = send_and_compare(
+        client, upstream, tmp_path, {"prompt": "a cat", "image_url": "https://example.com/cat.jpg?a=1&b=2"}
+    )
     picture = [(p[0], p[3].decode()) for p in studio.parts() if p[0] in ("image", "input_reference")]
-    assert picture == [("image", "https://example.com/cat.jpg?a=1&b=2")]      # LiteLLM passes `image` on
+    assert picture == [("image", "https://example.com/cat.jpg?a=1&b=2")]  # LiteLLM passes `image` on
 
 
 def sample_value(extra):
@@ -176,48 +199,66 @@ def test_a_remix_as_code_is_the_remix_call(make_app, upstream, tmp_path, flavor)
     page = client.get(source_url).get_data(as_text=True)
     remix_form = Page(page).find("form", **{"class": "remix"})[0]
     before = len(sent_calls(upstream))
-    remixed = client.post(remix_form.attrs["action"], data={"csrf_token": csrf_token(client),
-                                                              "prompt": "a teapot made of glass"})
+    remixed = client.post(
+        remix_form.attrs["action"], data={"csrf_token": csrf_token(client), "prompt": "a teapot made of glass"}
+    )
     assert remixed.status_code == 303
     studio = sent_calls(upstream)[before]
     assert studio.raw_path == "/v1/videos/task_1%2Fa%3D%3D/remix"
     run_snippets(client, remixed.headers["Location"], tmp_path)
-    assert_same_request(studio, sent_calls(upstream)[before + 1:])
+    assert_same_request(studio, sent_calls(upstream)[before + 1 :])
 
 
 def test_the_forms_code_is_what_sending_the_form_sends_and_nothing_is_sent(make_app, upstream, tmp_path):
     numbered_jobs(upstream)
     client = make_app(upstream.url, follow=False, video_api_flavor="openai").test_client()
     jpeg = make_png(400, 300, fmt="JPEG")
-    form = {"csrf_token": csrf_token(client), "model": "kling-v1", "prompt": "only shown", "duration": "5",
-            "x-kling-mode": "pro"}
-    page = client.post("/code", data={**form, "image_file": (io.BytesIO(jpeg), "kite.jpg")},
-                       content_type="multipart/form-data")
+    form = {
+        "csrf_token": csrf_token(client),
+        "model": "kling-v1",
+        "prompt": "only shown",
+        "duration": "5",
+        "x-kling-mode": "pro",
+    }
+    page = client.post(
+        "/code", data={**form, "image_file": (io.BytesIO(jpeg), "kite.jpg")}, content_type="multipart/form-data"
+    )
     assert page.status_code == 200
     assert sent_calls(upstream) == [] and client.get("/jobs").get_data(as_text=True).count("only shown") == 0
     run_code_page(page.get_data(as_text=True), tmp_path, {"kite.jpg": jpeg})
     snippets = sent_calls(upstream)
-    resp = submit(client, {k: v for k, v in form.items() if k != "csrf_token"},
-                  {"image_file": (io.BytesIO(jpeg), "kite.jpg")})
+    resp = submit(
+        client, {k: v for k, v in form.items() if k != "csrf_token"}, {"image_file": (io.BytesIO(jpeg), "kite.jpg")}
+    )
     assert resp.status_code == 303
     assert_same_request(sent_calls(upstream)[-1], snippets)
 
 
 def test_a_jobs_code_makes_the_same_job_at_the_demo_api(make_app, demo_api, tmp_path):
     client = make_app(demo_api.base_url, video_api_key=demo_api.key, follow=False).test_client()
-    resp = submit(client, {"prompt": "A kite's \"loop\" over $HOME", "duration": "1", "width": "160",
-                           "height": "96", "fps": "8", "metadata": '{"mode": "std"}'},
-                  {"image_file": (io.BytesIO(make_png(400, 300)), "kite.png")})
+    resp = submit(
+        client,
+        {
+            "prompt": 'A kite\'s "loop" over $HOME',
+            "duration": "1",
+            "width": "160",
+            "height": "96",
+            "fps": "8",
+            "metadata": '{"mode": "std"}',
+        },
+        {"image_file": (io.BytesIO(make_png(400, 300)), "kite.png")},
+    )
     page = client.get(resp.headers["Location"] + "/code").get_data(as_text=True)
     code = Page(page)
     (tmp_path / "kite.png").write_bytes(make_png(400, 300))
     env = {**os.environ, "VIDEO_API_KEY": demo_api.key}
     (tmp_path / "snippet.py").write_text(code.by_id("code-python").text)
-    out = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
-    made = ast.literal_eval(out.stdout.strip())          # the snippet prints the job as a Python dict
-    assert made["prompt"] == "A kite's \"loop\" over $HOME" and made["size"] == "160x96"
+    made = ast.literal_eval(out.stdout.strip())  # the snippet prints the job as a Python dict
+    assert made["prompt"] == 'A kite\'s "loop" over $HOME' and made["size"] == "160x96"
     assert made["id"] != resp.headers["Location"].rsplit("/", 1)[1] and demo_api.key not in page
 
 
@@ -225,21 +266,37 @@ def test_a_job_sent_before_calls_were_kept_gets_its_settings_and_options_as_code
     """Jobs in a history from before this version have no recorded call: their settings, the model's
     options included, are written as the relay flavour (what every earlier version sent)."""
     from app.upstream import Job
+
     numbered_jobs(upstream)
     app = make_app(upstream.url, follow=False)
-    app.extensions["studio"].store.add(Job(id="video_old", status="completed"), {
-        "model": "kling-v1", "prompt": "an old job", "duration": 5, "negative_prompt": "blur",
-        "extras": {"mode": "pro", "cfg_scale": "0.6"}})
+    app.extensions["studio"].store.add(
+        Job(id="video_old", status="completed"),
+        {
+            "model": "kling-v1",
+            "prompt": "an old job",
+            "duration": 5,
+            "negative_prompt": "blur",
+            "extras": {"mode": "pro", "cfg_scale": "0.6"},
+        },
+    )
     code = Page(app.test_client().get("/jobs/video_old/code").get_data(as_text=True)).text("code-curl")
     assert '"mode": "pro"' in code and '"cfg_scale": 0.6' in code and '"negative_prompt": "blur"' in code
 
 
 def test_an_upload_as_a_data_url_is_made_the_same_way_by_the_snippets(make_app, upstream, tmp_path):
     numbered_jobs(upstream)
-    client = make_app(upstream.url, follow=False, video_api_flavor="relay",
-                      image_base64_format="data-url").test_client()
+    client = make_app(
+        upstream.url, follow=False, video_api_flavor="relay", image_base64_format="data-url"
+    ).test_client()
     png = make_png(400, 300)
-    studio, _, _ = send_and_compare(client, upstream, tmp_path, {"prompt": "a kite"},
-                                    {"image_file": (io.BytesIO(png), "kite.png")}, {"kite.png": png})
+    studio, _, _ = send_and_compare(
+        client,
+        upstream,
+        tmp_path,
+        {"prompt": "a kite"},
+        {"image_file": (io.BytesIO(png), "kite.png")},
+        {"kite.png": png},
+    )
     import base64
+
     assert [p[3] for p in studio.parts() if p[0] == "image"] == [b"data:image/png;base64," + base64.b64encode(png)]

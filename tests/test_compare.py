@@ -8,8 +8,13 @@ from support.upstreams import job_body, json_response
 
 
 def post_compare(client, mode, values, **fields):
-    data = {"csrf_token": csrf_token(client), "prompt": "A fox in the snow", "compare_mode": mode,
-            "compare_values": values, **fields}
+    data = {
+        "csrf_token": csrf_token(client),
+        "prompt": "A fox in the snow",
+        "compare_mode": mode,
+        "compare_values": values,
+        **fields,
+    }
     return client.post("/compare", data=data)
 
 
@@ -18,6 +23,7 @@ def counting(upstream):
         if req.method == "POST":
             return json_response(job_body(f"video_c{len(upstream.creates)}"))
         return json_response({"data": []})
+
     upstream.handler = handler
 
 
@@ -42,12 +48,15 @@ def test_models_and_prompts_can_be_compared_too(client, upstream):
     assert [r.field("prompt") for r in upstream.creates[2:]] == ["A fox", "A wolf"]
 
 
-@pytest.mark.parametrize("mode,values,message", [
-    ("seeds", "7", "at least two seeds"),
-    ("seeds", "1 2 3 4 5", "At most 4 jobs go at once"),
-    ("seeds", "1, two", "Seeds are whole numbers"),
-    ("", "1, 2", "Choose what to compare"),
-])
+@pytest.mark.parametrize(
+    "mode,values,message",
+    [
+        ("seeds", "7", "at least two seeds"),
+        ("seeds", "1 2 3 4 5", "At most 4 jobs go at once"),
+        ("seeds", "1, two", "Seeds are whole numbers"),
+        ("", "1, 2", "Choose what to compare"),
+    ],
+)
 def test_bad_values_are_shown_at_the_field_and_nothing_is_sent(client, upstream, mode, values, message):
     resp = post_compare(client, mode, values)
     page = Page(resp.get_data(as_text=True))
@@ -66,12 +75,12 @@ def test_each_job_of_a_comparison_counts_against_the_limit(make_app, upstream):
 
 def test_the_same_compare_form_sent_twice_makes_its_jobs_once(client, upstream):
     counting(upstream)
-    token = "f" * 32                                   # the form's one-time token, as the page gives it
+    token = "f" * 32  # the form's one-time token, as the page gives it
     first = post_compare(client, "seeds", "5, 6", submission_id=token)
-    again = post_compare(client, "seeds", "5, 6", submission_id=token)   # back and resend, or a double click
+    again = post_compare(client, "seeds", "5, 6", submission_id=token)  # back and resend, or a double click
     assert first.status_code == again.status_code == 303
-    assert first.headers["Location"] == again.headers["Location"]        # the same comparison
-    assert [r.field("seed") for r in upstream.creates] == ["5", "6"]      # two jobs, not four
+    assert first.headers["Location"] == again.headers["Location"]  # the same comparison
+    assert [r.field("seed") for r in upstream.creates] == ["5", "6"]  # two jobs, not four
 
 
 def test_a_comparison_is_filed_under_the_signed_in_person_not_the_typed_user(make_app, upstream):

@@ -23,8 +23,20 @@ JOB_SCHEMA = _SPEC["paths"]["/v1/videos"]["post"]["responses"]["200"]["content"]
 ERROR_SCHEMA = _SPEC["paths"]["/v1/videos"]["post"]["responses"]["400"]["content"]["application/json"]["schema"]
 
 
-OPENAI_REQUIRED = {"id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
-                   "seconds", "size", "remixed_from_video_id", "error"}
+OPENAI_REQUIRED = {
+    "id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "seconds",
+    "size",
+    "remixed_from_video_id",
+    "error",
+}
 
 
 def assert_job_shape(job):
@@ -39,8 +51,9 @@ def auth(key="demo"):
 
 
 def create(api, data=None, files=None, json_body=None, key="demo"):
-    return requests.post(f"{api.base_url}/v1/videos", data=data, files=files, json=json_body,
-                         headers=auth(key), timeout=30)
+    return requests.post(
+        f"{api.base_url}/v1/videos", data=data, files=files, json=json_body, headers=auth(key), timeout=30
+    )
 
 
 def wait_for(api, job_id, timeout=60):
@@ -61,7 +74,6 @@ def download(api, job_id, **params):
     return resp
 
 
-
 def frame_hashes(mp4_bytes):
     with av.open(io.BytesIO(mp4_bytes)) as container:
         return [hashlib.md5(bytes(f.planes[0])).hexdigest() for f in container.decode(video=0)]
@@ -76,12 +88,23 @@ def video_facts(mp4_bytes):
 
 def test_create_with_every_field_renders_the_requested_video(demo_api):
     image = make_png(480, 360)
-    resp = create(demo_api, data={
-        "model": "kling-v1", "prompt": "宇航员站起身走了 — an astronaut stands up and walks away",
-        "image": base64.b64encode(image).decode(), "duration": "2", "width": "320", "height": "240",
-        "fps": "12", "seed": "20231234", "n": "1", "response_format": "url", "user": "user-1234",
-        "metadata": json.dumps({"negative_prompt": "blur", "style": "cinematic"}),
-    })
+    resp = create(
+        demo_api,
+        data={
+            "model": "kling-v1",
+            "prompt": "宇航员站起身走了 — an astronaut stands up and walks away",
+            "image": base64.b64encode(image).decode(),
+            "duration": "2",
+            "width": "320",
+            "height": "240",
+            "fps": "12",
+            "seed": "20231234",
+            "n": "1",
+            "response_format": "url",
+            "user": "user-1234",
+            "metadata": json.dumps({"negative_prompt": "blur", "style": "cinematic"}),
+        },
+    )
     assert resp.status_code == 200, resp.text
     job = resp.json()
     assert_job_shape(job)
@@ -103,8 +126,9 @@ def test_create_with_every_field_renders_the_requested_video(demo_api):
 def test_progress_rises_while_frames_render(tmp_path):
     api = DemoAPIProcess(tmp_path, min_render_seconds=2.0).start()
     try:
-        job = create(api, data={"prompt": "slow pan", "duration": "2", "width": "128", "height": "96",
-                                "fps": "10"}).json()
+        job = create(
+            api, data={"prompt": "slow pan", "duration": "2", "width": "128", "height": "96", "fps": "10"}
+        ).json()
         done, seen = wait_for(api, job["id"])
     finally:
         api.stop()
@@ -116,17 +140,38 @@ def test_progress_rises_while_frames_render(tmp_path):
 def test_aliases_json_body_and_image_forms(demo_api):
     png = make_png(320, 320)
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
-    by_json = create(demo_api, json_body={"prompt": "json body", "seconds": "1", "size": "256x144",
-                                          "fps": 8, "image": data_url, "metadata": {"k": "v"}})
+    by_json = create(
+        demo_api,
+        json_body={
+            "prompt": "json body",
+            "seconds": "1",
+            "size": "256x144",
+            "fps": 8,
+            "image": data_url,
+            "metadata": {"k": "v"},
+        },
+    )
     assert by_json.status_code == 200, by_json.text
     assert by_json.json()["size"] == "256x144" and by_json.json()["seconds"] == "1"
     assert by_json.json()["metadata"] == {"k": "v"}
 
-    by_file = create(demo_api, data={"prompt": "upload", "seconds": "1", "size": "128x128", "fps": "8"},
-                     files={"input_reference": ("ref.png", png, "image/png")})
+    by_file = create(
+        demo_api,
+        data={"prompt": "upload", "seconds": "1", "size": "128x128", "fps": "8"},
+        files={"input_reference": ("ref.png", png, "image/png")},
+    )
     assert by_file.status_code == 200, by_file.text
-    by_url = create(demo_api, data={"prompt": "url", "duration": "1", "width": "128", "height": "128",
-                                    "fps": "8", "image": "http://127.0.0.1:9/unreachable.png"})
+    by_url = create(
+        demo_api,
+        data={
+            "prompt": "url",
+            "duration": "1",
+            "width": "128",
+            "height": "128",
+            "fps": "8",
+            "image": "http://127.0.0.1:9/unreachable.png",
+        },
+    )
     assert by_url.status_code == 200, by_url.text
     for job in (by_json.json(), by_file.json(), by_url.json()):
         done, _ = wait_for(demo_api, job["id"])
@@ -134,12 +179,14 @@ def test_aliases_json_body_and_image_forms(demo_api):
 
 
 def test_range_request_answers_206_with_the_right_bytes(demo_api):
-    job = create(demo_api, data={"prompt": "range", "duration": "1", "width": "128", "height": "96",
-                                 "fps": "10"}).json()
+    job = create(
+        demo_api, data={"prompt": "range", "duration": "1", "width": "128", "height": "96", "fps": "10"}
+    ).json()
     wait_for(demo_api, job["id"])
     whole = download(demo_api, job["id"]).content
-    part = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content",
-                        headers={**auth(), "Range": "bytes=100-299"}, timeout=10)
+    part = requests.get(
+        f"{demo_api.base_url}/v1/videos/{job['id']}/content", headers={**auth(), "Range": "bytes=100-299"}, timeout=10
+    )
     assert part.status_code == 206
     assert part.content == whole[100:300]
     assert part.headers["Content-Range"] == f"bytes 100-299/{len(whole)}"
@@ -147,23 +194,30 @@ def test_range_request_answers_206_with_the_right_bytes(demo_api):
 
 
 def test_thumbnail_and_spritesheet_are_webp_as_openais_and_jpeg_on_request(demo_api):
-    job = create(demo_api, data={"prompt": "thumb", "duration": "2", "width": "160", "height": "90",
-                                 "fps": "10"}).json()
+    job = create(
+        demo_api, data={"prompt": "thumb", "duration": "2", "width": "160", "height": "90", "fps": "10"}
+    ).json()
     wait_for(demo_api, job["id"])
     from PIL import Image
+
     thumb = download(demo_api, job["id"], variant="thumbnail")
     assert thumb.headers["Content-Type"] == "image/webp"
     assert Image.open(io.BytesIO(thumb.content)).format == "WEBP"
     assert Image.open(io.BytesIO(thumb.content)).size == (160, 90)
-    jpeg = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"variant": "thumbnail"},
-                        headers={**auth(), "Accept": "image/jpeg"}, timeout=30)
+    jpeg = requests.get(
+        f"{demo_api.base_url}/v1/videos/{job['id']}/content",
+        params={"variant": "thumbnail"},
+        headers={**auth(), "Accept": "image/jpeg"},
+        timeout=30,
+    )
     assert jpeg.headers["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(jpeg.content)).format == "JPEG"
     sheet = download(demo_api, job["id"], variant="spritesheet")
     assert sheet.headers["Content-Type"] == "image/webp"
     width, height = Image.open(io.BytesIO(sheet.content)).size
-    assert (width, height) == (5 * 160, 2 * 90)                # ten frames, five to a row
-    bad = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"variant": "poster"},
-                       headers=auth(), timeout=30)
+    assert (width, height) == (5 * 160, 2 * 90)  # ten frames, five to a row
+    bad = requests.get(
+        f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"variant": "poster"}, headers=auth(), timeout=30
+    )
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "variant"
 
 
@@ -230,9 +284,18 @@ def test_a_photo_of_several_megabytes_sent_as_base64_text_is_used(demo_api, as_d
     assert len(photo) > 2_500_000
     encoded = base64.b64encode(photo).decode()
     value = "data:image/png;base64," + encoded if as_data_url else encoded
-    resp = requests.post(f"{demo_api.base_url}/v1/videos", headers=auth(), timeout=30,
-                         files={"prompt": (None, "a big photo"), "seconds": (None, "1"), "size": (None, "160x96"),
-                                "fps": (None, "8"), "image": (None, value)})
+    resp = requests.post(
+        f"{demo_api.base_url}/v1/videos",
+        headers=auth(),
+        timeout=30,
+        files={
+            "prompt": (None, "a big photo"),
+            "seconds": (None, "1"),
+            "size": (None, "160x96"),
+            "fps": (None, "8"),
+            "image": (None, value),
+        },
+    )
     assert resp.status_code == 200, resp.text
     done, _ = wait_for(demo_api, resp.json()["id"])
     assert done["status"] == "completed", done
@@ -260,8 +323,17 @@ def test_a_method_not_allowed_says_which_are(demo_api):
 
 
 def test_demo_fail_makes_the_job_fail_with_that_code(demo_api):
-    job = create(demo_api, data={"prompt": "doomed", "duration": "1", "width": "128", "height": "96",
-                                 "fps": "10", "metadata": json.dumps({"demo_fail": "content_policy"})}).json()
+    job = create(
+        demo_api,
+        data={
+            "prompt": "doomed",
+            "duration": "1",
+            "width": "128",
+            "height": "96",
+            "fps": "10",
+            "metadata": json.dumps({"demo_fail": "content_policy"}),
+        },
+    ).json()
     done, _ = wait_for(demo_api, job["id"])
     assert done["status"] == "failed"
     assert done["error"]["code"] == "content_policy" and "content_policy" in done["error"]["message"]
@@ -273,15 +345,21 @@ def test_demo_fail_makes_the_job_fail_with_that_code(demo_api):
 def test_list_pages_and_delete(tmp_path):
     api = DemoAPIProcess(tmp_path).start()
     try:
-        ids = [create(api, data={"prompt": f"job {i}", "duration": "0.5", "width": "64", "height": "64",
-                                 "fps": "4"}).json()["id"] for i in range(3)]
+        ids = [
+            create(
+                api, data={"prompt": f"job {i}", "duration": "0.5", "width": "64", "height": "64", "fps": "4"}
+            ).json()["id"]
+            for i in range(3)
+        ]
         newest_first = requests.get(f"{api.base_url}/v1/videos", headers=auth(), timeout=10).json()
         assert [j["id"] for j in newest_first["data"]] == ids[::-1]
-        page = requests.get(f"{api.base_url}/v1/videos", params={"limit": 2, "order": "asc"},
-                            headers=auth(), timeout=10).json()
+        page = requests.get(
+            f"{api.base_url}/v1/videos", params={"limit": 2, "order": "asc"}, headers=auth(), timeout=10
+        ).json()
         assert [j["id"] for j in page["data"]] == ids[:2] and page["has_more"] is True
-        rest = requests.get(f"{api.base_url}/v1/videos", params={"after": page["last_id"], "order": "asc"},
-                            headers=auth(), timeout=10).json()
+        rest = requests.get(
+            f"{api.base_url}/v1/videos", params={"after": page["last_id"], "order": "asc"}, headers=auth(), timeout=10
+        ).json()
         assert [j["id"] for j in rest["data"]] == ids[2:] and rest["has_more"] is False
 
         gone = requests.delete(f"{api.base_url}/v1/videos/{ids[0]}", headers=auth(), timeout=10)
@@ -306,15 +384,26 @@ def test_same_seed_gives_the_same_frames_and_another_seed_does_not(demo_api):
 
 
 def test_n_renders_distinct_variants_addressed_by_index(demo_api):
-    job = create(demo_api, data={"prompt": "two takes", "n": "2", "duration": "0.5", "width": "64",
-                                 "height": "64", "fps": "8", "seed": "3"}).json()
+    job = create(
+        demo_api,
+        data={
+            "prompt": "two takes",
+            "n": "2",
+            "duration": "0.5",
+            "width": "64",
+            "height": "64",
+            "fps": "8",
+            "seed": "3",
+        },
+    ).json()
     assert [v["index"] for v in job["variants"]] == [0, 1]
     wait_for(demo_api, job["id"])
     first = frame_hashes(download(demo_api, job["id"], index=0).content)
     second = frame_hashes(download(demo_api, job["id"], index=1).content)
     assert len(first) == len(second) == 4 and first != second
-    bad = requests.get(f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"index": 2},
-                       headers=auth(), timeout=10)
+    bad = requests.get(
+        f"{demo_api.base_url}/v1/videos/{job['id']}/content", params={"index": 2}, headers=auth(), timeout=10
+    )
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "index"
 
 
@@ -327,8 +416,10 @@ def test_extra_jobs_wait_as_queued_while_the_server_keeps_answering(tmp_path):
         time.sleep(0.5)
         models = requests.get(f"{api.base_url}/v1/models", headers=auth(), timeout=2)
         assert models.status_code == 200 and "kling-v1" in [m["id"] for m in models.json()["data"]]
-        statuses = {j: requests.get(f"{api.base_url}/v1/videos/{j}", headers=auth(), timeout=2).json()["status"]
-                    for j in (first["id"], second["id"])}
+        statuses = {
+            j: requests.get(f"{api.base_url}/v1/videos/{j}", headers=auth(), timeout=2).json()["status"]
+            for j in (first["id"], second["id"])
+        }
         assert statuses == {first["id"]: "in_progress", second["id"]: "queued"}
     finally:
         api.stop()
@@ -337,16 +428,19 @@ def test_extra_jobs_wait_as_queued_while_the_server_keeps_answering(tmp_path):
 def test_jobs_and_files_survive_a_restart_with_a_data_dir(tmp_path):
     api = DemoAPIProcess(tmp_path).start()
     try:
-        job = create(api, data={"prompt": "keep me", "duration": "0.5", "width": "64", "height": "64",
-                                "fps": "4"}).json()
+        job = create(
+            api, data={"prompt": "keep me", "duration": "0.5", "width": "64", "height": "64", "fps": "4"}
+        ).json()
         wait_for(api, job["id"])
         before = download(api, job["id"]).content
     finally:
         api.stop()
     again = DemoAPIProcess(tmp_path, port=api.port).start()
     try:
-        assert requests.get(f"{again.base_url}/v1/videos/{job['id']}", headers=auth(),
-                            timeout=10).json()["status"] == "completed"
+        assert (
+            requests.get(f"{again.base_url}/v1/videos/{job['id']}", headers=auth(), timeout=10).json()["status"]
+            == "completed"
+        )
         assert download(again, job["id"]).content == before
     finally:
         again.stop()
@@ -358,6 +452,7 @@ def picture_server():
     from werkzeug.wrappers import Response
 
     from support.upstreams import ScriptedUpstream
+
     server = ScriptedUpstream(host="127.0.0.2", handler=lambda req: Response(make_png(400, 300), mimetype="image/png"))
     yield server
     server.stop()
@@ -367,8 +462,16 @@ def picture_server():
 def test_image_urls_on_private_addresses_are_fetched_only_when_allowed(tmp_path, picture_server, allowed):
     api = DemoAPIProcess(tmp_path, extra_args=["--allow-private-urls"] if allowed else []).start()
     try:
-        job = create(api, {"prompt": "inward", "seconds": "1", "size": "160x96", "fps": "8",
-                           "image": picture_server.url + "/inside.png"}).json()
+        job = create(
+            api,
+            {
+                "prompt": "inward",
+                "seconds": "1",
+                "size": "160x96",
+                "fps": "8",
+                "image": picture_server.url + "/inside.png",
+            },
+        ).json()
         assert wait_for(api, job["id"])[0]["status"] == "completed"
         assert len(picture_server.requests) == (1 if allowed else 0)
     finally:
@@ -378,7 +481,8 @@ def test_image_urls_on_private_addresses_are_fetched_only_when_allowed(tmp_path,
 def test_a_decompression_bomb_is_refused_by_pixel_count(demo_api):
     bomb = io.BytesIO()
     from PIL import Image
-    Image.new("1", (20000, 20000)).save(bomb, "PNG", optimize=True)     # ~50 kB, 400 megapixels decoded
+
+    Image.new("1", (20000, 20000)).save(bomb, "PNG", optimize=True)  # ~50 kB, 400 megapixels decoded
     assert len(bomb.getvalue()) < 200_000
     resp = create(demo_api, {"prompt": "bomb", "image": base64.b64encode(bomb.getvalue()).decode()})
     assert resp.status_code == 400 and resp.json()["error"]["param"] == "image"
@@ -403,24 +507,30 @@ def test_input_reference_as_an_image_url_object_is_used(tmp_path, picture_server
             resp = create(api, {**fields, "input_reference": json.dumps(reference)})
         assert resp.status_code == 200, resp.text
         assert wait_for(api, resp.json()["id"])[0]["status"] == "completed"
-        assert [r.path for r in picture_server.requests] == ["/ref.png"]       # it was fetched and drawn
+        assert [r.path for r in picture_server.requests] == ["/ref.png"]  # it was fetched and drawn
         bad = create(api, json_body={**fields, "input_reference": {"image_url": "ftp://nope"}})
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "input_reference"
     finally:
         api.stop()
 
 
-@pytest.mark.parametrize("prompt", ["一只猫在雨中的屋顶上散步，看着远处的灯火，雨水顺着瓦片流下，镜头缓缓推进",
-                                    "A paper boat drifts down a rain-soaked street at dusk, neon signs reflected",
-                                    "Mixed 中文 and English words, 一只猫 walking on the roof in the rain"])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "一只猫在雨中的屋顶上散步，看着远处的灯火，雨水顺着瓦片流下，镜头缓缓推进",
+        "A paper boat drifts down a rain-soaked street at dusk, neon signs reflected",
+        "Mixed 中文 and English words, 一只猫 walking on the roof in the rain",
+    ],
+)
 def test_the_prompt_band_wraps_to_the_frame_in_any_script(prompt):
     from PIL import ImageFont
 
     from demo_api.render import BUNDLED_FONT, _wrap
+
     face = ImageFont.truetype(BUNDLED_FONT, 32)
     lines = _wrap(prompt, face, 320)
     assert len(lines) > 1 and all(face.getlength(line) <= 320 for line in lines)
-    assert "".join(lines).replace(" ", "") == prompt.replace(" ", "")      # nothing lost
+    assert "".join(lines).replace(" ", "") == prompt.replace(" ", "")  # nothing lost
 
 
 def test_a_render_stopped_halfway_stops_drawing_and_leaves_no_thread_behind(tmp_path):
@@ -430,8 +540,19 @@ def test_a_render_stopped_halfway_stops_drawing_and_leaves_no_thread_behind(tmp_
     from demo_api.render import Cancelled, render_video
     from demo_api.validation import JobSpec
 
-    spec = JobSpec(prompt="A paper boat", model="kling-v1", duration=2.0, width=320, height=180, fps=30, n=1,
-                   seed=1, response_format="url", user=None, metadata={})
+    spec = JobSpec(
+        prompt="A paper boat",
+        model="kling-v1",
+        duration=2.0,
+        width=320,
+        height=180,
+        fps=30,
+        n=1,
+        seed=1,
+        response_format="url",
+        user=None,
+        metadata={},
+    )
     drawn = []
 
     def on_frame(done):
@@ -440,12 +561,19 @@ def test_a_render_stopped_halfway_stops_drawing_and_leaves_no_thread_behind(tmp_
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        render_video(spec, 1, 0, str(tmp_path / "v.mp4"), str(tmp_path / "v.jpg"), on_frame=on_frame,
-                     image_bytes=make_png(640, 360))
+        render_video(
+            spec,
+            1,
+            0,
+            str(tmp_path / "v.mp4"),
+            str(tmp_path / "v.jpg"),
+            on_frame=on_frame,
+            image_bytes=make_png(640, 360),
+        )
     assert drawn == list(range(1, 11))
     assert not [t for t in threading.enumerate() if t.name == "demo-render-draw"]
     assert not (tmp_path / "v.mp4").exists()
 
     render_video(spec, 1, 0, str(tmp_path / "v.mp4"), str(tmp_path / "v.jpg"), image_bytes=make_png(640, 360))
-    with av.open(str(tmp_path / "v.mp4")) as container:        # the whole video when nothing stops it
+    with av.open(str(tmp_path / "v.mp4")) as container:  # the whole video when nothing stops it
         assert sum(1 for _ in container.decode(video=0)) == 60

@@ -12,9 +12,13 @@ def test_openai_sdk_creates_polls_and_downloads(demo_api, tmp_path):
     client = openai.OpenAI(api_key=demo_api.key, base_url=f"{demo_api.base_url}/v1", max_retries=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # OpenAI retired its own video API
-        video = client.videos.create_and_poll(model="sora-2", prompt="A paper boat on a rainy street",
-                                              seconds="4", size="720x1280",
-                                              input_reference=("boat.png", make_png(720, 1280), "image/png"))
+        video = client.videos.create_and_poll(
+            model="sora-2",
+            prompt="A paper boat on a rainy street",
+            seconds="4",
+            size="720x1280",
+            input_reference=("boat.png", make_png(720, 1280), "image/png"),
+        )
         assert video.status == "completed", video
         assert video.seconds == "4" and video.size == "720x1280" and video.progress == 100
         content = client.videos.download_content(video.id)

@@ -16,10 +16,29 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_schema(tmp_path):
     demo = DemoAPIProcess(tmp_path / "demo", extra_args=["--quiet"]).start()
     try:
         st = os.path.join(os.path.dirname(sys.executable), "st")
-        out = subprocess.run([st, "run", SPEC, "--url", demo.base_url, "-H", f"Authorization: Bearer {demo.key}",
-                              "--checks", "not_a_server_error,response_schema_conformance",
-                              "--max-examples", "60", "--seed", "20261201", "--request-timeout", "60"],
-                             capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        out = subprocess.run(
+            [
+                st,
+                "run",
+                SPEC,
+                "--url",
+                demo.base_url,
+                "-H",
+                f"Authorization: Bearer {demo.key}",
+                "--checks",
+                "not_a_server_error,response_schema_conformance",
+                "--max-examples",
+                "60",
+                "--seed",
+                "20261201",
+                "--request-timeout",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
+        )
         summary = out.stdout[-3000:]
         assert out.returncode == 0, summary
         assert "generated" in summary and "failure" not in summary.split("Test cases:")[-1], summary

@@ -28,8 +28,15 @@ def submit(app, **fields):
     browser = requests.Session()
     form = browser.get(app.base_url + "/", timeout=10).text
     token = hidden_value(form)
-    data = {"csrf_token": token, "prompt": "A paper boat on a rainy street", "duration": "1", "width": "320",
-            "height": "180", "fps": "10", **fields}
+    data = {
+        "csrf_token": token,
+        "prompt": "A paper boat on a rainy street",
+        "duration": "1",
+        "width": "320",
+        "height": "180",
+        "fps": "10",
+        **fields,
+    }
     resp = browser.post(app.base_url + "/jobs", data=data, timeout=30)
     assert resp.status_code == 200, resp.text[:300]
     return browser, resp.url.rsplit("/", 1)[1]
@@ -54,11 +61,11 @@ def test_follow_to_completed_archive_and_play_even_after_the_upstream_is_gone(de
         browser, job_id = submit(app)
         state, seen = follow(browser, app, job_id)
         assert state["status"] == "completed" and state["archive"] == "archived"
-        assert ("in_progress" in [s for s, _, _ in seen]), "the running state was seen on the way"
+        assert "in_progress" in [s for s, _, _ in seen], "the running state was seen on the way"
         progress = [p for _, p, _ in seen]
         assert progress == sorted(progress), f"progress went backwards: {progress}"
         assert any(s == "in_progress" and 0 < p < 100 for s, p, _ in seen), f"never seen part-way: {seen}"
-        assert '<video' in state["card_html"]
+        assert "<video" in state["card_html"]
 
         page = browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).text
         video_url = Page(page).find("source", type="video/mp4")[0].attrs["src"]
@@ -72,24 +79,30 @@ def test_follow_to_completed_archive_and_play_even_after_the_upstream_is_gone(de
         # Ranges under gunicorn (sent with sendfile from the seeked offset), one after another on the same
         # keep-alive connection: a byte too many would corrupt the next answer.
         size = len(video.content)
-        for header, want in [("bytes=1000-1999", video.content[1000:2000]), ("bytes=-300", video.content[-300:]),
-                             (f"bytes={size - 700}-", video.content[-700:]), ("bytes=0-0", video.content[:1]),
-                             (f"bytes=5-{size * 2}", video.content[5:])]:
+        for header, want in [
+            ("bytes=1000-1999", video.content[1000:2000]),
+            ("bytes=-300", video.content[-300:]),
+            (f"bytes={size - 700}-", video.content[-700:]),
+            ("bytes=0-0", video.content[:1]),
+            (f"bytes=5-{size * 2}", video.content[5:]),
+        ]:
             part = browser.get(app.base_url + video_url, headers={"Range": header}, timeout=10)
             assert part.status_code == 206 and part.content == want, header
             assert int(part.headers["Content-Length"]) == len(want)
         assert browser.get(app.base_url + poster_url, timeout=10).headers["Content-Type"] == "image/jpeg"
         download = browser.get(app.base_url + video_url + "?download=1", timeout=10)
-        assert re.search(r'attachment; filename=a_paper_boat_on_a_rainy_street-[0-9a-f]{8}\.mp4',
-                         download.headers["Content-Disposition"])
+        assert re.search(
+            r"attachment; filename=a_paper_boat_on_a_rainy_street-[0-9a-f]{8}\.mp4",
+            download.headers["Content-Disposition"],
+        )
 
-        demo.stop()   # the upstream goes away: the archived copy keeps playing
+        demo.stop()  # the upstream goes away: the archived copy keeps playing
         assert browser.get(app.base_url + video_url, timeout=10).content == video.content
         assert browser.get(f"{app.base_url}/jobs/{job_id}", timeout=10).status_code == 200
     finally:
         app.stop()
 
-    again = AppProcess(tmp_path / "app", app_env(demo)).start()   # an app restart, upstream still down
+    again = AppProcess(tmp_path / "app", app_env(demo)).start()  # an app restart, upstream still down
     try:
         history = requests.get(f"{again.base_url}/jobs", timeout=10).text
         assert job_id in history and "A paper boat on a rainy street" in history

@@ -26,8 +26,12 @@ def gated_upstream():
             return json_response(job_body("video_followed", status="queued"))
         job_id = req.path.split("/")[3]
         reads[job_id] = reads.get(job_id, 0) + 1
-        return json_response(job_body(job_id, status="completed" if done.is_set() else "in_progress",
-                                      progress=100 if done.is_set() else 30))
+        return json_response(
+            job_body(
+                job_id, status="completed" if done.is_set() else "in_progress", progress=100 if done.is_set() else 30
+            )
+        )
+
     return ScriptedUpstream(handler=handler), done, reads
 
 
@@ -37,7 +41,7 @@ def _alive(pid):
     except ProcessLookupError:
         return False
     with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"      # a zombie has exited
+        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
 
 
 def _status(app, job_id):
@@ -49,8 +53,9 @@ def _status(app, job_id):
 
 def test_the_follower_process_follows_is_restarted_after_a_kill_and_dies_with_the_server(tmp_path):
     upstream, done, reads = gated_upstream()
-    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                        "VIDEO_API_FLAVOR": "relay"})
+    app = AppProcess(
+        tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "VIDEO_API_FLAVOR": "relay"}
+    )
     started = []
     try:
         app.start()
@@ -59,23 +64,30 @@ def test_the_follower_process_follows_is_restarted_after_a_kill_and_dies_with_th
         browser = requests.Session()
         token = hidden_value(browser.get(app.base_url + "/", timeout=30).text)
         browser.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": "followed"}, timeout=60)
-        wait_for(lambda: _status(app, "video_followed").get("progress") == 30, timeout=60,
-                 what="the job read by the follower")
+        wait_for(
+            lambda: _status(app, "video_followed").get("progress") == 30,
+            timeout=60,
+            what="the job read by the follower",
+        )
 
-        os.kill(first, signal.SIGKILL)                             # the follower dies...
-        second = wait_for(lambda: (pid := app.follower_pid()) not in (None, first) and pid, timeout=60,
-                          what="a new follower process")
-        done.set()                                                 # ...and its successor sees the job finish
-        wait_for(lambda: _status(app, "video_followed").get("status") == "completed", timeout=60,
-                 what="the job completed on its card")
+        os.kill(first, signal.SIGKILL)  # the follower dies...
+        second = wait_for(
+            lambda: (pid := app.follower_pid()) not in (None, first) and pid, timeout=60, what="a new follower process"
+        )
+        done.set()  # ...and its successor sees the job finish
+        wait_for(
+            lambda: _status(app, "video_followed").get("status") == "completed",
+            timeout=60,
+            what="the job completed on its card",
+        )
         assert "following jobs in" in app.log() and "the follower process (pid" in app.log()
 
         started = app.children()
-        os.kill(app.proc.pid, signal.SIGKILL)                      # the whole server, without warning
+        os.kill(app.proc.pid, signal.SIGKILL)  # the whole server, without warning
         wait_for(lambda: not _alive(second), timeout=30, what="the follower process stopping with the master")
     finally:
         app.stop()
         upstream.stop()
-        for pid in started:                     # whatever outlived the master, should a check above fail
+        for pid in started:  # whatever outlived the master, should a check above fail
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

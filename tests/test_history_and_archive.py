@@ -25,7 +25,7 @@ def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
         if req.method == "POST":
             counter["n"] += 1
             return json_response(job_body(f"video_{counter['n']}", status="queued"))
-        if req.method == "DELETE":        # OpenAI's answer to a delete
+        if req.method == "DELETE":  # OpenAI's answer to a delete
             return json_response({"id": req.path.rsplit("/", 1)[1], "object": "video.deleted", "deleted": True})
         if req.path.endswith("/content"):
             if content_status != 200:
@@ -36,6 +36,7 @@ def lifecycle(tiny_mp4, status="completed", content_status=200, **job_extra):
         if req.path.startswith("/v1/videos/"):
             return json_response(job_body(req.path.rsplit("/", 1)[1], status=status, progress=100, **job_extra))
         return Response("", 404)
+
     return handler
 
 
@@ -50,14 +51,19 @@ def wait_settled(client, job_id, timeout=20):
 
 
 def test_many_viewers_of_one_running_job_share_about_one_upstream_read_per_second(tmp_path):
-    upstream = ScriptedUpstream(handler=lambda req: json_response(job_body("video_live", status="in_progress",
-                                                                           progress=50))
-                                if req.method == "GET" and "/v1/videos/" in req.path
-                                else json_response(job_body("video_live")))
-    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                        "WEB_WORKERS": "2"}).start()
+    upstream = ScriptedUpstream(
+        handler=lambda req: (
+            json_response(job_body("video_live", status="in_progress", progress=50))
+            if req.method == "GET" and "/v1/videos/" in req.path
+            else json_response(job_body("video_live"))
+        )
+    )
+    app = AppProcess(
+        tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "WEB_WORKERS": "2"}
+    ).start()
     try:
         import requests
+
         browser = requests.Session()
         form = browser.get(app.base_url + "/", timeout=10).text
         token = hidden_value(form)
@@ -96,16 +102,16 @@ def test_milliseconds_and_relay_spellings_on_the_card(client, upstream, tiny_mp4
 def test_metadata_url_is_used_when_content_is_refused(make_app, upstream, tiny_mp4):
     # A provider's storage on another host; on loopback here, so it is listed as an allowed private host.
     client = make_app(upstream.url, allowed_private_hosts=("127.0.0.1",)).test_client()
-    cdn = ScriptedUpstream(handler=lambda req: Response(tiny_mp4, mimetype="video/mp4"))   # another host
+    cdn = ScriptedUpstream(handler=lambda req: Response(tiny_mp4, mimetype="video/mp4"))  # another host
     upstream.handler = lifecycle(tiny_mp4, content_status=400, metadata={"url": cdn.url + "/files/v.mp4"})
     job_id = submit(client, {"prompt": "relay"}).headers["Location"].rsplit("/", 1)[1]
     assert wait_settled(client, job_id)["archive"] == "archived"
     cdn.stop()
     assert client.get(f"/jobs/{job_id}/video/0.mp4").data == tiny_mp4
-    poster = client.get(f"/jobs/{job_id}/poster/0.jpg")       # extracted from the video by the app
+    poster = client.get(f"/jobs/{job_id}/poster/0.jpg")  # extracted from the video by the app
     assert poster.status_code == 200 and poster.data[:2] == b"\xff\xd8"
     fetched = [r for r in cdn.requests if r.path == "/files/v.mp4"]
-    assert len(fetched) == 1 and "Authorization" not in fetched[0].headers   # the key stays home
+    assert len(fetched) == 1 and "Authorization" not in fetched[0].headers  # the key stays home
 
 
 def test_the_oldest_videos_are_evicted_beyond_the_archive_limit(make_app, upstream, tiny_mp4):
@@ -116,7 +122,7 @@ def test_the_oldest_videos_are_evicted_beyond_the_archive_limit(make_app, upstre
     for i in range(3):
         ids.append(submit(client, {"prompt": f"job {i}"}).headers["Location"].rsplit("/", 1)[1])
         wait_settled(client, ids[-1])
-        if i == 0:   # room for two videos with their posters, not three
+        if i == 0:  # room for two videos with their posters, not three
             first = app.extensions["studio"].store.get(ids[0])
             app.extensions["studio"].archive.max_bytes = int(first.archive_bytes * 2.5)
         time.sleep(0.05)
@@ -155,14 +161,29 @@ def test_delete_removes_job_and_archive_and_tells_the_upstream(app, client, upst
 
 def test_use_these_settings_again_refills_the_form_with_the_image(client, upstream):
     png = make_png(500, 400)
-    resp = submit(client, {"prompt": "again please", "model": "kling-v2-master", "duration": "10", "fps": "30",
-                           "seed": "99", "metadata": '{"mode": "pro"}', "style": "noir"},
-                  {"image_file": (io.BytesIO(png), "a.png")})
+    resp = submit(
+        client,
+        {
+            "prompt": "again please",
+            "model": "kling-v2-master",
+            "duration": "10",
+            "fps": "30",
+            "seed": "99",
+            "metadata": '{"mode": "pro"}',
+            "style": "noir",
+        },
+        {"image_file": (io.BytesIO(png), "a.png")},
+    )
     job_id = resp.headers["Location"].rsplit("/", 1)[1]
     form = Page(client.get(f"/?from={job_id}").get_data(as_text=True))
     assert form.value("prompt") == "again please"
-    for name, value in (("model", "kling-v2-master"), ("duration", "10"), ("fps", "30"), ("seed", "99"),
-                        ("style", "noir")):
+    for name, value in (
+        ("model", "kling-v2-master"),
+        ("duration", "10"),
+        ("fps", "30"),
+        ("seed", "99"),
+        ("style", "noir"),
+    ):
         assert form.value(name) == value, name
     preview = form.find("img", alt="Preview of the chosen image")[0].attrs["src"]
     assert client.get(preview).data == png
@@ -173,12 +194,15 @@ def test_use_these_settings_again_refills_the_form_with_the_image(client, upstre
 def test_history_search_filter_and_paging(app, client, upstream):
     store = app.extensions["studio"].store
     for i in range(25):
-        store.add(Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
-                  {"prompt": f"{'astronaut' if i % 2 else 'lighthouse'} number {i}"}, submitted_by="ana")
+        store.add(
+            Job(id=f"job{i:02d}", status="failed" if i % 5 == 0 else "queued"),
+            {"prompt": f"{'astronaut' if i % 2 else 'lighthouse'} number {i}"},
+            submitted_by="ana",
+        )
         time.sleep(0.002)
     first = client.get("/jobs").get_data(as_text=True)
     assert "25 jobs" in first and "page 1 of 2" in first
-    assert first.index("number 24") < first.index("number 23")           # newest first
+    assert first.index("number 24") < first.index("number 23")  # newest first
     assert "number 4<" not in first and "number 5<" in first
     assert "number 4<" in client.get("/jobs?page=2").get_data(as_text=True)
     found = client.get("/jobs?q=astronaut").get_data(as_text=True)
@@ -193,11 +217,13 @@ def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(make_a
     app = make_app(upstream.url, follow=False)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "orphaned"})
-    assert store.claim_archive("video_orphan", follower.archive_lease)   # a worker claims the fetch, then dies
+    assert store.claim_archive("video_orphan", follower.archive_lease)  # a worker claims the fetch, then dies
     follower.run_once()
-    assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "fetching"   # nobody steals a live lease
-    store._execute("UPDATE jobs SET archive_started = archive_started - ? WHERE id = ?",
-                   (follower.archive_lease + 1, "video_orphan"))                      # ...its lease runs out
+    assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "fetching"  # nobody steals a live lease
+    store._execute(
+        "UPDATE jobs SET archive_started = archive_started - ? WHERE id = ?",
+        (follower.archive_lease + 1, "video_orphan"),
+    )  # ...its lease runs out
     follower.run_once()
     assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "archived"
     assert client.get("/jobs/video_orphan/video/0.mp4").data == tiny_mp4
@@ -207,29 +233,46 @@ def test_history_filters_by_model_and_person_and_shows_mine(make_app, upstream):
     app = make_app(upstream.url, follow=False, auth_header="X-User")
     store, client = app.extensions["studio"].store, app.test_client()
     for i, (model, person) in enumerate([("kling-v1", "ana"), ("kling-v1", "bo"), ("veo-3", "ana"), ("veo-3", "cy")]):
-        store.add(Job(id=f"video_f{i}", status="queued", model=model), {"prompt": f"{model} by {person}",
-                                                                          "model": model}, submitted_by=person)
+        store.add(
+            Job(id=f"video_f{i}", status="queued", model=model),
+            {"prompt": f"{model} by {person}", "model": model},
+            submitted_by=person,
+        )
     client.environ_base["HTTP_X_USER"] = "ana"
 
     def prompts(query):
         page = Page(client.get(f"/jobs?{query}").get_data(as_text=True))
-        return sorted(" ".join(a.text.split()) for a in page.find("a") if a.attrs.get("href", "").startswith(
-            "/jobs/video_f") and "history-thumb" not in a.attrs.get("class", ""))
+        return sorted(
+            " ".join(a.text.split())
+            for a in page.find("a")
+            if a.attrs.get("href", "").startswith("/jobs/video_f") and "history-thumb" not in a.attrs.get("class", "")
+        )
+
     assert prompts("model=veo-3") == ["veo-3 by ana", "veo-3 by cy"]
     assert prompts("person=ana") == ["kling-v1 by ana", "veo-3 by ana"]
     assert prompts("model=kling-v1&person=bo") == ["kling-v1 by bo"]
     assert prompts("mine=1") == ["kling-v1 by ana", "veo-3 by ana"]
-    assert prompts("model=nonexistent") == prompts("")                   # an unknown filter value is ignored
+    assert prompts("model=nonexistent") == prompts("")  # an unknown filter value is ignored
     page = Page(client.get("/jobs").get_data(as_text=True))
-    assert [o.attrs["value"] for o in page.find("option") if o.attrs.get("value") in ("kling-v1", "veo-3")] == \
-        ["kling-v1", "veo-3"]
+    assert [o.attrs["value"] for o in page.find("option") if o.attrs.get("value") in ("kling-v1", "veo-3")] == [
+        "kling-v1",
+        "veo-3",
+    ]
     assert "Only my jobs" in page.text("main")
 
 
-@pytest.mark.parametrize("header, start, stop", [("bytes=0-99", 0, 100), ("bytes=-100", -100, None),
-                                                 ("bytes=1000-", 1000, None), ("bytes=500-999999999", 500, None)])
-def test_a_range_anywhere_in_an_archived_video_gives_exactly_those_bytes(client, upstream, tiny_mp4, header, start,
-                                                                          stop):
+@pytest.mark.parametrize(
+    "header, start, stop",
+    [
+        ("bytes=0-99", 0, 100),
+        ("bytes=-100", -100, None),
+        ("bytes=1000-", 1000, None),
+        ("bytes=500-999999999", 500, None),
+    ],
+)
+def test_a_range_anywhere_in_an_archived_video_gives_exactly_those_bytes(
+    client, upstream, tiny_mp4, header, start, stop
+):
     upstream.handler = lifecycle(tiny_mp4)
     job_id = submit(client, {"prompt": "ranges"}).headers["Location"].rsplit("/", 1)[1]
     wait_settled(client, job_id)
@@ -248,8 +291,9 @@ def test_a_range_anywhere_in_an_archived_video_gives_exactly_those_bytes(client,
 @pytest.mark.parametrize("answer", [404, 405])
 def test_a_delete_the_api_does_not_have_says_the_api_keeps_its_copy(app, client, upstream, tiny_mp4, answer):
     handler = lifecycle(tiny_mp4)
-    upstream.handler = lambda req: (json_response({"detail": "Method Not Allowed"}, answer) if req.method == "DELETE"
-                                    else handler(req))
+    upstream.handler = lambda req: (
+        json_response({"detail": "Method Not Allowed"}, answer) if req.method == "DELETE" else handler(req)
+    )
     job_id = submit(client, {"prompt": "kept upstream"}).headers["Location"].rsplit("/", 1)[1]
     wait_settled(client, job_id)
     token = hidden_value(client.get(f"/jobs/{job_id}").get_data(as_text=True))

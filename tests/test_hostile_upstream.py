@@ -31,11 +31,13 @@ def beside_someone_elses_video(make_app, upstream, tmp_path, job_id, **job):
     return app, app.test_client(), data, files_under(data)
 
 
-@pytest.mark.parametrize("odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c",
-                                    "名字 with space"])
+@pytest.mark.parametrize(
+    "odd_id", ["../../etc", "a/../../b", "x" * 1024, "%2e%2e%2f", "~home", "a?b#c", "名字 with space"]
+)
 def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make_app, upstream, tmp_path, odd_id):
-    app, client, data, before = beside_someone_elses_video(make_app, upstream, tmp_path, odd_id,
-                                                           status="in_progress", progress=40)
+    app, client, data, before = beside_someone_elses_video(
+        make_app, upstream, tmp_path, odd_id, status="in_progress", progress=40
+    )
     resp = submit(client, {"prompt": "an odd id"})
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"])
@@ -51,16 +53,18 @@ def test_a_path_like_id_is_kept_as_sent_sent_escaped_and_never_names_a_file(make
 
 
 @pytest.mark.parametrize("evil_id", ["..", ".", "x" * 1025, "line\nbreak", "bell\x07", "nul\x00"])
-def test_an_id_no_address_can_carry_is_refused_and_deleting_it_deletes_nothing_else(make_app, upstream, tmp_path,
-                                                                                   evil_id):
+def test_an_id_no_address_can_carry_is_refused_and_deleting_it_deletes_nothing_else(
+    make_app, upstream, tmp_path, evil_id
+):
     app, client, data, before = beside_someone_elses_video(make_app, upstream, tmp_path, evil_id)
     resp = submit(client, {"prompt": "an evil id"})
     assert resp.status_code == 502 and "not one any address can carry" in resp.get_data(as_text=True)
     history = client.get("/jobs").get_data(as_text=True)
-    assert "May have been created" in history                  # kept, not followed by that id
+    assert "May have been created" in history  # kept, not followed by that id
     local = list(app.extensions["studio"].store.search()[0])[0]
     page = client.get(f"/jobs/{local.id}").get_data(as_text=True)
     from support.pages import hidden_value
+
     assert client.post(f"/jobs/{local.id}/delete", data={"csrf_token": hidden_value(page)}).status_code == 303
     after = files_under(data)
     assert set(before) <= set(after), set(before) - set(after)
@@ -78,21 +82,34 @@ def test_a_status_answer_with_an_unsafe_id_is_kept_under_the_id_asked_for(make_a
 
 def echoing(key):
     """An upstream that echoes the key everywhere it can."""
-    long_text = "x" * 280 + key + "y" * 100        # the key straddles where an excerpt is cut
+    long_text = "x" * 280 + key + "y" * 100  # the key straddles where an excerpt is cut
+
     def handler(req):
         if req.path == "/v1/models":
             return json_response({"data": []})
         if req.method == "POST" and req.field("prompt") == "fail":
-            return json_response({"error": {"message": f"bad key {key}", "type": key, "code": key, "param": key}},
-                                 429, headers={"Retry-After": key})
+            return json_response(
+                {"error": {"message": f"bad key {key}", "type": key, "code": key, "param": key}},
+                429,
+                headers={"Retry-After": key},
+            )
         if req.method == "POST" and req.field("prompt") == "html":
             return Response(f"<html><body>{long_text}</body></html>", 502, content_type="text/html")
         if req.method == "POST" and req.field("prompt") == "escaped":
             escaped = "".join(f"\\u{ord(c):04x}" for c in key)
-            return Response('{"error": {"message": "token \\"' + escaped + '\\" refused"}}', 400,
-                            content_type="application/json")
-        return json_response(job_body("video_echo", status="in_progress", model=key,
-                                      metadata={"echo": key, "nested": [{"k": key}]}, error={"message": key}))
+            return Response(
+                '{"error": {"message": "token \\"' + escaped + '\\" refused"}}', 400, content_type="application/json"
+            )
+        return json_response(
+            job_body(
+                "video_echo",
+                status="in_progress",
+                model=key,
+                metadata={"echo": key, "nested": [{"k": key}]},
+                error={"message": key},
+            )
+        )
+
     return handler
 
 
@@ -114,17 +131,21 @@ def test_an_echoed_key_is_never_shown_stored_or_logged(make_app, upstream, tmp_p
     for prefix in (TEST_KEY, TEST_KEY[:12], TEST_KEY[-12:]):
         assert prefix not in everything, f"{prefix!r} shown"
         assert prefix not in caplog.text, f"{prefix!r} logged"
-    stored = b"".join((tmp_path / "data" / name).read_bytes() for name in os.listdir(tmp_path / "data")
-                      if name.startswith("jobs.sqlite3"))
+    stored = b"".join(
+        (tmp_path / "data" / name).read_bytes()
+        for name in os.listdir(tmp_path / "data")
+        if name.startswith("jobs.sqlite3")
+    )
     assert TEST_KEY.encode() not in stored and TEST_KEY[:12].encode() not in stored
 
 
 @pytest.fixture
 def internal():
     """A service on another loopback address that the app must never be made to fetch from."""
-    server = ScriptedUpstream(host="127.0.0.2",
-                              handler=lambda req: Response(b"\x00\x00\x00\x18ftypmp42 internal secrets",
-                                                           mimetype="video/mp4"))
+    server = ScriptedUpstream(
+        host="127.0.0.2",
+        handler=lambda req: Response(b"\x00\x00\x00\x18ftypmp42 internal secrets", mimetype="video/mp4"),
+    )
     yield server
     server.stop()
 
@@ -134,15 +155,19 @@ def completed_with(upstream, content, **extra):
         if req.path.endswith("/content"):
             return content(req)
         return json_response(job_body("video_inward", status="completed", progress=100, **extra))
+
     upstream.handler = handler
 
 
 def test_metadata_url_pointing_inward_is_not_fetched(make_app, upstream, internal):
-    completed_with(upstream, lambda req: json_response({"error": {"message": "use metadata.url"}}, 400),
-                   metadata={"url": internal.url + "/admin/dump.mp4"})
+    completed_with(
+        upstream,
+        lambda req: json_response({"error": {"message": "use metadata.url"}}, 400),
+        metadata={"url": internal.url + "/admin/dump.mp4"},
+    )
     app = make_app(upstream.url, follow=False)
     app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
-    app.extensions["studio"].follower.run_once()       # reads the status (with metadata.url), then fetches
+    app.extensions["studio"].follower.run_once()  # reads the status (with metadata.url), then fetches
     record = app.extensions["studio"].store.get("video_inward")
     assert record.archive == "retrying" and "private or local network" in record.archive_error
     assert internal.requests == []
@@ -165,7 +190,7 @@ def test_a_listed_private_host_may_be_fetched_from(make_app, upstream, internal)
     app.extensions["studio"].follower.run_once()
     assert app.extensions["studio"].store.get("video_inward").archive == "archived"
     fetched = [r for r in internal.requests if r.path == "/v.mp4"]
-    assert fetched and all(r.headers.get("Authorization") is None for r in fetched)   # the key stays home
+    assert fetched and all(r.headers.get("Authorization") is None for r in fetched)  # the key stays home
 
 
 def test_a_huge_json_answer_is_refused_unread(make_app, upstream):
@@ -175,7 +200,9 @@ def test_a_huge_json_answer_is_refused_unread(make_app, upstream):
             for _ in range(50):
                 yield b"x" * (100 * 1024)
             yield b'"}'
+
         return Response(body(), content_type="application/json")
+
     upstream.handler = flood
     app = make_app(upstream.url, follow=False)
     app.extensions["studio"].store.add(Job(id="video_flood", status="queued"), {"prompt": "p"})
@@ -192,18 +219,22 @@ def test_a_video_larger_than_the_archive_may_hold_is_stopped(make_app, upstream,
             return Response("", 404)
 
         def body():
-            for _ in range(300):                       # 30 MB, announced by no Content-Length
+            for _ in range(300):  # 30 MB, announced by no Content-Length
                 sent["bytes"] += 100 * 1024
                 yield b"\x00" * (100 * 1024)
+
         return Response(body(), mimetype="video/mp4")
+
     completed_with(upstream, big)
     app = make_app(upstream.url, follow=False, archive_max_mb=1)
     app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
     app.extensions["studio"].follower.run_once()
     record = app.extensions["studio"].store.get("video_inward")
     assert record.archive == "retrying" and "1.0 MB this app keeps" in problem_text(record.archive_error)
-    assert sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(tmp_path / "data" / "archive")
-               for f in fs) <= 1.2 * 1048576
+    assert (
+        sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(tmp_path / "data" / "archive") for f in fs)
+        <= 1.2 * 1048576
+    )
 
 
 def test_a_dripping_video_fetch_ends_at_its_deadline(make_app, upstream):
@@ -215,7 +246,9 @@ def test_a_dripping_video_fetch_ends_at_its_deadline(make_app, upstream):
             for _ in range(100):
                 time.sleep(0.1)
                 yield b"\x00" * 10
+
         return Response(body(), mimetype="video/mp4")
+
     completed_with(upstream, drip)
     app = make_app(upstream.url, follow=False, archive_fetch_seconds=1)
     app.extensions["studio"].store.add(Job(id="video_inward", status="completed"), {"prompt": "p"})
@@ -227,6 +260,7 @@ def test_a_dripping_video_fetch_ends_at_its_deadline(make_app, upstream):
 
 def test_a_video_trickling_a_byte_at_a_time_under_its_content_length_ends_at_the_deadline(make_app, upstream):
     """The attack: Content-Length given, one byte every 0.5 s; reads of 256 KiB blocks never came back in time."""
+
     def trickle(req):
         if req.args.get("variant") == "thumbnail":
             return Response("", 404)
@@ -235,7 +269,9 @@ def test_a_video_trickling_a_byte_at_a_time_under_its_content_length_ends_at_the
             for _ in range(60):
                 time.sleep(0.3)
                 yield b"\x00"
+
         return Response(body(), mimetype="video/mp4", headers={"Content-Length": "60"}, direct_passthrough=True)
+
     completed_with(upstream, trickle)
     app = make_app(upstream.url, follow=False, archive_fetch_seconds=2)
     app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})
@@ -254,7 +290,9 @@ def test_a_video_that_stops_sending_ends_at_the_fetch_deadline_not_the_read_time
             yield b"\x00"
             time.sleep(20)
             yield b"\x00"
+
         return Response(body(), mimetype="video/mp4", headers={"Content-Length": "2"}, direct_passthrough=True)
+
     completed_with(upstream, stall)
     # The read timeout (10 s) is longer than the fetch's whole deadline (2 s): the socket is told what is left.
     app = make_app(upstream.url, follow=False, archive_fetch_seconds=2, video_api_timeout=10)
@@ -267,6 +305,7 @@ def test_a_video_that_stops_sending_ends_at_the_fetch_deadline_not_the_read_time
 def encoded_video(path, width, height, frames=1, fmt="mp4"):
     """A real H.264 video of blank frames (small on disk whatever its frame size)."""
     import av
+
     container = av.open(str(path), "w", format=fmt)
     stream = container.add_stream("libx264", rate=24)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -287,6 +326,7 @@ def serving_video(upstream, video, thumbnail=None, thumbnail_type="image/png"):
         if req.args.get("variant") == "thumbnail":
             return Response(thumbnail, mimetype=thumbnail_type) if thumbnail else Response("", 404)
         return Response(video, mimetype="video/mp4")
+
     completed_with(upstream, content)
 
 
@@ -320,17 +360,24 @@ def png_header(width, height):
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("thumbnail, kind", [(png_header(20000, 20000), "image/png"),
-                                             (b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")])
-def test_a_thumbnail_that_cannot_be_decoded_is_skipped_and_the_video_kept(make_app, upstream, tiny_mp4, thumbnail,
-                                                                          kind):
+@pytest.mark.parametrize(
+    "thumbnail, kind", [(png_header(20000, 20000), "image/png"), (b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")]
+)
+def test_a_thumbnail_that_cannot_be_decoded_is_skipped_and_the_video_kept(
+    make_app, upstream, tiny_mp4, thumbnail, kind
+):
     serving_video(upstream, tiny_mp4, thumbnail, kind)
     app, record = archived(make_app, upstream)
-    assert record.archive == "archived" and record.files[0]["poster"]       # the app's own poster instead
+    assert record.archive == "archived" and record.files[0]["poster"]  # the app's own poster instead
     poster = app.test_client().get("/jobs/video_inward/poster/0.jpg")
     assert poster.status_code == 200 and poster.data[:3] == b"\xff\xd8\xff"
 
@@ -338,13 +385,18 @@ def test_a_thumbnail_that_cannot_be_decoded_is_skipped_and_the_video_kept(make_a
 @pytest.mark.parametrize("failing", ["missing", "too large"])
 def test_a_multi_video_job_whose_fetch_fails_leaves_no_files(make_app, upstream, tmp_path, tiny_mp4, failing):
     """The attack: variants fetched before one that failed stayed on disk, counted by no ARCHIVE_MAX_MB."""
+
     def content(req):
         if req.args.get("variant") == "thumbnail":
             return Response("", 404)
         if req.args.get("index") == "2":
-            return (json_response({"error": {"message": "gone"}}, 404) if failing == "missing"
-                    else Response(b"\x00" * (2 * 1048576), mimetype="video/mp4"))
+            return (
+                json_response({"error": {"message": "gone"}}, 404)
+                if failing == "missing"
+                else Response(b"\x00" * (2 * 1048576), mimetype="video/mp4")
+            )
         return Response(tiny_mp4, mimetype="video/mp4")
+
     completed_with(upstream, content, variants=[{"index": 0}, {"index": 1}, {"index": 2}])
     app = make_app(upstream.url, follow=False, video_max_mb=1)
     app.extensions["studio"].store.add(Job(id="video_inward", status="queued"), {"prompt": "p"})

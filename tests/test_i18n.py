@@ -22,18 +22,56 @@ CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 def test_the_catalogue_is_current_with_the_code(tmp_path):
     """A text added to the code and not to the catalogue fails here (`make messages` then translate)."""
     pot = tmp_path / "messages.pot"
-    subprocess.run([PYBABEL, "-q", "extract", "-F", "babel.cfg", "-k", "N_", "-k", "_l", "-k", "lazy_gettext",
-                    "--no-location", "--sort-output", "--project", "video-studio", "--version", "1",
-                    "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            PYBABEL,
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "video-studio",
+            "--version",
+            "1",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with open(CATALOGUE, "rb") as fh:
         created = read_po(fh).creation_date
     with open(pot, "rb") as fh:
         template = read_po(fh)
-    template.creation_date = created            # --check compares headers too; only the texts matter here
+    template.creation_date = created  # --check compares headers too; only the texts matter here
     with open(pot, "wb") as fh:
         write_po(fh, template, width=0, no_location=True, sort_output=True)
-    check = subprocess.run([PYBABEL, "update", "--check", "--no-fuzzy-matching", "--ignore-obsolete", "-i", str(pot),
-                            "-d", os.path.join(ROOT, "translations")], cwd=ROOT, capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            PYBABEL,
+            "update",
+            "--check",
+            "--no-fuzzy-matching",
+            "--ignore-obsolete",
+            "-i",
+            str(pot),
+            "-d",
+            os.path.join(ROOT, "translations"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, f"the catalogue is stale: run `make messages` and translate\n{check.stderr}"
     with open(pot, "rb") as fh:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
@@ -61,9 +99,19 @@ def test_every_entry_is_translated_none_fuzzy_every_plural_form_included():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("header, lang", [
-    (None, "en"), ("zh-CN,zh;q=0.9", "zh-CN"), ("zh-TW", "zh-CN"), ("zh-HK,en;q=0.5", "zh-CN"),
-    ("zh-Hans-CN", "zh-CN"), ("fr-FR,zh;q=0.8", "zh-CN"), ("en-US,en;q=0.9,zh;q=0.8", "en"), ("de", "en")])
+@pytest.mark.parametrize(
+    "header, lang",
+    [
+        (None, "en"),
+        ("zh-CN,zh;q=0.9", "zh-CN"),
+        ("zh-TW", "zh-CN"),
+        ("zh-HK,en;q=0.5", "zh-CN"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("fr-FR,zh;q=0.8", "zh-CN"),
+        ("en-US,en;q=0.9,zh;q=0.8", "en"),
+        ("de", "en"),
+    ],
+)
 def test_accept_language_decides_without_a_choice(client, header, lang):
     page = client.get("/", headers={"Accept-Language": header} if header else {}).get_data(as_text=True)
     assert f'<html lang="{lang}">' in page
@@ -86,23 +134,39 @@ def test_the_choice_is_a_cookie_that_wins_over_the_browser_and_survives_sign_in(
 
 
 def test_switching_language_with_the_form_keeps_every_value(client):
-    values = {"prompt": "A heron at dawn", "model": "kling-v1", "duration": "10", "width": "720", "height": "1280",
-              "seed": "77", "negative_prompt": "blur", "x-kling-mode": "pro", "metadata": '{"a": 1}'}
-    resp = client.post("/language?next=/", data={"csrf_token": csrf_token(client), "lang": "zh", **values},
-                       content_type="multipart/form-data")
+    values = {
+        "prompt": "A heron at dawn",
+        "model": "kling-v1",
+        "duration": "10",
+        "width": "720",
+        "height": "1280",
+        "seed": "77",
+        "negative_prompt": "blur",
+        "x-kling-mode": "pro",
+        "metadata": '{"a": 1}',
+    }
+    resp = client.post(
+        "/language?next=/",
+        data={"csrf_token": csrf_token(client), "lang": "zh", **values},
+        content_type="multipart/form-data",
+    )
     html = resp.get_data(as_text=True)
     page = Page(html)
     assert resp.status_code == 200 and '<html lang="zh-CN">' in html and "生成视频" in html
     for name, value in values.items():
         assert page.value(name) == value, name
-    back = client.post("/language?next=/", data={"csrf_token": csrf_token(client), "lang": "en", **values},
-                       content_type="multipart/form-data")
+    back = client.post(
+        "/language?next=/",
+        data={"csrf_token": csrf_token(client), "lang": "en", **values},
+        content_type="multipart/form-data",
+    )
     assert '<html lang="en">' in back.get_data(as_text=True) and "A heron at dawn" in back.get_data(as_text=True)
 
 
 def test_the_upstreams_own_message_is_shown_as_sent_inside_a_translated_sentence(client, upstream):
     upstream.handler = lambda req: json_response(
-        {"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "new_api_error"}}, status=429)
+        {"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "new_api_error"}}, status=429
+    )
     english = submit(client, {"prompt": "an owl"}).get_data(as_text=True)
     assert "The video API is busy or the quota is used up (HTTP 429). 当前分组上游负载已饱和，请稍后再试" in english
     client.set_cookie("lang", "zh")
@@ -112,6 +176,7 @@ def test_the_upstreams_own_message_is_shown_as_sent_inside_a_translated_sentence
 
 def test_messages_stored_by_the_follower_are_shown_in_the_readers_language(make_app, upstream):
     from app.core.messages import N_, Problem
+
     app = make_app(upstream.url, follow=False)
     store, client = app.extensions["studio"].store, app.test_client()
     job_id = submit(client, {"prompt": "a lighthouse"}).headers["Location"].rsplit("/", 1)[1]
@@ -134,13 +199,15 @@ def test_the_demo_api_draws_chinese_with_the_font_it_ships():
     from PIL import Image, ImageDraw, ImageFont
 
     from demo_api.render import BUNDLED_FONT
+
     font = ImageFont.truetype(BUNDLED_FONT, 48)
 
     def drawn(text):
         image = Image.new("L", (64, 64))
         ImageDraw.Draw(image).text((4, 4), text, font=font, fill=255)
         return image.tobytes()
-    missing = drawn("\ue000")                              # a code point no font draws: the empty box
+
+    missing = drawn("\ue000")  # a code point no font draws: the empty box
     for char in "猫雨屋顶散步的。":
         assert drawn(char) != missing and any(drawn(char)), f"{char} is not in the bundled font"
     assert os.path.getsize(BUNDLED_FONT) < 2_000_000

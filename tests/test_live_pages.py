@@ -55,9 +55,12 @@ class ControlledUpstream:
 def live(tmp_path_factory, tiny_mp4):
     require_browser()
     from playwright.sync_api import sync_playwright
+
     upstream = ControlledUpstream(tiny_mp4)
-    app = AppProcess(tmp_path_factory.mktemp("live") / "app", {
-        "VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "STATUS_CACHE_SECONDS": "0"}).start()
+    app = AppProcess(
+        tmp_path_factory.mktemp("live") / "app",
+        {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "STATUS_CACHE_SECONDS": "0"},
+    ).start()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield app, upstream, browser
@@ -113,8 +116,12 @@ def test_the_job_page_follows_the_api_going_quiet_and_the_job_failing_without_a_
     assert_accessible(page, "a job whose API is not answering")
 
     upstream.status_down = None
-    upstream.set(job_id, status="failed", progress=40, error={"message": "Content policy: the prompt was blocked",
-                                                              "code": "policy"})
+    upstream.set(
+        job_id,
+        status="failed",
+        progress=40,
+        error={"message": "Content policy: the prompt was blocked", "code": "policy"},
+    )
     until(page, lambda: page.get_attribute("[data-job-card]", "data-status") == "failed", "the failure")
     assert "Content policy: the prompt was blocked" in card_text(page)
     assert page.locator("[data-job-card] >> text=Try again").is_visible()
@@ -132,7 +139,7 @@ def test_a_failed_fetch_keeps_the_page_following_and_fetch_again_brings_the_vide
     until(page, lambda: "could not be fetched yet" in card_text(page), "the failed fetch")
     assert "502" in card_text(page) and page.locator("text=Fetch again").is_visible()
     assert page.title().startswith("Completed")
-    assert page.get_attribute("[data-job-card]", "data-settled") == "false"   # still following
+    assert page.get_attribute("[data-job-card]", "data-settled") == "false"  # still following
     screenshot(page, "job-fetch-failed-1440")
     upstream.content_down = False
     page.click("text=Fetch again")
@@ -150,8 +157,9 @@ def test_history_rows_of_unfinished_jobs_update_in_place(live, page):
     until(page, lambda: "10%" in row.inner_text(), "the running row")
     upstream.set(job_id, status="completed", progress=100)
     until(page, lambda: "Completed" in row.locator(".badge").inner_text(), "the row completing")
-    until(page, lambda: row.locator("img").count() == 1 or row.get_attribute("data-live") == "false",
-          "the row settling")
+    until(
+        page, lambda: row.locator("img").count() == 1 or row.get_attribute("data-live") == "false", "the row settling"
+    )
     assert page.evaluate("window.__sameDocument") is True, "the history reloaded"
     assert_accessible(page, "history with live rows")
 

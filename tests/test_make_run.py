@@ -18,8 +18,9 @@ from support.servers import ROOT, free_port, wait_until_up
 
 pytestmark = pytest.mark.browser
 
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "data", "test-artifacts", "__pycache__", ".pytest_cache",
-                                    ".hypothesis", ".env", "*.pyc")
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "data", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis", ".env", "*.pyc"
+)
 
 
 @pytest.fixture
@@ -34,13 +35,22 @@ def fresh_clone(tmp_path):
 def make_run(fresh_clone):
     """scripts/serve.py (what `make run` runs) from the project folder, with no configuration at all."""
     port, demo_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("VIDEO_API_", "APP_", "AUTH_", "DATA_DIR", "SECRET_KEY", "DEMO_", "BIND"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VIDEO_API_", "APP_", "AUTH_", "DATA_DIR", "SECRET_KEY", "DEMO_", "BIND"))
+    }
     env.update(PORT=str(port), DEMO_API_PORT=str(demo_port), DEMO_MIN_RENDER_SECONDS="2")
     log_path = fresh_clone / "make-run.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "scripts/serve.py"], cwd=fresh_clone, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "scripts/serve.py"],
+            cwd=fresh_clone,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base_url + "/healthz", proc, timeout=60, log_path=str(log_path))
@@ -57,6 +67,7 @@ def make_run(fresh_clone):
 def test_make_run_from_a_fresh_clone_plays_the_archived_video(make_run):
     require_browser()
     from playwright.sync_api import sync_playwright
+
     base_url, clone, log_path = make_run
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -76,10 +87,11 @@ def test_make_run_from_a_fresh_clone_plays_the_archived_video(make_run):
         page.click("[data-submit]")
         page.wait_for_url("**/jobs/video_*")
         video = page.locator("video[data-video]")
-        video.wait_for(timeout=60000)      # the card follows the job and shows the player when it is archived
+        video.wait_for(timeout=60000)  # the card follows the job and shows the player when it is archived
         page.evaluate("v => { v.muted = true; return v.play(); }", video.element_handle())
-        page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0.3", arg=video.element_handle(),
-                               timeout=15000)
+        page.wait_for_function(
+            "v => v.readyState >= 2 && v.currentTime > 0.3", arg=video.element_handle(), timeout=15000
+        )
         assert "could not be fetched" not in page.inner_text("[data-job-card]")
         screenshot(page, "make-run-fresh-clone-playing")
         job_id = page.url.rsplit("/", 1)[1]
@@ -100,16 +112,25 @@ def test_make_run_from_a_fresh_clone_plays_the_archived_video(make_run):
 def test_the_demo_api_serves_videos_from_a_relative_data_dir(tmp_path):
     """`python -m demo_api --data-dir data/demo_api` run from another folder than the package's."""
     import requests
+
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "demo_api", "--port", str(port), "--data-dir", "rel/demo",
-                             "--quiet"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo_api", "--port", str(port), "--data-dir", "rel/demo", "--quiet"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/", proc)
         auth = {"Authorization": "Bearer demo"}
-        job = requests.post(base + "/v1/videos", data={"prompt": "tide", "seconds": "1", "size": "160x96",
-                                                       "fps": "8"}, headers=auth, timeout=10).json()
+        job = requests.post(
+            base + "/v1/videos",
+            data={"prompt": "tide", "seconds": "1", "size": "160x96", "fps": "8"},
+            headers=auth,
+            timeout=10,
+        ).json()
         deadline = time.monotonic() + 30
         while requests.get(f"{base}/v1/videos/{job['id']}", headers=auth, timeout=5).json()["status"] != "completed":
             assert time.monotonic() < deadline, "the demo job never completed"

@@ -14,8 +14,13 @@ from support.pages import Page, hidden_value
 from support.upstreams import job_body, json_response
 from support.waiting import wait_for
 
-LITELLM = "video_" + base64.b64encode(b"litellm:custom_llm_provider:openai;model_id:kling-v1;video_id:"
-                                      b"video_0123456789abcdef01234567;deployment_id:" + b"5e4d" * 16 + b"x").decode()
+LITELLM = (
+    "video_"
+    + base64.b64encode(
+        b"litellm:custom_llm_provider:openai;model_id:kling-v1;video_id:"
+        b"video_0123456789abcdef01234567;deployment_id:" + b"5e4d" * 16 + b"x"
+    ).decode()
+)
 IDS = {
     "litellm": LITELLM,
     "new-api": "task_Zk3q9WcT1bYxN0aL7pQe2RsVu8HjMdFo",
@@ -43,6 +48,7 @@ def upstream_of(source_id, remix_id, tiny_mp4):
             if raw == base and req.method == "DELETE":
                 return json_response({"id": job_id, "object": "video.deleted", "deleted": True})
         return json_response({"error": {"message": f"no route {raw}", "type": "invalid_request_error"}}, 404)
+
     return handler
 
 
@@ -51,6 +57,7 @@ def archived(app, client, url):
         app.extensions["studio"].follower.run_once()
         state = client.get(url + "/status").get_json()
         return state if state["archive"] == "archived" else None
+
     return wait_for(done, timeout=60, what="the job being archived")
 
 
@@ -79,8 +86,7 @@ def test_a_job_of_any_printable_id_goes_all_the_way(make_app, upstream, tiny_mp4
     html = client.get(url).get_data(as_text=True)
     assert client.post(url + "/delete", data={"csrf_token": hidden_value(html)}).status_code == 303
     assert client.get(url).status_code == 404 and app.extensions["studio"].store.get(job_id) is None
-    assert any(r.method == "DELETE" and r.raw_path == f"/v1/videos/{quote(job_id, safe='')}"
-               for r in upstream.requests)
+    assert any(r.method == "DELETE" and r.raw_path == f"/v1/videos/{quote(job_id, safe='')}" for r in upstream.requests)
 
 
 def test_a_line_break_in_a_url_cannot_forge_a_log_line(make_app, upstream, caplog):

@@ -25,12 +25,21 @@ def stranger_token(app, stranger):
 
 
 def url_for_rule(rule, job_id):
-    values = {"job_id": job_id, "index": 0, "token": "0" * 32 + ".png", "filename": "css/app.css",
-              "example_id": "paper-boat", "comparison_id": "0" * 16}
+    values = {
+        "job_id": job_id,
+        "index": 0,
+        "token": "0" * 32 + ".png",
+        "filename": "css/app.css",
+        "example_id": "paper-boat",
+        "comparison_id": "0" * 16,
+    }
     url = rule.rule
     for arg in rule.arguments:
-        url = url.replace(f"<{arg}>", str(values[arg])).replace(f"<int:{arg}>", str(values[arg])).replace(
-            f"<path:{arg}>", str(values[arg]))
+        url = (
+            url.replace(f"<{arg}>", str(values[arg]))
+            .replace(f"<int:{arg}>", str(values[arg]))
+            .replace(f"<path:{arg}>", str(values[arg]))
+        )
     return url
 
 
@@ -42,14 +51,27 @@ def signed_out_probe(app, stranger, job_id, signed_out_ok):
     for rule in app.url_map.iter_rules():
         url = url_for_rule(rule, job_id)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            data = {"csrf_token": token, "prompt": "from a stranger", "lang": "zh", "next": f"/jobs/{job_id}",
-                    "image_file": (io.BytesIO(make_png(400, 400)), "cat.png")} if method == "POST" else None
-            resp = stranger.open(f"{url}?next=/jobs/{job_id}" if rule.endpoint == "i18n.switch_language" else url,
-                                 method=method, data=data, content_type="multipart/form-data" if data else None)
+            data = (
+                {
+                    "csrf_token": token,
+                    "prompt": "from a stranger",
+                    "lang": "zh",
+                    "next": f"/jobs/{job_id}",
+                    "image_file": (io.BytesIO(make_png(400, 400)), "cat.png"),
+                }
+                if method == "POST"
+                else None
+            )
+            resp = stranger.open(
+                f"{url}?next=/jobs/{job_id}" if rule.endpoint == "i18n.switch_language" else url,
+                method=method,
+                data=data,
+                content_type="multipart/form-data" if data else None,
+            )
             body = resp.get_data(as_text=True)
             seen[(rule.endpoint, method)] = resp.status_code
             assert SECRET_PROMPT not in body, f"{method} {url} showed the job to a stranger"
-            if resp.status_code not in (301, 302, 303):      # a redirect's body names only where it leads
+            if resp.status_code not in (301, 302, 303):  # a redirect's body names only where it leads
                 # the language switch on an error page points back at the address asked for, nothing more
                 assert job_id not in re.sub(r'action="[^"]*"', "", body), f"{method} {url} showed the job"
             if rule.endpoint not in OPEN_TO_ALL:
@@ -61,15 +83,17 @@ def signed_out_probe(app, stranger, job_id, signed_out_ok):
 def test_every_route_refuses_a_stranger_in_password_mode(make_app, upstream):
     app = make_app(upstream.url, follow=False, app_password="correct horse battery")
     member = app.test_client()
-    member.post("/login", data={"csrf_token": csrf_token(member, "/login"), "name": "Ana",
-                                "password": "correct horse battery"})
+    member.post(
+        "/login", data={"csrf_token": csrf_token(member, "/login"), "name": "Ana", "password": "correct horse battery"}
+    )
     assert submit(member, {"prompt": SECRET_PROMPT}).status_code == 303
     job_id = app.extensions["studio"].store.search()[0][0].id
 
     def to_sign_in(resp):
         return resp.status_code == 401 or (resp.status_code in (302, 303) and "/login" in resp.headers["Location"])
+
     seen = signed_out_probe(app, app.test_client(), job_id, to_sign_in)
-    assert seen[("i18n.switch_language", "POST")] == 303      # the language is still chosen, nothing shown
+    assert seen[("i18n.switch_language", "POST")] == 303  # the language is still chosen, nothing shown
 
 
 def test_every_route_refuses_a_stranger_in_header_mode(make_app, upstream):
@@ -90,21 +114,33 @@ def test_the_language_switch_signed_out_only_sets_the_cookie(make_app, upstream,
     if "auth_header" in mode:
         member.environ_base["HTTP_X_FORWARDED_USER"] = "ana@example.com"
     else:
-        member.post("/login", data={"csrf_token": csrf_token(member, "/login"), "name": "Ana",
-                                    "password": "correct horse battery"})
+        member.post(
+            "/login",
+            data={"csrf_token": csrf_token(member, "/login"), "name": "Ana", "password": "correct horse battery"},
+        )
     assert submit(member, {"prompt": SECRET_PROMPT}).status_code == 303
     job_id = app.extensions["studio"].store.search()[0][0].id
     stranger = app.test_client()
     token = stranger_token(app, stranger)
     for _ in range(3):
-        resp = stranger.post(f"/language?next=/jobs/{job_id}", content_type="multipart/form-data",
-                             data={"csrf_token": token, "lang": "zh", "prompt": "x",
-                                   "image_file": (io.BytesIO(make_png(600, 400)), "big.png")})
+        resp = stranger.post(
+            f"/language?next=/jobs/{job_id}",
+            content_type="multipart/form-data",
+            data={
+                "csrf_token": token,
+                "lang": "zh",
+                "prompt": "x",
+                "image_file": (io.BytesIO(make_png(600, 400)), "big.png"),
+            },
+        )
         assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/jobs/{job_id}")
         assert "lang=zh" in resp.headers.get("Set-Cookie", "")
         assert SECRET_PROMPT not in resp.get_data(as_text=True)
     assert uploads(app) == []
     # Signed in, the same post still brings the form back in Chinese with its values kept.
-    page = member.post(f"/language?next=/jobs/{job_id}", content_type="multipart/form-data",
-                       data={"csrf_token": csrf_token(member, "/"), "lang": "zh", "prompt": "kept as typed"})
+    page = member.post(
+        f"/language?next=/jobs/{job_id}",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(member, "/"), "lang": "zh", "prompt": "kept as typed"},
+    )
     assert page.status_code == 200 and "kept as typed" in page.get_data(as_text=True)

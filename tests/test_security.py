@@ -23,8 +23,11 @@ def test_cookies_are_secure_behind_an_https_proxy(make_app, upstream):
     client = make_app(upstream.url, trusted_proxies=1).test_client()
     plain = client.get("/")
     assert "Secure" not in plain.headers["Set-Cookie"]
-    proxied = make_app(upstream.url, trusted_proxies=1).test_client().get(
-        "/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    proxied = (
+        make_app(upstream.url, trusted_proxies=1)
+        .test_client()
+        .get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    )
     cookie = proxied.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

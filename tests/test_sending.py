@@ -25,6 +25,7 @@ def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
             release.wait(10)
             return json_response(job_body("video_sent"))
         return json_response(job_body("video_sent", status="in_progress", progress=3))
+
     upstream.handler = handler
     result = {}
     sender = threading.Thread(target=lambda: result.setdefault("resp", submit(app.test_client(), {"prompt": "a fox"})))
@@ -34,7 +35,7 @@ def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
         while not upstream.creates and time.monotonic() < deadline:
             time.sleep(0.05)
         history = client.get("/jobs").get_data(as_text=True)
-        assert "a fox" in history and "Sending" in history              # recorded before the answer came
+        assert "a fox" in history and "Sending" in history  # recorded before the answer came
         (row,) = Page(history).find("li", data_history_row="")
         local_id = row.attrs["data-job-id"]
         assert local_id.startswith("local-")
@@ -42,7 +43,7 @@ def test_a_job_is_in_the_history_while_it_is_being_sent(app, client, upstream):
         release.set()
         sender.join()
     assert result["resp"].headers["Location"].endswith("/jobs/video_sent")
-    moved = client.get(f"/jobs/{local_id}")                              # the id it had while sending still works
+    moved = client.get(f"/jobs/{local_id}")  # the id it had while sending still works
     assert moved.status_code == 301 and moved.headers["Location"].endswith("/jobs/video_sent")
     history = client.get("/jobs").get_data(as_text=True)
     assert history.count("a fox") == 1 and "/jobs/local-" not in history
@@ -72,8 +73,8 @@ def test_a_create_that_times_out_is_kept_as_may_have_been_created_and_resending_
     card = client.get(job_url).get_data(as_text=True)
     assert "This job may have been created" in card and "did not answer within 0.5 s" in card
 
-    again = client.post("/jobs", data=form)                          # the same filled form, sent again
-    assert again.status_code == 409 and len(upstream.creates) == 1   # nothing sent: it asks first
+    again = client.post("/jobs", data=form)  # the same filled form, sent again
+    assert again.status_code == 409 and len(upstream.creates) == 1  # nothing sent: it asks first
     text = again.get_data(as_text=True)
     assert "This form was sent before, and that job may exist" in text and "Send it again anyway" in text
     assert "a slow relay</textarea>" in text
@@ -96,18 +97,26 @@ def test_a_worker_killed_mid_submit_leaves_the_job_as_may_have_been_created(tmp_
 
     def handler(req):
         if req.method == "POST":
-            created.append(req)             # the upstream makes the job (and will charge for it)...
-            time.sleep(30)                  # ...and the worker is killed before the answer arrives
+            created.append(req)  # the upstream makes the job (and will charge for it)...
+            time.sleep(30)  # ...and the worker is killed before the answer arrives
             return json_response(job_body("video_lost"))
         return json_response({"data": []})
+
     upstream = ScriptedUpstream(handler=handler)
-    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                        "WEB_WORKERS": "1", "VIDEO_API_TIMEOUT": "60"}).start()
+    app = AppProcess(
+        tmp_path / "app",
+        {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "WEB_WORKERS": "1", "VIDEO_API_TIMEOUT": "60"},
+    ).start()
     try:
         browser = requests.Session()
         token = hidden_value(browser.get(app.base_url + "/", timeout=10).text)
-        sender = threading.Thread(target=lambda: _ignore(lambda: browser.post(
-            app.base_url + "/jobs", data={"csrf_token": token, "prompt": "paid for, then killed"}, timeout=40)))
+        sender = threading.Thread(
+            target=lambda: _ignore(
+                lambda: browser.post(
+                    app.base_url + "/jobs", data={"csrf_token": token, "prompt": "paid for, then killed"}, timeout=40
+                )
+            )
+        )
         sender.start()
         deadline = time.monotonic() + 10
         while not created and time.monotonic() < deadline:
@@ -141,13 +150,13 @@ def test_a_resent_form_does_not_count_against_the_rate_limit(make_app, upstream)
     token = hidden_value(client.get("/").get_data(as_text=True))
     form_a = {"csrf_token": token, "prompt": "form A", "submission_id": "a" * 32}
     assert client.post("/jobs", data=form_a).status_code == 303
-    assert client.post("/jobs", data=form_a).status_code == 303       # the same form again: its earlier job
+    assert client.post("/jobs", data=form_a).status_code == 303  # the same form again: its earlier job
     assert len(upstream.creates) == 1
     form_b = {"csrf_token": token, "prompt": "form B", "submission_id": "b" * 32}
-    assert client.post("/jobs", data=form_b).status_code == 303       # the second real job is allowed
+    assert client.post("/jobs", data=form_b).status_code == 303  # the second real job is allowed
     assert len(upstream.creates) == 2
     form_c = {"csrf_token": token, "prompt": "form C", "submission_id": "c" * 32}
-    assert client.post("/jobs", data=form_c).status_code == 429       # the third is not
+    assert client.post("/jobs", data=form_c).status_code == 429  # the third is not
     assert len(upstream.creates) == 2
 
 
@@ -166,7 +175,7 @@ def test_a_history_that_cannot_be_written_sends_nothing_and_says_so(make_app, up
     for path in (database, tmp_path / "data" / "jobs.sqlite3-wal", tmp_path / "data" / "jobs.sqlite3-shm"):
         if path.exists():
             path.unlink()
-    database.mkdir()                    # the history file cannot be opened (as with a broken or full disk)
+    database.mkdir()  # the history file cannot be opened (as with a broken or full disk)
     resp = client.post("/jobs", data={"csrf_token": token, "prompt": "no room", "submission_id": "d" * 32})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 503 and "nothing was sent" in text and "no room</textarea>" in text
@@ -175,6 +184,7 @@ def test_a_history_that_cannot_be_written_sends_nothing_and_says_so(make_app, up
 
 def test_content_is_fetched_with_an_accept_header_asking_for_video(client, upstream, tiny_mp4):
     """An upstream that picks the format from Accept (JSON unless video is asked for)."""
+
     def handler(req):
         if req.method == "POST":
             return json_response(job_body("video_accept"))
@@ -183,6 +193,7 @@ def test_content_is_fetched_with_an_accept_header_asking_for_video(client, upstr
                 return json_response({"id": "video_accept", "url": "https://expired.example/v.mp4"})
             return Response(tiny_mp4, mimetype="video/mp4")
         return json_response(job_body("video_accept", status="completed", progress=100))
+
     upstream.handler = handler
     assert submit(client, {"prompt": "accept"}).status_code == 303
     _wait_archive(client, "video_accept")
@@ -197,7 +208,8 @@ def test_a_status_answer_carrying_another_id_updates_the_job_asked_for(client, u
             if req.args.get("variant") == "thumbnail":
                 return Response("", 404)
             return Response(tiny_mp4, mimetype="video/mp4")
-        return json_response({"task_id": "task_987", "status": "SUCCESS", "progress": "100%"})   # another id
+        return json_response({"task_id": "task_987", "status": "SUCCESS", "progress": "100%"})  # another id
+
     upstream.handler = handler
     assert submit(client, {"prompt": "relay ids"}).status_code == 303
     state = _wait_archive(client, "video_asked")
@@ -224,12 +236,13 @@ def test_a_created_job_whose_id_the_database_refuses_is_kept_in_the_journal_and_
     holder = {}
 
     def handler(req):
-        if req.method == "POST":        # the row is written as "sending"; now another writer holds the file
+        if req.method == "POST":  # the row is written as "sending"; now another writer holds the file
             db = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
             db.execute("BEGIN EXCLUSIVE")
             holder["db"] = db
             return json_response(job_body("video_kept"))
         return json_response(job_body("video_kept", status="in_progress", progress=5))
+
     upstream.handler = handler
     client = app.test_client()
     resp = submit(client, {"prompt": "paid for while the database was busy"})
@@ -249,6 +262,7 @@ def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_
     import subprocess
 
     from app.jobs.follower import SENDER
+
     dead = subprocess.Popen(["true"])
     dead.wait()
     app = make_app(upstream.url, follow=False)
@@ -258,8 +272,14 @@ def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_
     store.claim_submission(token)
     store.finish_submission(token, "local-dead")
     client = app.test_client()
-    resp = client.post("/jobs", data={"csrf_token": hidden_value(client.get("/").get_data(as_text=True)),
-                                      "prompt": "sent by a worker that died", "submission_id": token})
+    resp = client.post(
+        "/jobs",
+        data={
+            "csrf_token": hidden_value(client.get("/").get_data(as_text=True)),
+            "prompt": "sent by a worker that died",
+            "submission_id": token,
+        },
+    )
     page = resp.get_data(as_text=True)
     assert resp.status_code == 409 and "Send it again anyway" in page
     assert store.get("local-dead").status == "uncertain" and upstream.creates == []

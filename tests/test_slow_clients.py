@@ -16,9 +16,11 @@ from support.servers import AppProcess
 @pytest.fixture
 def app(tmp_path):
     from support.upstreams import ScriptedUpstream
+
     upstream = ScriptedUpstream()
-    server = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                           "TRUSTED_PROXIES": "1"}).start()
+    server = AppProcess(
+        tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k", "TRUSTED_PROXIES": "1"}
+    ).start()
     yield server
     server.stop()
     upstream.stop()
@@ -34,8 +36,10 @@ def dribble(port, stop, opened):
     """A client that announces a 100 kB form and sends it a byte at a time."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.sendall(b"POST /jobs HTTP/1.1\r\nHost: studio\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                         b"Content-Length: 100000\r\n\r\nprompt=")
+            sock.sendall(
+                b"POST /jobs HTTP/1.1\r\nHost: studio\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 100000\r\n\r\nprompt="
+            )
             opened.append(1)
             while not stop.is_set():
                 sock.sendall(b"a")
@@ -55,14 +59,14 @@ def test_64_slow_clients_behind_the_shipped_nginx_leave_the_app_answering(nginx)
         while len(opened) < 64 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(opened) == 64
-        time.sleep(1)                      # they are all dribbling now
+        time.sleep(1)  # they are all dribbling now
         answered = 0
         for _ in range(20):
             with contextlib.suppress(requests.RequestException):
                 answered += requests.get(base_url + "/healthz", timeout=5).status_code == 200
             time.sleep(0.2)
         assert answered == 20, f"{answered} of 20 health probes answered"
-        assert requests.get(base_url + "/", timeout=5).status_code == 200     # and the form loads
+        assert requests.get(base_url + "/", timeout=5).status_code == 200  # and the form loads
     finally:
         stop.set()
         for c in clients:

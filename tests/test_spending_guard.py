@@ -17,17 +17,28 @@ from support.upstreams import ScriptedUpstream, default_handler, slow
 def browser_submit(base_url, session, prompt, extra=None):
     form = session.get(base_url + "/", timeout=10).text
     token = hidden_value(form)
-    return session.post(base_url + "/jobs", data={"csrf_token": token, "prompt": prompt, **(extra or {})},
-                        timeout=30, allow_redirects=False)
+    return session.post(
+        base_url + "/jobs",
+        data={"csrf_token": token, "prompt": prompt, **(extra or {})},
+        timeout=30,
+        allow_redirects=False,
+    )
 
 
 def test_the_rate_limit_counts_across_workers_and_keeps_the_form(tmp_path):
     upstream = ScriptedUpstream()
-    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                        "WEB_WORKERS": "2", "SUBMIT_RATE_LIMIT": "3 per minute"}).start()
+    app = AppProcess(
+        tmp_path / "app",
+        {
+            "VIDEO_API_BASE_URL": upstream.url,
+            "VIDEO_API_KEY": "k",
+            "WEB_WORKERS": "2",
+            "SUBMIT_RATE_LIMIT": "3 per minute",
+        },
+    ).start()
     try:
         statuses = []
-        for i in range(3):   # separate connections: the requests land on either worker
+        for i in range(3):  # separate connections: the requests land on either worker
             with requests.Session() as s:
                 statuses.append(browser_submit(app.base_url, s, f"job {i}").status_code)
         with requests.Session() as s:
@@ -63,15 +74,16 @@ def test_the_same_filled_form_sent_twice_makes_one_job(client, upstream):
     once = hidden_value(page, "submission_id")
     form = {"csrf_token": token, "submission_id": once, "prompt": "only once"}
     first = client.post("/jobs", data=form)
-    second = client.post("/jobs", data=form)      # back button and resubmit, or a retry
+    second = client.post("/jobs", data=form)  # back button and resubmit, or a retry
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert len(upstream.creates) == 1
 
 
 def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
-    upstream.handler = lambda req: (slow(1.5, default_handler(req))(req) if req.method == "POST"
-                                    else default_handler(req))
+    upstream.handler = lambda req: (
+        slow(1.5, default_handler(req))(req) if req.method == "POST" else default_handler(req)
+    )
     app = make_app(upstream.url)
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
@@ -108,9 +120,16 @@ def test_after_an_upstream_error_the_same_form_can_be_sent_again(client, upstrea
 def test_a_burst_of_parallel_submissions_never_gets_past_the_limits(tmp_path):
     """20 people's worth of submissions at once from one address, across two workers."""
     upstream = ScriptedUpstream(handler=lambda req: slow(0.3, default_handler(req))(req))
-    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k",
-                                        "WEB_WORKERS": "2", "SUBMIT_RATE_LIMIT": "5 per minute",
-                                        "DAILY_SUBMIT_CAP": "8"}).start()
+    app = AppProcess(
+        tmp_path / "app",
+        {
+            "VIDEO_API_BASE_URL": upstream.url,
+            "VIDEO_API_KEY": "k",
+            "WEB_WORKERS": "2",
+            "SUBMIT_RATE_LIMIT": "5 per minute",
+            "DAILY_SUBMIT_CAP": "8",
+        },
+    ).start()
     try:
         sessions = [requests.Session() for _ in range(20)]
         tokens = [hidden_value(s.get(app.base_url + "/", timeout=10).text) for s in sessions]
@@ -118,10 +137,18 @@ def test_a_burst_of_parallel_submissions_never_gets_past_the_limits(tmp_path):
 
         def send(session, token, i):
             barrier.wait()
-            results.append(session.post(app.base_url + "/jobs", data={"csrf_token": token, "prompt": f"burst {i}"},
-                                        timeout=30, allow_redirects=False).status_code)
-        threads = [threading.Thread(target=send, args=(s, t, i))
-                   for i, (s, t) in enumerate(zip(sessions, tokens, strict=True))]
+            results.append(
+                session.post(
+                    app.base_url + "/jobs",
+                    data={"csrf_token": token, "prompt": f"burst {i}"},
+                    timeout=30,
+                    allow_redirects=False,
+                ).status_code
+            )
+
+        threads = [
+            threading.Thread(target=send, args=(s, t, i)) for i, (s, t) in enumerate(zip(sessions, tokens, strict=True))
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -140,6 +167,7 @@ def test_signing_in_again_under_another_name_gives_no_fresh_allowance(make_app, 
         token = hidden_value(client.get("/login").get_data(as_text=True))
         signed_in = client.post("/login", data={"csrf_token": token, "name": name, "password": "team-pass"})
         assert signed_in.status_code == 303
+
     sign_in("ana")
     assert [submit(client, {"prompt": "p"}).status_code for _ in range(2)] == [303, 303]
     sign_in("someone-else")
@@ -149,8 +177,9 @@ def test_signing_in_again_under_another_name_gives_no_fresh_allowance(make_app, 
 
 
 def test_the_team_cap_holds_whoever_sends(make_app, upstream):
-    client = make_app(upstream.url, auth_header="X-User", submit_rate_limit="", daily_submit_cap=0,
-                      team_daily_cap=3).test_client()
+    client = make_app(
+        upstream.url, auth_header="X-User", submit_rate_limit="", daily_submit_cap=0, team_daily_cap=3
+    ).test_client()
     statuses = []
     for name in ("ana", "bo", "cy", "di"):
         client.environ_base["HTTP_X_USER"] = name
@@ -162,8 +191,9 @@ def test_the_team_cap_holds_whoever_sends(make_app, upstream):
 
 def test_a_refused_job_gives_its_place_back(make_app, upstream):
     client = make_app(upstream.url, submit_rate_limit="1 per minute").test_client()
-    upstream.handler = lambda req: Response('{"error": {"message": "bad prompt"}}', 400,
-                                            content_type="application/json")
+    upstream.handler = lambda req: Response(
+        '{"error": {"message": "bad prompt"}}', 400, content_type="application/json"
+    )
     assert submit(client, {"prompt": "refused"}).status_code == 400
     upstream.handler = default_handler
     assert submit(client, {"prompt": "accepted"}).status_code == 303
@@ -179,18 +209,18 @@ def test_windows_slide_by_the_guards_clock_and_the_wait_is_exact(tmp_path):
     guard.reserve("ana")
     with pytest.raises(LimitReached) as refused:
         guard.reserve("ana")
-    assert refused.value.wait == 40 and not refused.value.team       # the first place frees at 60 s
+    assert refused.value.wait == 40 and not refused.value.team  # the first place frees at 60 s
     clock[0] += 40.5
-    third = guard.reserve("ana")                                     # it did
+    third = guard.reserve("ana")  # it did
     clock[0] += 60
     with pytest.raises(LimitReached) as capped:
-        guard.reserve("ana")                                         # the minute is free, the day is not
+        guard.reserve("ana")  # the minute is free, the day is not
     assert "3 per day" in capped.value.rule and not capped.value.team
-    guard.release(third)                                             # the API refused that one
+    guard.release(third)  # the API refused that one
     guard.reserve("ana")
     guard.reserve("bo")
     with pytest.raises(LimitReached) as team:
-        guard.reserve("cy")                                          # four today, across the team
-    assert team.value.team and team.value.wait == 86279      # the first place, 120.5 s ago, frees in a day
+        guard.reserve("cy")  # four today, across the team
+    assert team.value.team and team.value.wait == 86279  # the first place, 120.5 s ago, frees in a day
     clock[0] += 86400
-    guard.reserve("cy")                                              # a day later, room again
+    guard.reserve("cy")  # a day later, room again

@@ -5,14 +5,28 @@ import pytest
 from app.upstream.models import Job, unix_seconds
 
 
-@pytest.mark.parametrize("spelling,status", [
-    ("queued", "queued"), ("pending", "queued"), ("submitted", "queued"), ("NOT_START", "queued"),
-    ("in_progress", "in_progress"), ("processing", "in_progress"), ("running", "in_progress"),
-    ("IN_PROGRESS", "in_progress"),
-    ("completed", "completed"), ("succeeded", "completed"), ("success", "completed"), ("SUCCESS", "completed"),
-    ("failed", "failed"), ("failure", "failed"), ("FAILURE", "failed"),
-    ("unknown", "unknown"), ("something-new", "unknown"),
-])
+@pytest.mark.parametrize(
+    "spelling,status",
+    [
+        ("queued", "queued"),
+        ("pending", "queued"),
+        ("submitted", "queued"),
+        ("NOT_START", "queued"),
+        ("in_progress", "in_progress"),
+        ("processing", "in_progress"),
+        ("running", "in_progress"),
+        ("IN_PROGRESS", "in_progress"),
+        ("completed", "completed"),
+        ("succeeded", "completed"),
+        ("success", "completed"),
+        ("SUCCESS", "completed"),
+        ("failed", "failed"),
+        ("failure", "failed"),
+        ("FAILURE", "failed"),
+        ("unknown", "unknown"),
+        ("something-new", "unknown"),
+    ],
+)
 def test_status_spellings(spelling, status):
     job = Job.from_upstream({"id": "task_1", "status": spelling, "progress": 10})
     assert job.status == status and job.raw_status == spelling
@@ -23,17 +37,32 @@ def test_completed_means_full_progress_and_percent_strings_are_read():
     assert Job.from_upstream({"id": "a", "status": "running", "progress": "30%"}).progress == 30
 
 
-@pytest.mark.parametrize("raw,seconds", [
-    (1764000000, 1764000000), (1764000000123, 1764000000), ("1764000000", 1764000000),
-    (1764000000123456, 1764000000), ("2025-11-24T16:00:00Z", 1764000000), (None, None), ("", None), (0, None),
-])
+@pytest.mark.parametrize(
+    "raw,seconds",
+    [
+        (1764000000, 1764000000),
+        (1764000000123, 1764000000),
+        ("1764000000", 1764000000),
+        (1764000000123456, 1764000000),
+        ("2025-11-24T16:00:00Z", 1764000000),
+        (None, None),
+        ("", None),
+        (0, None),
+    ],
+)
 def test_timestamps_in_seconds_or_milliseconds(raw, seconds):
     assert unix_seconds(raw) == seconds
 
 
 def test_relay_shapes_task_id_error_strings_and_metadata_url():
-    job = Job.from_upstream({"task_id": "task_9", "status": "FAILURE", "fail_reason": "content rejected",
-                             "metadata": {"url": "https://cdn.example.com/v.mp4"}})
+    job = Job.from_upstream(
+        {
+            "task_id": "task_9",
+            "status": "FAILURE",
+            "fail_reason": "content rejected",
+            "metadata": {"url": "https://cdn.example.com/v.mp4"},
+        }
+    )
     assert job.id == "task_9" and job.status == "failed"
     assert job.error == {"message": "content rejected", "code": None}
     assert job.video_url == "https://cdn.example.com/v.mp4"

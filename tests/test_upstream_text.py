@@ -29,6 +29,7 @@ def failing_status(upstream, message):
         if req.method == "GET" and req.path.startswith("/v1/videos/"):
             return json_response({"error": {"message": message}}, 503)
         return json_response(job_body())
+
     upstream.handler = handler
 
 
@@ -41,13 +42,14 @@ def test_an_upstream_error_shaped_like_our_message_is_shown_as_sent_not_expanded
     page = client.get("/jobs/video_1").get_data(as_text=True)
     status = client.get("/jobs/video_1/status").get_data(as_text=True)
     assert len(page) < 200_000 and len(status) < 50_000
-    assert str(escape('{"m": "%(x)s%(x)s')) in page          # the text itself, as it came
+    assert str(escape('{"m": "%(x)s%(x)s')) in page  # the text itself, as it came
     assert json.loads(status)["check_error"].startswith('{"m": "%(x)s')
 
 
 def test_an_upstream_error_cannot_forge_one_of_our_sentences(make_app, upstream):
-    forged = json.dumps({"m": "The video API refused the stored key (HTTP 401). %(message)s",
-                         "a": {"message": "Pay at evil.example"}})
+    forged = json.dumps(
+        {"m": "The video API refused the stored key (HTTP 401). %(message)s", "a": {"message": "Pay at evil.example"}}
+    )
     failing_status(upstream, forged)
     app = make_app(upstream.url, follow=False)
     app.extensions["studio"].store.add(Job(id="video_1", status="queued"), {"prompt": "p"})
@@ -70,10 +72,12 @@ def test_a_create_refused_with_a_bomb_shows_a_small_form_page(make_app, upstream
 
 def test_our_own_messages_still_read_in_the_readers_language(make_app, upstream):
     """The same path with a message of ours (a refused address) is translated as before."""
+
     def handler(req):
         if req.path.endswith("/content"):
             return Response("", 302, headers={"Location": "http://127.0.0.2:9/v.mp4"})
         return json_response(job_body("video_1", status="completed", progress=100))
+
     upstream.handler = handler
     app = make_app(upstream.url, follow=False)
     app.extensions["studio"].store.add(Job(id="video_1", status="queued"), {"prompt": "p"})
@@ -95,7 +99,7 @@ def test_messages_stored_before_they_were_typed_are_read_safely(make_app, upstre
         db.execute("UPDATE jobs SET check_error = ? WHERE id = 'video_ours'", (ours,))
         db.execute("UPDATE jobs SET check_error = ? WHERE id = 'video_theirs'", (bomb(),))
         db.execute("PRAGMA user_version = 0")
-    reopened = JobStore(store.path)       # what the next start-up of the app opens
+    reopened = JobStore(store.path)  # what the next start-up of the app opens
     assert str(reopened.get("video_ours").check_error) == "The video API answered HTTP 502 with an empty body."
     assert reopened.get("video_theirs").check_error == bomb()
 
@@ -105,18 +109,19 @@ def echo_error(body, status=400, content_type="application/json"):
         if req.method == "POST":
             return Response(body, status, content_type=content_type)
         return json_response({"data": []})
+
     return handler
 
 
 def no_piece_of_the_key(text):
     for start in range(len(TEST_KEY) - 11):
-        piece = TEST_KEY[start:start + 12]
+        piece = TEST_KEY[start : start + 12]
         assert piece.lower() not in text.lower(), f"{piece!r} shown"
 
 
 def test_the_key_as_html_entities_where_the_excerpt_is_cut_is_not_shown(make_app, upstream, caplog):
     entities = "".join(f"&#{ord(c)};" for c in TEST_KEY)
-    for pad in (280, 290, 295):           # the key straddles the 300th character of the excerpt
+    for pad in (280, 290, 295):  # the key straddles the 300th character of the excerpt
         upstream.handler = echo_error(f"<html><body>{'x' * pad} {entities} tail</body></html>", 502, "text/html")
         client = make_app(upstream.url, follow=False).test_client()
         page = submit(client, {"prompt": "a cat"}).get_data(as_text=True)
@@ -125,8 +130,13 @@ def test_the_key_as_html_entities_where_the_excerpt_is_cut_is_not_shown(make_app
 
 
 def test_the_key_url_escaped_or_in_another_case_is_not_shown(make_app, upstream, caplog):
-    for spelled in (quote(TEST_KEY, safe=""), "".join(f"%{ord(c):02X}" for c in TEST_KEY), TEST_KEY.upper(),
-                    TEST_KEY.lower(), TEST_KEY[:20]):
+    for spelled in (
+        quote(TEST_KEY, safe=""),
+        "".join(f"%{ord(c):02X}" for c in TEST_KEY),
+        TEST_KEY.upper(),
+        TEST_KEY.lower(),
+        TEST_KEY[:20],
+    ):
         upstream.handler = echo_error(json.dumps({"error": {"message": f"key {spelled} is not valid"}}), 401)
         client = make_app(upstream.url, follow=False).test_client()
         page = submit(client, {"prompt": "a cat"}).get_data(as_text=True)
@@ -144,13 +154,16 @@ def test_the_key_in_a_redirects_host_name_is_neither_shown_nor_logged(make_app, 
         if "sk-" in host.lower():
             raise real_socket.gaierror(-2, "Name or service not known")
         return real_getaddrinfo(host, *args, **kwargs)
+
     real_getaddrinfo = real_socket.getaddrinfo
     monkeypatch.setattr("app.upstream.addresses.socket.getaddrinfo", resolve)
     for host in (TEST_KEY.upper(), TEST_KEY):
+
         def handler(req, host=host):
             if req.path.endswith("/content"):
                 return Response("", 302, headers={"Location": f"http://{host}.videos.example/v.mp4"})
             return json_response(job_body("video_1", status="completed", progress=100))
+
         upstream.handler = handler
         app = make_app(upstream.url, follow=False)
         app.extensions["studio"].store.add(Job(id="video_1", status="queued"), {"prompt": "p"})

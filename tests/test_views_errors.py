@@ -13,15 +13,30 @@ from support.pages import Page, hidden_value
 from support.servers import free_port
 from support.upstreams import json_response, slow
 
-FILLED = {"model": "kling-v1", "prompt": "a red fox in the snow", "duration": "5", "width": "1280",
-          "height": "720", "fps": "24", "seed": "42", "user": "ana", "metadata": '{"mode": "pro"}'}
+FILLED = {
+    "model": "kling-v1",
+    "prompt": "a red fox in the snow",
+    "duration": "5",
+    "width": "1280",
+    "height": "720",
+    "fps": "24",
+    "seed": "42",
+    "user": "ana",
+    "metadata": '{"mode": "pro"}',
+}
 
 
 def assert_values_kept(html):
     page = Page(html)
     assert page.value("prompt") == "a red fox in the snow"
-    for name, value in (("model", "kling-v1"), ("duration", "5"), ("width", "1280"), ("fps", "24"),
-                        ("seed", "42"), ("user", "ana")):
+    for name, value in (
+        ("model", "kling-v1"),
+        ("duration", "5"),
+        ("width", "1280"),
+        ("fps", "24"),
+        ("seed", "42"),
+        ("user", "ana"),
+    ):
         assert page.value(name) == value, name
     assert page.value("metadata") == '{"mode": "pro"}'
 
@@ -35,36 +50,79 @@ def field_error(html, field):
 
 
 UPSTREAM_FAILURES = [
-    ("spec-400-with-param",
-     lambda r: json_response({"error": {"message": "duration must be 5 or 10", "type": "invalid_request_error",
-                                        "param": "duration", "code": "invalid_duration"}}, 400),
-     400, ["duration must be 5 or 10", "invalid_request_error", "invalid_duration"], "duration"),
-    ("relay-task-error",
-     lambda r: json_response({"code": "invalid_request", "message": "prompt is required", "data": None}, 400),
-     400, ["prompt is required", "invalid_request"], "prompt"),
-    ("relay-size-param",
-     lambda r: json_response({"error": {"message": "size not supported", "type": "new_api_error",
-                                        "param": "size", "code": None}}, 400),
-     400, ["size not supported"], "width"),
-    ("auth-401",
-     lambda r: json_response({"error": {"message": "无效的令牌", "type": "new_api_error", "param": "",
-                                        "code": "invalid_api_key"}}, 401),
-     502, ["refused the stored key", "无效的令牌"], None),
-    ("busy-429",
-     lambda r: json_response({"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "new_api_error"}},
-                             429, {"Retry-After": "30"}),
-     429, ["busy or the quota is used up", "请稍后再试", "30 s"], None),
-    ("gateway-html-502",
-     lambda r: Response("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>"
-                        "<hr>nginx</body></html>", 502, mimetype="text/html"),
-     502, ["HTML page", "502 Bad Gateway"], None),
-    ("plain-text-503",
-     lambda r: Response("upstream connect error or disconnect/reset before headers", 503, mimetype="text/plain"),
-     502, ["HTTP 503", "upstream connect error"], None),
-    ("200-not-json",
-     lambda r: Response("OK", 200, mimetype="text/plain"), 502, ["not JSON"], None),
-    ("200-without-id",
-     lambda r: json_response({"object": "video", "status": "queued"}), 502, ["no job id"], None),
+    (
+        "spec-400-with-param",
+        lambda r: json_response(
+            {
+                "error": {
+                    "message": "duration must be 5 or 10",
+                    "type": "invalid_request_error",
+                    "param": "duration",
+                    "code": "invalid_duration",
+                }
+            },
+            400,
+        ),
+        400,
+        ["duration must be 5 or 10", "invalid_request_error", "invalid_duration"],
+        "duration",
+    ),
+    (
+        "relay-task-error",
+        lambda r: json_response({"code": "invalid_request", "message": "prompt is required", "data": None}, 400),
+        400,
+        ["prompt is required", "invalid_request"],
+        "prompt",
+    ),
+    (
+        "relay-size-param",
+        lambda r: json_response(
+            {"error": {"message": "size not supported", "type": "new_api_error", "param": "size", "code": None}}, 400
+        ),
+        400,
+        ["size not supported"],
+        "width",
+    ),
+    (
+        "auth-401",
+        lambda r: json_response(
+            {"error": {"message": "无效的令牌", "type": "new_api_error", "param": "", "code": "invalid_api_key"}}, 401
+        ),
+        502,
+        ["refused the stored key", "无效的令牌"],
+        None,
+    ),
+    (
+        "busy-429",
+        lambda r: json_response(
+            {"error": {"message": "当前分组上游负载已饱和，请稍后再试", "type": "new_api_error"}},
+            429,
+            {"Retry-After": "30"},
+        ),
+        429,
+        ["busy or the quota is used up", "请稍后再试", "30 s"],
+        None,
+    ),
+    (
+        "gateway-html-502",
+        lambda r: Response(
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>",
+            502,
+            mimetype="text/html",
+        ),
+        502,
+        ["HTML page", "502 Bad Gateway"],
+        None,
+    ),
+    (
+        "plain-text-503",
+        lambda r: Response("upstream connect error or disconnect/reset before headers", 503, mimetype="text/plain"),
+        502,
+        ["HTTP 503", "upstream connect error"],
+        None,
+    ),
+    ("200-not-json", lambda r: Response("OK", 200, mimetype="text/plain"), 502, ["not JSON"], None),
+    ("200-without-id", lambda r: json_response({"object": "video", "status": "queued"}), 502, ["no job id"], None),
 ]
 
 
@@ -74,7 +132,7 @@ def test_upstream_failures_are_readable_and_keep_the_values(client, upstream, na
     resp = submit(client, FILLED)
     page = resp.get_data(as_text=True)
     assert resp.status_code == status
-    if name.startswith("200-"):     # the API said yes but its answer is unusable: the job may exist
+    if name.startswith("200-"):  # the API said yes but its answer is unusable: the job may exist
         assert "No usable answer came back from the video API" in page and "may have been created" in page
     else:
         assert "The video API could not create the job" in page and "Nothing was created" in page
@@ -93,7 +151,7 @@ def test_a_read_timeout_is_answered_near_the_configured_limit(make_app, upstream
     resp = client.post("/jobs", data={**FILLED, "csrf_token": token}, content_type="multipart/form-data")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 504
-    assert "did not answer within 1 s" in page          # the configured limit is what ended the wait
+    assert "did not answer within 1 s" in page  # the configured limit is what ended the wait
     assert_values_kept(page)
 
 
@@ -115,41 +173,47 @@ def test_a_post_without_csrf_token_is_refused_with_the_values_kept(client, upstr
     assert upstream.creates == []
 
 
-@pytest.mark.parametrize("fields,field,message", [
-    ({"prompt": ""}, "prompt", "Describe the video you want."),
-    ({"prompt": "x" * 2501}, "prompt", "at most 2,500 characters"),
-    ({"metadata": "{not json"}, "metadata", "not valid JSON"),
-    ({"metadata": "[1, 2]"}, "metadata", "must be a JSON object"),
-    ({"fps": "500"}, "fps", "between 1 and 120"),
-    ({"fps": "thirty"}, "fps", "whole number"),
-    ({"duration": "five"}, "duration", "number of seconds"),
-    ({"seed": "-5"}, "seed", "between 0 and"),
-    ({"width": "1280", "height": ""}, "height", "both width and height"),
-    ({"image_url": "ftp://example.com/a.png"}, "image_url", "http:// or https://"),
-    ({"response_format": "gif"}, "response_format", "Not a valid choice"),
-    # Numbers far too long are refused before they are converted (they used to answer 500).
-    ({"seed": "9" * 400}, "seed", "far too large"),
-    ({"fps": "-" + "9" * 400}, "fps", "far too large"),
-    ({"n": "+" + "1" * 401}, "n", "far too large"),
-    ({"width": "9" * 400, "height": "720"}, "width", "far too large"),
-    ({"width": "1280", "height": "9" * 400}, "height", "far too large"),
-    ({"metadata": '{"mode": ' + "9" * 5000 + "}"}, "metadata", "far too long"),
-    ({"metadata": '{"a": [' + "1" * 4400 + "]}"}, "metadata", "far too long"),
-])
+@pytest.mark.parametrize(
+    "fields,field,message",
+    [
+        ({"prompt": ""}, "prompt", "Describe the video you want."),
+        ({"prompt": "x" * 2501}, "prompt", "at most 2,500 characters"),
+        ({"metadata": "{not json"}, "metadata", "not valid JSON"),
+        ({"metadata": "[1, 2]"}, "metadata", "must be a JSON object"),
+        ({"fps": "500"}, "fps", "between 1 and 120"),
+        ({"fps": "thirty"}, "fps", "whole number"),
+        ({"duration": "five"}, "duration", "number of seconds"),
+        ({"seed": "-5"}, "seed", "between 0 and"),
+        ({"width": "1280", "height": ""}, "height", "both width and height"),
+        ({"image_url": "ftp://example.com/a.png"}, "image_url", "http:// or https://"),
+        ({"response_format": "gif"}, "response_format", "Not a valid choice"),
+        # Numbers far too long are refused before they are converted (they used to answer 500).
+        ({"seed": "9" * 400}, "seed", "far too large"),
+        ({"fps": "-" + "9" * 400}, "fps", "far too large"),
+        ({"n": "+" + "1" * 401}, "n", "far too large"),
+        ({"width": "9" * 400, "height": "720"}, "width", "far too large"),
+        ({"width": "1280", "height": "9" * 400}, "height", "far too large"),
+        ({"metadata": '{"mode": ' + "9" * 5000 + "}"}, "metadata", "far too long"),
+        ({"metadata": '{"a": [' + "1" * 4400 + "]}"}, "metadata", "far too long"),
+    ],
+)
 def test_bad_input_is_shown_next_to_its_field_and_in_the_summary(client, upstream, fields, field, message):
     resp = submit(client, {**FILLED, **fields})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert message in field_error(page, field)
-    assert f'<a href="#{field}">' in page                      # the summary links to the field
+    assert f'<a href="#{field}">' in page  # the summary links to the field
     assert "<title>Error: " in page
     assert upstream.creates == []
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"GIF89a" + b"\x00" * 40, "not a picture"),
-    (b"just text", "not a picture"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"GIF89a" + b"\x00" * 40, "not a picture"),
+        (b"just text", "not a picture"),
+    ],
+)
 def test_a_file_that_is_not_an_allowed_image_is_refused(client, upstream, data, message):
     resp = submit(client, {"prompt": "p"}, {"image_file": (io.BytesIO(data), "a.png")})
     assert resp.status_code == 400
@@ -187,12 +251,16 @@ def test_the_chosen_image_is_kept_when_the_form_comes_back(client, upstream):
     again = submit(client, {**FILLED, "image_token": token})
     assert again.status_code == 303
     import base64
+
     assert base64.b64decode(upstream.creates[0].field("image")) == png
 
 
 def test_both_an_upload_and_a_url_is_refused(client, upstream):
-    resp = submit(client, {"prompt": "p", "image_url": "https://example.com/a.png"},
-                  {"image_file": (io.BytesIO(make_png()), "a.png")})
+    resp = submit(
+        client,
+        {"prompt": "p", "image_url": "https://example.com/a.png"},
+        {"image_file": (io.BytesIO(make_png()), "a.png")},
+    )
     assert "not both" in field_error(resp.get_data(as_text=True), "image_url")
 
 
@@ -215,11 +283,14 @@ def test_the_key_never_appears_in_pages_or_logs(client, upstream, caplog, capfd)
         assert TEST_KEY not in text
 
 
-@pytest.mark.parametrize("metadata,message", [
-    ("[" * 5000 + "]" * 5000, "nested too deeply"),
-    ('{"a":' * 2000 + "1" + "}" * 2000, "nested too deeply"),
-    (json.dumps({"notes": "x" * 20000}), "at most 16,384 characters"),
-])
+@pytest.mark.parametrize(
+    "metadata,message",
+    [
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+        ('{"a":' * 2000 + "1" + "}" * 2000, "nested too deeply"),
+        (json.dumps({"notes": "x" * 20000}), "at most 16,384 characters"),
+    ],
+)
 def test_metadata_that_is_too_deep_or_too_large_is_a_clear_error(client, upstream, metadata, message):
     resp = submit(client, {"prompt": "meta", "metadata": metadata})
     assert resp.status_code == 400 and message in field_error(resp.get_data(as_text=True), "metadata")

@@ -10,18 +10,30 @@ from app.core.messages import N_
 from app.core.paths import ROOT
 
 DEFAULT_FILE = os.path.join(ROOT, "examples", "examples.toml")
-FORM_FIELDS = ("model", "prompt", "duration", "width", "height", "fps", "seed", "n", "negative_prompt", "style",
-               "quality_level", "image_url")
+FORM_FIELDS = (
+    "model",
+    "prompt",
+    "duration",
+    "width",
+    "height",
+    "fps",
+    "seed",
+    "n",
+    "negative_prompt",
+    "style",
+    "quality_level",
+    "image_url",
+)
 
 
 @dataclass(frozen=True)
 class Example:
     id: str
     title: str
-    values: dict                 # form field -> value
+    values: dict  # form field -> value
     image_path: str | None = None
     metadata: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)     # the model profile's extra parameters {name: value}
+    extras: dict = field(default_factory=dict)  # the model profile's extra parameters {name: value}
 
     @property
     def kind(self):
@@ -39,11 +51,19 @@ def load_examples(path=None):
     for entry in checked.example:
         image_path = os.path.join(folder, os.path.basename(entry.image)) if entry.image else None
         if image_path and not os.path.exists(image_path):
-            raise ConfigError(f"EXAMPLES_FILE ({path}): the picture {entry.image} of example {entry.id} is missing "
-                              f"({folder})")
+            raise ConfigError(
+                f"EXAMPLES_FILE ({path}): the picture {entry.image} of example {entry.id} is missing ({folder})"
+            )
         fields = entry.model_dump()
         fields["title"] = entry.title or entry.id
-        examples.append(Example(id=entry.id, title=localized_field(fields, "title"),
-                                values={k: fields[k] for k in FORM_FIELDS if fields.get(k) is not None},
-                                image_path=image_path, metadata=dict(entry.metadata), extras=dict(entry.extras)))
+        examples.append(
+            Example(
+                id=entry.id,
+                title=localized_field(fields, "title"),
+                values={k: fields[k] for k in FORM_FIELDS if fields.get(k) is not None},
+                image_path=image_path,
+                metadata=dict(entry.metadata),
+                extras=dict(entry.extras),
+            )
+        )
     return examples

@@ -8,8 +8,17 @@ from app.upstream import UpstreamError
 
 log = logging.getLogger("app.catalog.model_list")
 
-BUILT_IN_MODELS = ("kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
-                   "kling-v2-5-turbo", "sora-2", "sora-2-pro")
+BUILT_IN_MODELS = (
+    "kling-v1",
+    "kling-v1-5",
+    "kling-v1-6",
+    "kling-v2-master",
+    "kling-v2-1",
+    "kling-v2-1-master",
+    "kling-v2-5-turbo",
+    "sora-2",
+    "sora-2-pro",
+)
 FAILURE_RETRY_SECONDS = 60
 FIRST_WAIT_SECONDS = 0.5
 NOT_VIDEO = ("gpt-", "text-", "whisper", "tts", "dall-e", "o1", "o3", "o4", "claude", "embedding")

@@ -20,6 +20,7 @@ EXTRA_TEXT_LIMIT = 2500
 @dataclass(frozen=True)
 class Extra:
     """One provider parameter a family understands, sent as metadata[key]; empty means the API's default."""
+
     profile: str
     name: str
     key: str
@@ -43,34 +44,63 @@ class Extra:
             return None
         if self.type == "choice":
             if raw not in [str(c) for c in self.choices]:
-                raise ValueError(_("%(field)s: choose one of %(choices)s.", field=localized(self.label),
-                                   choices=_either([str(c) for c in self.choices])))
+                raise ValueError(
+                    _(
+                        "%(field)s: choose one of %(choices)s.",
+                        field=localized(self.label),
+                        choices=_either([str(c) for c in self.choices]),
+                    )
+                )
             return {"true": True, "false": False}.get(raw, raw)
         if self.type == "number":
             try:
                 value = float(raw.replace(",", "."))
             except ValueError:
-                raise ValueError(_("%(field)s: enter a number, like %(example)s.", field=localized(self.label),
-                                   example=self.default or 1)) from None
-            if value != value or (self.min is not None and value < self.min) or (
-                    self.max is not None and value > self.max):
+                raise ValueError(
+                    _(
+                        "%(field)s: enter a number, like %(example)s.",
+                        field=localized(self.label),
+                        example=self.default or 1,
+                    )
+                ) from None
+            if (
+                value != value
+                or (self.min is not None and value < self.min)
+                or (self.max is not None and value > self.max)
+            ):
                 low = "" if self.min is None else f"{self.min:g}"
                 high = "" if self.max is None else f"{self.max:g}"
-                raise ValueError(_("%(field)s must be a number from %(low)s to %(high)s.", field=localized(self.label),
-                                   low=low or "−∞", high=high or "∞"))
+                raise ValueError(
+                    _(
+                        "%(field)s must be a number from %(low)s to %(high)s.",
+                        field=localized(self.label),
+                        low=low or "−∞",
+                        high=high or "∞",
+                    )
+                )
             return int(value) if value.is_integer() and not isinstance(self.default, float) else value
         if len(raw) > EXTRA_TEXT_LIMIT:
-            raise ValueError(_("%(field)s may be at most %(limit)s characters.", field=localized(self.label),
-                               limit=format_decimal(EXTRA_TEXT_LIMIT)))
+            raise ValueError(
+                _(
+                    "%(field)s may be at most %(limit)s characters.",
+                    field=localized(self.label),
+                    limit=format_decimal(EXTRA_TEXT_LIMIT),
+                )
+            )
         if self.type == "json":
             try:
                 value = json.loads(raw)
             except (ValueError, RecursionError):
-                raise ValueError(_('%(field)s: this is not valid JSON, like {"type": "simple"}.',
-                                   field=localized(self.label))) from None
+                raise ValueError(
+                    _('%(field)s: this is not valid JSON, like {"type": "simple"}.', field=localized(self.label))
+                ) from None
             if not isinstance(value, dict):
-                raise ValueError(_('%(field)s must be a JSON object in braces, like {"type": "simple"}.',
-                                   field=localized(self.label)))
+                raise ValueError(
+                    _(
+                        '%(field)s must be a JSON object in braces, like {"type": "simple"}.',
+                        field=localized(self.label),
+                    )
+                )
             return value
         return raw
 
@@ -97,22 +127,31 @@ class Profile:
         found = {}
         duration = values.get("duration")
         if self.durations and duration is not None and float(duration) not in [float(d) for d in self.durations]:
-            found["duration"] = _("%(family)s makes videos of %(durations)s seconds.", family=localized(self.label),
-                                  durations=_either(self.durations))
+            found["duration"] = _(
+                "%(family)s makes videos of %(durations)s seconds.",
+                family=localized(self.label),
+                durations=_either(self.durations),
+            )
         width, height = values.get("width"), values.get("height")
         if self.sizes and width and height and f"{width}x{height}" not in self.sizes:
-            found["width"] = _("%(family)s takes these sizes: %(sizes)s.", family=localized(self.label),
-                               sizes=", ".join(self.sizes))
+            found["width"] = _(
+                "%(family)s takes these sizes: %(sizes)s.", family=localized(self.label), sizes=", ".join(self.sizes)
+            )
         if self.max_n is not None and (values.get("n") or 1) > self.max_n:
-            found["n"] = ngettext("%(family)s makes at most %(num)d video per job.",
-                                  "%(family)s makes at most %(num)d videos per job.", self.max_n,
-                                  family=localized(self.label))
+            found["n"] = ngettext(
+                "%(family)s makes at most %(num)d video per job.",
+                "%(family)s makes at most %(num)d videos per job.",
+                self.max_n,
+                family=localized(self.label),
+            )
         if self.image == "none" and (values.get("image_url") or values.get("has_upload")):
             found["image_url" if values.get("image_url") else "image_file"] = _(
-                "%(family)s takes no starting image.", family=localized(self.label))
+                "%(family)s takes no starting image.", family=localized(self.label)
+            )
         if self.image == "upload" and values.get("image_url"):
-            found["image_url"] = _("%(family)s does not take image addresses: upload the picture instead.",
-                                   family=localized(self.label))
+            found["image_url"] = _(
+                "%(family)s does not take image addresses: upload the picture instead.", family=localized(self.label)
+            )
         return found
 
     def read_extras(self, formdata):
@@ -138,15 +177,27 @@ class Profile:
             parts.append(_("sizes %(sizes)s", sizes=", ".join(self.sizes)))
         if self.max_n is not None:
             parts.append(ngettext("at most %(num)d video per job", "at most %(num)d videos per job", self.max_n))
-        parts.append({"any": _("a starting image as upload or address"),
-                      "upload": _("a starting image as upload only"), "none": _("no starting image")}[self.image])
+        parts.append(
+            {
+                "any": _("a starting image as upload or address"),
+                "upload": _("a starting image as upload only"),
+                "none": _("no starting image"),
+            }[self.image]
+        )
         return _("%(parts)s.", parts=_("; ").join(parts))
 
     def as_json(self):
-        return {"id": self.id, "label": localized(self.label), "models": list(self.models),
-                "durations": list(self.durations),
-                "sizes": list(self.sizes), "max_n": self.max_n, "image": self.image, "summary": self.summary(),
-                "extras": [e.as_json() for e in self.extras]}
+        return {
+            "id": self.id,
+            "label": localized(self.label),
+            "models": list(self.models),
+            "durations": list(self.durations),
+            "sizes": list(self.sizes),
+            "max_n": self.max_n,
+            "image": self.image,
+            "summary": self.summary(),
+            "extras": [e.as_json() for e in self.extras],
+        }
 
 
 class Profiles:
@@ -172,17 +223,33 @@ def load_profiles(path=None):
 def _profile(entry):
     fields = entry.model_dump()
     fields["label"] = entry.label or entry.id
-    return Profile(id=entry.id, label=localized_field(fields, "label"), models=tuple(entry.models),
-                   durations=tuple(entry.durations), sizes=tuple(entry.sizes), max_n=entry.max_n, image=entry.image,
-                   extras=tuple(_extra(entry.id, extra) for extra in entry.extras))
+    return Profile(
+        id=entry.id,
+        label=localized_field(fields, "label"),
+        models=tuple(entry.models),
+        durations=tuple(entry.durations),
+        sizes=tuple(entry.sizes),
+        max_n=entry.max_n,
+        image=entry.image,
+        extras=tuple(_extra(entry.id, extra) for extra in entry.extras),
+    )
 
 
 def _extra(profile, entry):
     fields = entry.model_dump()
     fields["label"] = entry.label or entry.name
-    return Extra(profile=profile, name=entry.name, key=entry.key or entry.name, label=localized_field(fields, "label"),
-                 type=entry.type, hint=localized_field(fields, "hint"), choices=tuple(entry.choices),
-                 min=entry.min, max=entry.max, default=entry.default)
+    return Extra(
+        profile=profile,
+        name=entry.name,
+        key=entry.key or entry.name,
+        label=localized_field(fields, "label"),
+        type=entry.type,
+        hint=localized_field(fields, "hint"),
+        choices=tuple(entry.choices),
+        min=entry.min,
+        max=entry.max,
+        default=entry.default,
+    )
 
 
 def _either(values):

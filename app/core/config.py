@@ -30,33 +30,33 @@ class Settings:
     video_api_timeout: float = 60.0
     video_api_connect_timeout: float = 5.0
     max_upload_mb: float = 10.0
-    image_base64_format: str = "raw"       # raw | data-url
+    image_base64_format: str = "raw"  # raw | data-url
     data_dir: str = "data"
-    send_compat_aliases: bool = True       # also send seconds= and size= (what relays read)
-    video_api_flavor: str = "auto"         # auto | relay | openai: how requests are written (app/upstream/flavors.py)
+    send_compat_aliases: bool = True  # also send seconds= and size= (what relays read)
+    video_api_flavor: str = "auto"  # auto | relay | openai: how requests are written (app/upstream/flavors.py)
     models_cache_seconds: float = 300.0
-    status_cache_seconds: float = 1.0      # at least this long between two status reads of one job
-    stall_after_minutes: float = 30.0      # a running job unchanged (or unanswered) this long is "stalled"
-    upload_keep_days: float = 14.0         # uploaded images unused this long are deleted
-    archive_max_mb: float = 5000.0         # archived videos beyond this, oldest first, are evicted
+    status_cache_seconds: float = 1.0  # at least this long between two status reads of one job
+    stall_after_minutes: float = 30.0  # a running job unchanged (or unanswered) this long is "stalled"
+    upload_keep_days: float = 14.0  # uploaded images unused this long are deleted
+    archive_max_mb: float = 5000.0  # archived videos beyond this, oldest first, are evicted
     archive_max_days: float = 30.0
     log_level: str = "INFO"
-    app_password: str = field(default="", repr=False)   # team password mode
-    auth_header: str = ""                  # reverse-proxy identity mode, e.g. X-Forwarded-User
+    app_password: str = field(default="", repr=False)  # team password mode
+    auth_header: str = ""  # reverse-proxy identity mode, e.g. X-Forwarded-User
     submit_rate_limit: str = "10 per minute"
-    daily_submit_cap: int = 100            # per person; 0 switches the cap off
-    team_daily_cap: int = 500              # for everyone together; 0 switches it off
-    ratelimit_storage_uri: str = ""        # default: SQLite under DATA_DIR, shared by all workers
-    trusted_proxies: int = 0               # how many reverse proxies set X-Forwarded-* (ProxyFix)
-    demo_mode: bool = False                # set by `make run` when it serves the built-in demo API
-    allowed_private_hosts: tuple = ()      # hosts on private networks that videos may be fetched from
-    video_max_mb: float = 1024.0           # the largest video file fetched into the archive
-    archive_fetch_seconds: float = 900.0   # the longest one video fetch may take, start to end
-    examples_file: str = ""                # the examples shown above the form (default: examples/examples.toml)
-    model_profiles_file: str = ""          # what each model family accepts (default: config/model-profiles.toml)
-    archive_accel_redirect: str = ""       # nginx in front: its internal location for DATA_DIR/archive/
-    follower_concurrency: int = 32         # status reads in flight at once, per follower
-    follower_reads_per_second: float = 400.0   # all running jobs together ask the API at most this often
+    daily_submit_cap: int = 100  # per person; 0 switches the cap off
+    team_daily_cap: int = 500  # for everyone together; 0 switches it off
+    ratelimit_storage_uri: str = ""  # default: SQLite under DATA_DIR, shared by all workers
+    trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* (ProxyFix)
+    demo_mode: bool = False  # set by `make run` when it serves the built-in demo API
+    allowed_private_hosts: tuple = ()  # hosts on private networks that videos may be fetched from
+    video_max_mb: float = 1024.0  # the largest video file fetched into the archive
+    archive_fetch_seconds: float = 900.0  # the longest one video fetch may take, start to end
+    examples_file: str = ""  # the examples shown above the form (default: examples/examples.toml)
+    model_profiles_file: str = ""  # what each model family accepts (default: config/model-profiles.toml)
+    archive_accel_redirect: str = ""  # nginx in front: its internal location for DATA_DIR/archive/
+    follower_concurrency: int = 32  # status reads in flight at once, per follower
+    follower_reads_per_second: float = 400.0  # all running jobs together ask the API at most this often
     # Where jobs are followed: "thread" (in this process: flask run, tests), "process" (one process of its
     # own beside gunicorn's workers, started by gunicorn.conf.py: the default under gunicorn), "off" (not on
     # this host: run `python -m app.jobs.follower_process` somewhere yourself).
@@ -78,13 +78,26 @@ class Settings:
             raise ConfigError(f"FOLLOWER must be 'process', 'thread' or 'off', not {self.follower!r}")
         if self.image_base64_format not in ("raw", "data-url"):
             raise ConfigError(f"IMAGE_BASE64_FORMAT must be 'raw' or 'data-url', not {self.image_base64_format!r}")
-        for name in ("video_api_timeout", "video_api_connect_timeout", "max_upload_mb", "archive_max_mb",
-                     "archive_max_days", "stall_after_minutes", "upload_keep_days", "video_max_mb",
-                     "archive_fetch_seconds"):
+        for name in (
+            "video_api_timeout",
+            "video_api_connect_timeout",
+            "max_upload_mb",
+            "archive_max_mb",
+            "archive_max_days",
+            "stall_after_minutes",
+            "upload_keep_days",
+            "video_max_mb",
+            "archive_fetch_seconds",
+        ):
             if not getattr(self, name) > 0:
-                unit = {"max_upload_mb": "MB", "archive_max_mb": "MB", "archive_max_days": "days",
-                        "stall_after_minutes": "minutes", "upload_keep_days": "days",
-                        "video_max_mb": "MB"}.get(name, "seconds")
+                unit = {
+                    "max_upload_mb": "MB",
+                    "archive_max_mb": "MB",
+                    "archive_max_days": "days",
+                    "stall_after_minutes": "minutes",
+                    "upload_keep_days": "days",
+                    "video_max_mb": "MB",
+                }.get(name, "seconds")
                 raise ConfigError(f"{name.upper()} must be a positive number of {unit}")
         if self.status_cache_seconds < 0:
             raise ConfigError("STATUS_CACHE_SECONDS must not be negative")
@@ -96,17 +109,22 @@ class Settings:
             try:
                 parse_many(self.submit_rate_limit)
             except ValueError:
-                raise ConfigError(f"SUBMIT_RATE_LIMIT must look like '10 per minute' or '10/minute;100/day', "
-                                  f"not {self.submit_rate_limit!r}") from None
+                raise ConfigError(
+                    f"SUBMIT_RATE_LIMIT must look like '10 per minute' or '10/minute;100/day', "
+                    f"not {self.submit_rate_limit!r}"
+                ) from None
         if self.team_daily_cap < 0:
             raise ConfigError("TEAM_DAILY_CAP must not be negative")
         if self.archive_accel_redirect and not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", self.archive_accel_redirect):
-            raise ConfigError("ARCHIVE_ACCEL_REDIRECT must be the path of nginx's internal location for the "
-                              f"archive, beginning and ending with /, like /_studio_archive/, not "
-                              f"{self.archive_accel_redirect!r}")
+            raise ConfigError(
+                "ARCHIVE_ACCEL_REDIRECT must be the path of nginx's internal location for the "
+                f"archive, beginning and ending with /, like /_studio_archive/, not "
+                f"{self.archive_accel_redirect!r}"
+            )
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
-            raise ConfigError(f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} "
-                              "must not be negative")
+            raise ConfigError(
+                f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} must not be negative"
+            )
 
     @property
     def auth_mode(self):
@@ -132,8 +150,10 @@ class Settings:
 
         base_url = get("VIDEO_API_BASE_URL")
         if not base_url:
-            raise ConfigError("VIDEO_API_BASE_URL is not set: point it at your video API "
-                              "(e.g. https://api.example.com), or use `make run`, which starts the demo API")
+            raise ConfigError(
+                "VIDEO_API_BASE_URL is not set: point it at your video API "
+                "(e.g. https://api.example.com), or use `make run`, which starts the demo API"
+            )
         data_dir = os.path.abspath(get("DATA_DIR") or "data")
         values = {
             "video_api_base_url": base_url,
@@ -149,28 +169,35 @@ class Settings:
             "examples_file": get("EXAMPLES_FILE"),
             "model_profiles_file": get("MODEL_PROFILES_FILE"),
             "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
-            "allowed_private_hosts": tuple(h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",")
-                                        if h.strip()),
+            "allowed_private_hosts": tuple(
+                h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",") if h.strip()
+            ),
         }
         if "SUBMIT_RATE_LIMIT" in env:
             rate = get("SUBMIT_RATE_LIMIT")
             values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate
-        for var, attr in (("DAILY_SUBMIT_CAP", "daily_submit_cap"), ("TRUSTED_PROXIES", "trusted_proxies"),
-                          ("TEAM_DAILY_CAP", "team_daily_cap"), ("FOLLOWER_CONCURRENCY", "follower_concurrency")):
+        for var, attr in (
+            ("DAILY_SUBMIT_CAP", "daily_submit_cap"),
+            ("TRUSTED_PROXIES", "trusted_proxies"),
+            ("TEAM_DAILY_CAP", "team_daily_cap"),
+            ("FOLLOWER_CONCURRENCY", "follower_concurrency"),
+        ):
             if get(var):
                 values[attr] = _whole(var, get(var))
-        for var, attr in (("VIDEO_API_TIMEOUT", "video_api_timeout"),
-                          ("VIDEO_API_CONNECT_TIMEOUT", "video_api_connect_timeout"),
-                          ("MAX_UPLOAD_MB", "max_upload_mb"),
-                          ("MODELS_CACHE_SECONDS", "models_cache_seconds"),
-                          ("STATUS_CACHE_SECONDS", "status_cache_seconds"),
-                          ("ARCHIVE_MAX_MB", "archive_max_mb"),
-                          ("ARCHIVE_MAX_DAYS", "archive_max_days"),
-                          ("STALL_AFTER_MINUTES", "stall_after_minutes"),
-                          ("UPLOAD_KEEP_DAYS", "upload_keep_days"),
-                          ("VIDEO_MAX_MB", "video_max_mb"),
-                          ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds"),
-                          ("FOLLOWER_READS_PER_SECOND", "follower_reads_per_second")):
+        for var, attr in (
+            ("VIDEO_API_TIMEOUT", "video_api_timeout"),
+            ("VIDEO_API_CONNECT_TIMEOUT", "video_api_connect_timeout"),
+            ("MAX_UPLOAD_MB", "max_upload_mb"),
+            ("MODELS_CACHE_SECONDS", "models_cache_seconds"),
+            ("STATUS_CACHE_SECONDS", "status_cache_seconds"),
+            ("ARCHIVE_MAX_MB", "archive_max_mb"),
+            ("ARCHIVE_MAX_DAYS", "archive_max_days"),
+            ("STALL_AFTER_MINUTES", "stall_after_minutes"),
+            ("UPLOAD_KEEP_DAYS", "upload_keep_days"),
+            ("VIDEO_MAX_MB", "video_max_mb"),
+            ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds"),
+            ("FOLLOWER_READS_PER_SECOND", "follower_reads_per_second"),
+        ):
             if get(var):
                 values[attr] = _number(var, get(var))
         if get("DEMO_MODE"):
@@ -191,8 +218,8 @@ class Settings:
 def _check_base_url(url):
     try:
         parts = urlsplit(url)
-        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))   # no password in a message
-        parts.port      # noqa: B018 - raises ValueError for a port that is not a number
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))  # no password in a message
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         raise ConfigError("VIDEO_API_BASE_URL cannot be read as an address; check its host and port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -200,8 +227,7 @@ def _check_base_url(url):
     if any(c == "\\" or c.isspace() for c in url):
         raise ConfigError("VIDEO_API_BASE_URL holds a backslash or white space; check how it was pasted")
     if parts.path.rstrip("/").endswith("/v1/videos"):
-        raise ConfigError("VIDEO_API_BASE_URL must be the server's address without /v1/videos "
-                          "(the app adds /v1/...)")
+        raise ConfigError("VIDEO_API_BASE_URL must be the server's address without /v1/videos (the app adds /v1/...)")
 
 
 def _read_key(key, key_file):

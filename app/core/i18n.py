@@ -22,6 +22,7 @@ HTML_LANG = {"en": "en", "zh": "zh-CN"}
 COOKIE = "lang"
 COOKIE_SECONDS = 365 * 86400
 
+
 def translations():
     """This request's catalogue, found once per request. Flask-Babel finds it again on every call
     (about 30 microseconds each: a job page makes some 160 of them, for its labels and texts)."""
@@ -44,7 +45,7 @@ def lazy_gettext(string, **variables):
     return LazyString(gettext, string, **variables)
 
 
-def _template_gettext(string):            # Jinja's i18n extension fills in the values and escapes them
+def _template_gettext(string):  # Jinja's i18n extension fills in the values and escapes them
     return translations().ugettext(string)
 
 
@@ -56,7 +57,7 @@ def select_language():
     chosen = g.get("language") or request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    for value, _quality in request.accept_languages:        # best first
+    for value, _quality in request.accept_languages:  # best first
         primary = value.replace("_", "-").split("-")[0].lower()
         if primary in LANGUAGES:
             return primary
@@ -93,8 +94,9 @@ def init_i18n(app):
     Babel(app, locale_selector=select_language)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
     app.add_template_filter(localized)
-    app.context_processor(lambda: {"languages": LANGUAGES, "lang": current_language(),
-                                   "html_lang": HTML_LANG[current_language()]})
+    app.context_processor(
+        lambda: {"languages": LANGUAGES, "lang": current_language(), "html_lang": HTML_LANG[current_language()]}
+    )
     warn_if_not_compiled()
 
 

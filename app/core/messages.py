@@ -10,7 +10,7 @@ sentences, whatever it looks like. Nothing is ever recognised by its shape outsi
 
 import json
 
-TEXT_LIMIT = 4000     # characters of someone else's text kept in a message (an upstream error is a sentence)
+TEXT_LIMIT = 4000  # characters of someone else's text kept in a message (an upstream error is a sentence)
 
 
 def N_(msgid):
@@ -26,8 +26,10 @@ class Problem(str):
         return self
 
     def to_json(self):
-        return {"m": self.msgid, "a": {k: v.to_json() if isinstance(v, Problem) else _value(v)
-                                       for k, v in self.values.items()}}
+        return {
+            "m": self.msgid,
+            "a": {k: v.to_json() if isinstance(v, Problem) else _value(v) for k, v in self.values.items()},
+        }
 
 
 def _value(value):

@@ -12,8 +12,16 @@ from app.upstream import Job
 # The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
 COMPLETED = JobStatus.COMPLETED.value
 A_NONE, A_FETCHING, A_ARCHIVED, A_RETRYING, A_FAILED, A_EXPIRED = (
-    s.value for s in (ArchiveState.NONE, ArchiveState.FETCHING, ArchiveState.ARCHIVED, ArchiveState.RETRYING,
-                      ArchiveState.FAILED, ArchiveState.EXPIRED))
+    s.value
+    for s in (
+        ArchiveState.NONE,
+        ArchiveState.FETCHING,
+        ArchiveState.ARCHIVED,
+        ArchiveState.RETRYING,
+        ArchiveState.FAILED,
+        ArchiveState.EXPIRED,
+    )
+)
 _RUNNING = tuple(str(s) for s in RUNNING)
 _IN = f"({','.join('?' * len(_RUNNING))})"
 
@@ -45,7 +53,8 @@ class FollowerClaims:
             rows = db.execute(
                 f"UPDATE jobs SET next_check_at = ? WHERE id IN (SELECT id FROM jobs WHERE status IN {_IN}"
                 f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?) AND next_check_at <= ? RETURNING id",
-                (now + lease_seconds, *_RUNNING, now, limit, now)).fetchall()
+                (now + lease_seconds, *_RUNNING, now, limit, now),
+            ).fetchall()
         return [r[0] for r in rows]
 
     def check_state(self, job_id):
@@ -53,9 +62,22 @@ class FollowerClaims:
         with self._connect() as db:
             row = db.execute(
                 "SELECT status, json_extract(job, '$.progress') AS progress, submitted_at, answered_at, changed_at,"
-                " check_error IS NOT NULL AS has_error, check_failures FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return CheckState(JobStatus(row["status"]), row["progress"] or 0, row["submitted_at"], row["answered_at"],
-                          row["changed_at"], bool(row["has_error"]), row["check_failures"]) if row else None
+                " check_error IS NOT NULL AS has_error, check_failures FROM jobs WHERE id = ?",
+                (job_id,),
+            ).fetchone()
+        return (
+            CheckState(
+                JobStatus(row["status"]),
+                row["progress"] or 0,
+                row["submitted_at"],
+                row["answered_at"],
+                row["changed_at"],
+                bool(row["has_error"]),
+                row["check_failures"],
+            )
+            if row
+            else None
+        )
 
     def status_unchanged(self, job_id, next_check_at, stalled):
         """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
@@ -63,7 +85,9 @@ class FollowerClaims:
         self._execute(
             "UPDATE jobs SET checked_at = ?, answered_at = ?, check_error = NULL, check_failures = 0,"
             " next_check_at = ?, stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END"
-            " WHERE id = ?", (now, now, next_check_at, stalled, now, job_id))
+            " WHERE id = ?",
+            (now, now, next_check_at, stalled, now, job_id),
+        )
 
     def status_answered(self, job: Job, next_check_at, stalled):
         """Store what the upstream said; returns True when status or progress moved."""
@@ -82,8 +106,23 @@ class FollowerClaims:
                 " stalled_at = CASE WHEN ? THEN NULL WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END,"
                 " model = COALESCE(?, model), size = COALESCE(?, size), seconds = COALESCE(?, seconds)"
                 " WHERE id = ?",
-                (str(job.status), json.dumps(job.to_dict(), ensure_ascii=False), now, now, next_check_at,
-                 moved, now, moved, stalled, now, job.model, job.size, job.seconds, job.id))
+                (
+                    str(job.status),
+                    json.dumps(job.to_dict(), ensure_ascii=False),
+                    now,
+                    now,
+                    next_check_at,
+                    moved,
+                    now,
+                    moved,
+                    stalled,
+                    now,
+                    job.model,
+                    job.size,
+                    job.seconds,
+                    job.id,
+                ),
+            )
             db.execute("COMMIT")
         return moved
 
@@ -93,13 +132,20 @@ class FollowerClaims:
         self._execute(
             "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
             " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
-            (stored(message), now, next_check_at, stalled, now, job_id))
+            (stored(message), now, next_check_at, stalled, now, job_id),
+        )
 
     def check_now(self, job_id):
         """A person asked to check again: read the status at once and restart the stall clock."""
         now = self.clock()
-        return self._execute(f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
-                             f" WHERE id = ? AND status IN {_IN}", (now, job_id, *_RUNNING)) == 1
+        return (
+            self._execute(
+                f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
+                f" WHERE id = ? AND status IN {_IN}",
+                (now, job_id, *_RUNNING),
+            )
+            == 1
+        )
 
     # --- following: the archive ------------------------------------------------------------------
 
@@ -111,23 +157,31 @@ class FollowerClaims:
                 f" AND status = '{COMPLETED}' AND (archive = '{A_NONE}'"
                 f" OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
                 f" OR (archive = '{A_FETCHING}' AND archive_started <= ?)) ORDER BY submitted_at LIMIT ?",
-                (now, now - lease_seconds, limit)).fetchall()
+                (now, now - lease_seconds, limit),
+            ).fetchall()
         return [r[0] for r in rows]
 
     def claim_archive(self, job_id, lease_seconds, holder=None):
         """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
         now = self.clock()
-        return self._execute(
-            f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ?, archive_holder = ? WHERE id = ?"
-            f" AND status = '{COMPLETED}'"
-            f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
-            f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
-            (now, holder, job_id, now, now - lease_seconds)) == 1
+        return (
+            self._execute(
+                f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ?, archive_holder = ? WHERE id = ?"
+                f" AND status = '{COMPLETED}'"
+                f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
+                f" OR (archive = '{A_FETCHING}' AND archive_started <= ?))",
+                (now, holder, job_id, now, now - lease_seconds),
+            )
+            == 1
+        )
 
     def pause_upstream(self, until):
         """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
-        self._execute("INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
-                      " ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)", (until,))
+        self._execute(
+            "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+            (until,),
+        )
 
     def upstream_paused_until(self):
         with self._connect() as db:
@@ -137,42 +191,60 @@ class FollowerClaims:
     def fetches_in_progress(self):
         """[(id, holder)] of the videos being fetched now."""
         with self._connect() as db:
-            return [tuple(r) for r in db.execute(
-                f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
+            return [tuple(r) for r in db.execute(f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
 
     def break_archive_lease(self, job_id, holder):
         """The fetch's worker is gone: its job is due again at once."""
-        self._execute(f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}'"
-                      f" AND archive_holder = ?", (job_id, holder))
+        self._execute(
+            f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}' AND archive_holder = ?",
+            (job_id, holder),
+        )
 
     def archive_heartbeat(self, job_id):
         """A fetch still in progress renews its own lease."""
-        self._execute(f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'",
-                      (self.clock(), job_id))
+        self._execute(
+            f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.clock(), job_id)
+        )
 
     def archive_done(self, job_id, files, total_bytes):
-        self._execute(f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
-                      " archive_error = NULL WHERE id = ?", (json.dumps(files), total_bytes, self.clock(), job_id))
+        self._execute(
+            f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
+            " archive_error = NULL WHERE id = ?",
+            (json.dumps(files), total_bytes, self.clock(), job_id),
+        )
 
     def archive_failed(self, job_id, message, retry_at):
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
-        self._execute("UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
-                      " archive_next_at = ? WHERE id = ?", (str(state), stored(message), retry_at or 0, job_id))
+        self._execute(
+            "UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
+            " archive_next_at = ? WHERE id = ?",
+            (str(state), stored(message), retry_at or 0, job_id),
+        )
 
     def fetch_again(self, job_id):
         """A person asked to fetch the video again now."""
-        return self._execute(
-            f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
-            f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
-            (job_id,)) == 1
+        return (
+            self._execute(
+                f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
+                f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
+                (job_id,),
+            )
+            == 1
+        )
 
     def archive_expired(self, job_id):
-        self._execute(f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?",
-                      (job_id,))
+        self._execute(
+            f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,)
+        )
 
     def archived_oldest_first(self):
         """[(id, archived_at, bytes)] of every archived job, oldest first."""
         with self._connect() as db:
-            return [tuple(r) for r in db.execute(
-                f"SELECT id, archived_at, archive_bytes FROM jobs WHERE archive = '{A_ARCHIVED}' ORDER BY archived_at")]
+            return [
+                tuple(r)
+                for r in db.execute(
+                    "SELECT id, archived_at, archive_bytes FROM jobs"
+                    f" WHERE archive = '{A_ARCHIVED}' ORDER BY archived_at"
+                )
+            ]

@@ -22,15 +22,19 @@ from app.upstream import UpstreamError
 log = logging.getLogger("app.jobs.follower")
 
 SENDER = f"{socket.gethostname()}"
-LOST_SEND = Problem(N_("The app stopped while sending this job (a restart or a crash), before the video API's "
-                       "answer came back. The API may have created it and may charge for it: check with its "
-                       "provider before sending the same request again."))
+LOST_SEND = Problem(
+    N_(
+        "The app stopped while sending this job (a restart or a crash), before the video API's "
+        "answer came back. The API may have created it and may charge for it: check with its "
+        "provider before sending the same request again."
+    )
+)
 ARCHIVE_RETRY_FIRST, ARCHIVE_RETRY_MAX = 15.0, 900.0
-ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600      # relays' addresses last "hours to a day"
-ARCHIVE_TRIES_PAST_EXPIRY = 3   # fetches tried after the upstream's copy says it has expired
-RECONCILE_EVERY = 60.0          # how often jobs that may have been created are looked for in the API's list
-RECONCILE_WINDOW = 24 * 3600    # ... for how long after they were sent
-MATCH_SLACK = 120.0             # a listed job made this long before its send (clocks differ) still matches
+ARCHIVE_DEADLINE_UNKNOWN_EXPIRY = 24 * 3600  # relays' addresses last "hours to a day"
+ARCHIVE_TRIES_PAST_EXPIRY = 3  # fetches tried after the upstream's copy says it has expired
+RECONCILE_EVERY = 60.0  # how often jobs that may have been created are looked for in the API's list
+RECONCILE_WINDOW = 24 * 3600  # ... for how long after they were sent
+MATCH_SLACK = 120.0  # a listed job made this long before its send (clocks differ) still matches
 
 
 def sender_id():
@@ -41,10 +45,26 @@ def sender_id():
 class Follower:
     """Reads the status of every running job at the upstream's pace and archives completed videos."""
 
-    def __init__(self, api, store, archive, uploads=None, *, min_interval=1.0, stall_after=1800.0,
-                 status_timeout=20.0, connect_timeout=5.0, send_window=600.0, archive_lease=60.0,
-                 upload_max_age=14 * 86400, tick=0.25, status_threads=16, archive_threads=2,
-                 housekeeping_every=600.0, max_reads_per_second=400.0):
+    def __init__(
+        self,
+        api,
+        store,
+        archive,
+        uploads=None,
+        *,
+        min_interval=1.0,
+        stall_after=1800.0,
+        status_timeout=20.0,
+        connect_timeout=5.0,
+        send_window=600.0,
+        archive_lease=60.0,
+        upload_max_age=14 * 86400,
+        tick=0.25,
+        status_threads=16,
+        archive_threads=2,
+        housekeeping_every=600.0,
+        max_reads_per_second=400.0,
+    ):
         self.api, self.store, self.archive, self.uploads = api, store, archive, uploads
         self.min_interval, self.stall_after = min_interval, stall_after
         self.status_timeout = (connect_timeout, status_timeout)
@@ -57,7 +77,7 @@ class Follower:
         self._thread, self._pid = None, None
         self._stop, self._wake = threading.Event(), threading.Event()
         self._busy = {"status": set(), "archive": set()}
-        self._pools = None          # None while stopped: run_once() then does its work inline (tests, tools)
+        self._pools = None  # None while stopped: run_once() then does its work inline (tests, tools)
         self._next_housekeeping = 0.0
         self._next_reconcile = 0.0
         self.reconcile_every = RECONCILE_EVERY
@@ -66,7 +86,7 @@ class Follower:
         self._more_due = False
         self._running, self._counted_at = 0, -1e18
         self.max_reads_per_second = max_reads_per_second
-        self.clock = time.time          # tests put a fixed clock here: intervals are then exact
+        self.clock = time.time  # tests put a fixed clock here: intervals are then exact
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -82,7 +102,7 @@ class Follower:
     def serve(self):
         """Follow in the calling thread until stop() (a follower process of its own: app/jobs/follower_process.py)."""
         with self._lock:
-            asked_to_stop = self._stop.is_set()      # a signal that came before this call still counts
+            asked_to_stop = self._stop.is_set()  # a signal that came before this call still counts
             self._prepare()
             if asked_to_stop:
                 self._stop.set()
@@ -97,8 +117,10 @@ class Follower:
         self._pid = os.getpid()
         self._stop, self._wake = threading.Event(), threading.Event()
         self._busy = {"status": set(), "archive": set()}
-        self._pools = {"status": ThreadPoolExecutor(self.status_threads, thread_name_prefix="status"),
-                       "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive")}
+        self._pools = {
+            "status": ThreadPoolExecutor(self.status_threads, thread_name_prefix="status"),
+            "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive"),
+        }
 
     def ensure_running(self):
         """After a fork (gunicorn --preload) the parent's thread is not here: start one in this process."""
@@ -137,7 +159,7 @@ class Follower:
                     # Woken because a status read finished and more were waiting: take the next ones only;
                     # the rest of a round (sends, fetches, tidying) waits for its tick.
                     self._dispatch_status_reads(self.clock())
-            except Exception:   # a locked database or a full disk must not end the follower
+            except Exception:  # a locked database or a full disk must not end the follower
                 log.exception("follower round failed; trying again")
             self._wake.wait(max(0.0, next_round - time.monotonic()))
             self._wake.clear()
@@ -152,10 +174,14 @@ class Follower:
         self.reconcile(now)
         self._paused_until = max(self._paused_until, self.store.upstream_paused_until())
         if now < self._paused_until:
-            return                      # the API asked to be left alone (429/503 with Retry-After)
+            return  # the API asked to be left alone (429/503 with Retry-After)
         self._dispatch_status_reads(now)
-        self._dispatch("archive", self.store.due_archives(now, self.archive_lease), self.fetch,
-                       lambda job_id: self.store.claim_archive(job_id, self.archive_lease, sender_id()))
+        self._dispatch(
+            "archive",
+            self.store.due_archives(now, self.archive_lease),
+            self.fetch,
+            lambda job_id: self.store.claim_archive(job_id, self.archive_lease, sender_id()),
+        )
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + self.housekeeping_every
             self.housekeeping(now)
@@ -167,12 +193,12 @@ class Follower:
         busy = self._busy["status"]
         free = self.status_threads - len(busy)
         if free <= 0:
-            return                          # every hand busy: the next one to finish wakes the loop
+            return  # every hand busy: the next one to finish wakes the loop
         claimed = self.store.claim_due_status_reads(now, self.status_lease, free)
         self._more_due = len(claimed) == free
         for job_id in claimed:
             if job_id in busy or self.clock() < self._paused_until:
-                continue                    # paused meanwhile: read once the pause is over
+                continue  # paused meanwhile: read once the pause is over
             busy.add(job_id)
             pools = self._pools
             if pools is None:
@@ -180,7 +206,7 @@ class Follower:
                 continue
             try:
                 pools["status"].submit(self._guarded, "status", self.check, job_id)
-            except RuntimeError:   # stopping
+            except RuntimeError:  # stopping
                 busy.discard(job_id)
                 return
 
@@ -190,7 +216,7 @@ class Follower:
             if self.clock() < self._paused_until:
                 return
             if len(busy) >= (self.status_threads if kind == "status" else self.archive_threads):
-                return   # every thread is busy (a hanging upstream): claim nothing we cannot start now
+                return  # every thread is busy (a hanging upstream): claim nothing we cannot start now
             if job_id in busy or not claim(job_id):
                 continue
             busy.add(job_id)
@@ -200,7 +226,7 @@ class Follower:
                 continue
             try:
                 pools[kind].submit(self._guarded, kind, work, job_id)
-            except RuntimeError:   # stopping
+            except RuntimeError:  # stopping
                 busy.discard(job_id)
                 return
 
@@ -212,7 +238,7 @@ class Follower:
         finally:
             self._busy[kind].discard(job_id)
             if kind == "status" and self._more_due:
-                self._wake.set()            # a hand is free and work was waiting: take the next now
+                self._wake.set()  # a hand is free and work was waiting: take the next now
 
     def _settle_lost_sends(self, now):
         """A row still 'sending' whose worker is gone, or that is older than any send can take."""
@@ -277,8 +303,12 @@ class Follower:
         else:
             self.store.status_unchanged(job_id, next_check_at, stalled)
         if job.status == JobStatus.COMPLETED:
-            self._dispatch("archive", [job_id], self.fetch,
-                           lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()))
+            self._dispatch(
+                "archive",
+                [job_id],
+                self.fetch,
+                lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()),
+            )
 
     def _running_jobs(self, now):
         """How many jobs are being followed (counted at most once a second)."""
@@ -316,12 +346,13 @@ class Follower:
         if record is None:
             return
         try:
-            files, total = self.archive.fetch(self.api, record.job,
-                                              heartbeat=lambda: self.store.archive_heartbeat(job_id))
+            files, total = self.archive.fetch(
+                self.api, record.job, heartbeat=lambda: self.store.archive_heartbeat(job_id)
+            )
         except (ArchiveError, UpstreamError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             now = self.clock()
-            wait = jittered(min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2 ** record.archive_attempts))
+            wait = jittered(min(ARCHIVE_RETRY_MAX, ARCHIVE_RETRY_FIRST * 2**record.archive_attempts))
             said = exc if isinstance(exc, UpstreamError) else exc.__cause__
             if isinstance(said, UpstreamError):
                 wait = self._listen(said, wait, now)
@@ -332,8 +363,12 @@ class Follower:
             if retry_at > deadline and record.archive_attempts + 1 >= ARCHIVE_TRIES_PAST_EXPIRY:
                 retry_at = None
             self.store.archive_failed(job_id, message, retry_at)
-            log.warning("archiving %s failed (%s); %s", job_id, message,
-                        f"next try in {retry_at - now:.0f} s" if retry_at else "giving up: the API's copy has expired")
+            log.warning(
+                "archiving %s failed (%s); %s",
+                job_id,
+                message,
+                f"next try in {retry_at - now:.0f} s" if retry_at else "giving up: the API's copy has expired",
+            )
             return
         self.store.archive_done(job_id, files, total)
         log.info("archived %s: %d file(s), %d bytes", job_id, len(files), total)
@@ -345,8 +380,9 @@ class Follower:
         """Evict old archived videos and forget uploaded images no one has used for a while."""
         now = now or self.clock()
         self.archive.evict(self.store, now)
-        removed = self.archive.remove_orphan_parts(now, older_than=self.archive_lease * 2,
-                                                   gone=lambda pid: sender_is_gone(f"{SENDER}:{pid}"))
+        removed = self.archive.remove_orphan_parts(
+            now, older_than=self.archive_lease * 2, gone=lambda pid: sender_is_gone(f"{SENDER}:{pid}")
+        )
         if removed:
             log.info("removed %d unfinished download(s) left by stopped workers", removed)
         if self.uploads is not None:
@@ -364,11 +400,13 @@ class Follower:
                 self.api.delete_video(job_id)
             except UpstreamError as exc:
                 confirmed = False
-                if exc.status in (400, 404, 405, 501):      # no such route (LiteLLM, new-api) or id unknown there
+                if exc.status in (400, 404, 405, 501):  # no such route (LiteLLM, new-api) or id unknown there
                     note = Problem(N_("Removed from this studio. The API keeps its copy until it expires."))
                 else:
-                    note = Problem(N_("Removed from this studio, but the video API did not confirm deleting its "
-                                      "copy: %(reason)s"), reason=exc.message)
+                    note = Problem(
+                        N_("Removed from this studio, but the video API did not confirm deleting its copy: %(reason)s"),
+                        reason=exc.message,
+                    )
         self.archive.remove(job_id)
         self.store.delete(job_id)
         return note, confirmed

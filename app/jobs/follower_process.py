@@ -35,6 +35,7 @@ def main():
 
     def stop(*_):
         follower.request_stop()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     parent = _parent_to_outlive()
@@ -53,7 +54,7 @@ def _parent_to_outlive():
     if not text.isdigit():
         return None
     parent = int(text)
-    with suppress(OSError, AttributeError):   # not Linux: the watcher thread notices within a second
+    with suppress(OSError, AttributeError):  # not Linux: the watcher thread notices within a second
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     return parent
 

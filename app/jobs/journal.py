@@ -25,8 +25,10 @@ class CreatedJournal:
 
     def append(self, local_id, job):
         """Keep (local_id -> the upstream's job) durably; raises OSError when even that is impossible."""
-        line = json.dumps({"local_id": local_id, "job": job.to_dict(), "at": time.time()},
-                          ensure_ascii=False, default=str) + "\n"
+        line = (
+            json.dumps({"local_id": local_id, "job": job.to_dict(), "at": time.time()}, ensure_ascii=False, default=str)
+            + "\n"
+        )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -81,7 +83,7 @@ def _entries(lines):
         try:
             entry = json.loads(line)
         except ValueError:
-            log.warning("an unreadable journal line was skipped")     # a line cut by a crash mid-write
+            log.warning("an unreadable journal line was skipped")  # a line cut by a crash mid-write
             continue
         if isinstance(entry, dict) and isinstance(entry.get("job"), dict) and entry.get("local_id"):
             yield entry

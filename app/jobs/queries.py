@@ -5,8 +5,14 @@ import json
 from app.core.lifecycle import JobStatus
 from app.core.messages import loaded
 
-STATUS_FILTERS = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.FAILED,
-                  JobStatus.UNCERTAIN, JobStatus.UNKNOWN)
+STATUS_FILTERS = (
+    JobStatus.QUEUED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.COMPLETED,
+    JobStatus.FAILED,
+    JobStatus.UNCERTAIN,
+    JobStatus.UNKNOWN,
+)
 
 
 class HistoryQueries:
@@ -15,10 +21,21 @@ class HistoryQueries:
     def facets(self, limit=100):
         """The models and the people found in the history, for the history's filters."""
         with self._connect() as db:
-            models = [r[0] for r in db.execute("SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL AND model != ''"
-                                               " ORDER BY model LIMIT ?", (limit,))]
-            people = [r[0] for r in db.execute("SELECT DISTINCT submitted_by FROM jobs WHERE submitted_by IS NOT NULL"
-                                               " AND submitted_by != '' ORDER BY submitted_by LIMIT ?", (limit,))]
+            models = [
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT model FROM jobs WHERE model IS NOT NULL AND model != '' ORDER BY model LIMIT ?",
+                    (limit,),
+                )
+            ]
+            people = [
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT submitted_by FROM jobs WHERE submitted_by IS NOT NULL"
+                    " AND submitted_by != '' ORDER BY submitted_by LIMIT ?",
+                    (limit,),
+                )
+            ]
         return models, people
 
     def search(self, query="", status="", page=1, per_page=20, model="", person=""):
@@ -37,8 +54,10 @@ class HistoryQueries:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._connect() as db:
             total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
-            rows = db.execute(f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
-                              [*args, per_page, (max(1, page) - 1) * per_page]).fetchall()
+            rows = db.execute(
+                f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
+                [*args, per_page, (max(1, page) - 1) * per_page],
+            ).fetchall()
         return [self.record_from_row(r) for r in rows], total
 
     def typical_seconds(self, model, seconds, size, limit=50):
@@ -50,7 +69,8 @@ class HistoryQueries:
                 " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"
                 " AND json_extract(job, '$.completed_at') > 0 AND json_extract(job, '$.created_at') > 0"
                 " ORDER BY submitted_at DESC LIMIT ?",
-                (str(JobStatus.COMPLETED), model, seconds, size, limit)).fetchall()
+                (str(JobStatus.COMPLETED), model, seconds, size, limit),
+            ).fetchall()
         runs = sorted(r[0] for r in rows if r[0] is not None and 0 <= r[0] < 86400)
         if not runs:
             return None, 0
@@ -60,8 +80,10 @@ class HistoryQueries:
 
     def add_comparison(self, comparison_id, title, job_ids):
         with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
-                       (comparison_id, title, json.dumps(list(job_ids)), self.clock()))
+            db.execute(
+                "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+                (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
+            )
 
     def get_comparison(self, comparison_id):
         """(title, [records in the order sent]) or None."""
@@ -71,7 +93,7 @@ class HistoryQueries:
             return None
         ids = json.loads(row[1])
         found = {r.id: r for r in self.get_many(ids)}
-        for job_id in ids:          # a job that took the upstream's id is found by the id it had while sending
+        for job_id in ids:  # a job that took the upstream's id is found by the id it had while sending
             if job_id not in found and (record := self.get(job_id)) is not None:
                 found[job_id] = record
         return loaded(row[0]), [found[i] for i in ids if i in found]

@@ -9,9 +9,8 @@ from app.core.lifecycle import ArchiveState
 from app.core.messages import legacy_record
 from app.core.paths import ROOT
 
-CATALOGUE = os.path.join(ROOT,
-                         "translations", "zh", "LC_MESSAGES", "messages.po")
-MESSAGES_TYPED = 1       # PRAGMA user_version from which every stored message is a typed record (app/core/messages.py)
+CATALOGUE = os.path.join(ROOT, "translations", "zh", "LC_MESSAGES", "messages.po")
+MESSAGES_TYPED = 1  # PRAGMA user_version from which every stored message is a typed record (app/core/messages.py)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -67,11 +66,16 @@ CREATE TABLE IF NOT EXISTS probes (         -- /readyz writes here: a store that
 """
 # Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
 ADDED_COLUMNS = {
-    "local_id": "TEXT", "sender": "TEXT", "answered_at": "REAL NOT NULL DEFAULT 0",
+    "local_id": "TEXT",
+    "sender": "TEXT",
+    "answered_at": "REAL NOT NULL DEFAULT 0",
     "changed_at": "REAL NOT NULL DEFAULT 0",
-    "next_check_at": "REAL NOT NULL DEFAULT 0", "check_failures": "INTEGER NOT NULL DEFAULT 0",
-    "stalled_at": "REAL", "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "archive_next_at": "REAL NOT NULL DEFAULT 0", "archive_holder": "TEXT",
+    "next_check_at": "REAL NOT NULL DEFAULT 0",
+    "check_failures": "INTEGER NOT NULL DEFAULT 0",
+    "stalled_at": "REAL",
+    "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "archive_next_at": "REAL NOT NULL DEFAULT 0",
+    "archive_holder": "TEXT",
 }
 LATE_INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);
@@ -87,8 +91,9 @@ def migrate(db):
         db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED_COLUMNS[name]}")
     if "archive_next_at" in missing:
         # The first version left failed fetches as 'failed' and retried them on a page view.
-        db.execute(f"UPDATE jobs SET archive = '{ArchiveState.RETRYING.value}'"
-                   f" WHERE archive = '{ArchiveState.FAILED.value}'")
+        db.execute(
+            f"UPDATE jobs SET archive = '{ArchiveState.RETRYING.value}' WHERE archive = '{ArchiveState.FAILED.value}'"
+        )
 
 
 def type_messages(db):
@@ -99,18 +104,27 @@ def type_messages(db):
     try:
         if db.execute("PRAGMA user_version").fetchone()[0] < MESSAGES_TYPED:
             known = _catalogue_msgids() if db.execute("SELECT 1 FROM jobs LIMIT 1").fetchone() else set()
-            for row in db.execute("SELECT id, check_error, archive_error, params FROM jobs"
-                                  " WHERE check_error IS NOT NULL OR archive_error IS NOT NULL"
-                                  " OR params LIKE '%image_warnings%'").fetchall():
+            for row in db.execute(
+                "SELECT id, check_error, archive_error, params FROM jobs"
+                " WHERE check_error IS NOT NULL OR archive_error IS NOT NULL"
+                " OR params LIKE '%image_warnings%'"
+            ).fetchall():
                 params = json.loads(row[3] or "{}")
                 if isinstance(params.get("image_warnings"), list):
                     params["image_warnings"] = [legacy_record(str(w), known) for w in params["image_warnings"]]
-                db.execute("UPDATE jobs SET check_error = ?, archive_error = ?, params = ? WHERE id = ?",
-                           (legacy_record(row[1], known), legacy_record(row[2], known),
-                            json.dumps(params, ensure_ascii=False), row[0]))
+                db.execute(
+                    "UPDATE jobs SET check_error = ?, archive_error = ?, params = ? WHERE id = ?",
+                    (
+                        legacy_record(row[1], known),
+                        legacy_record(row[2], known),
+                        json.dumps(params, ensure_ascii=False),
+                        row[0],
+                    ),
+                )
             for comparison_id, title in db.execute("SELECT id, title FROM comparisons").fetchall():
-                db.execute("UPDATE comparisons SET title = ? WHERE id = ?", (legacy_record(title, known),
-                                                                            comparison_id))
+                db.execute(
+                    "UPDATE comparisons SET title = ? WHERE id = ?", (legacy_record(title, known), comparison_id)
+                )
             db.execute(f"PRAGMA user_version = {MESSAGES_TYPED}")
         db.execute("COMMIT")
     except BaseException:

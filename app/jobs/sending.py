@@ -18,12 +18,20 @@ from app.upstream import UpstreamError
 
 log = logging.getLogger("app.jobs.sending")
 IN_FLIGHT_WAIT = 0.25
-CREATED_ATTEMPTS = 3          # writes of a created job's id before it goes to the journal
+CREATED_ATTEMPTS = 3  # writes of a created job's id before it goes to the journal
 CREATED_RETRY_WAIT = 0.2
-UNWRITABLE = Problem(N_("The history cannot be written just now, so nothing was sent. Try again in a moment; if "
-                        "it keeps happening, tell whoever runs this app."))
-DISK_FULL = Problem(N_("The disk where this app keeps its history is full, so nothing was sent. Tell whoever runs "
-                       "this app (DATA_DIR needs room)."))
+UNWRITABLE = Problem(
+    N_(
+        "The history cannot be written just now, so nothing was sent. Try again in a moment; if "
+        "it keeps happening, tell whoever runs this app."
+    )
+)
+DISK_FULL = Problem(
+    N_(
+        "The disk where this app keeps its history is full, so nothing was sent. Tell whoever runs "
+        "this app (DATA_DIR needs room)."
+    )
+)
 
 
 def unwritable(exc):
@@ -95,15 +103,20 @@ def send_once(call, params, api, store, settings, sending: Sending, allowance=No
             record = store.get(earlier) if earlier else None
             if not (sending.resend_confirmed and record is not None and record.status == JobStatus.UNCERTAIN):
                 raise AlreadySubmitted(earlier, record)
-            token = secrets.token_hex(16)        # the person chose to send it again: a new, separate job
+            token = secrets.token_hex(16)  # the person chose to send it again: a new, separate job
             if retoken is not None:
                 retoken(token)
             store.claim_submission(token)
     try:
-        job = send_recorded(store, {**params, "request": call.record()}, lambda: api.send(call), allowance,
-                            sending.spender, sending.submitted_by,
-                            on_recorded=(lambda local_id: _quietly(store.finish_submission, token, local_id))
-                            if token else None)
+        job = send_recorded(
+            store,
+            {**params, "request": call.record()},
+            lambda: api.send(call),
+            allowance,
+            sending.spender,
+            sending.submitted_by,
+            on_recorded=(lambda local_id: _quietly(store.finish_submission, token, local_id)) if token else None,
+        )
     except MaybeCreated as lost:
         if token:
             _quietly(store.finish_submission, token, lost.job_id)
@@ -120,15 +133,26 @@ def send_once(call, params, api, store, settings, sending: Sending, allowance=No
 def submit_job(form, api, store, settings, sending: Sending, allowance=None):
     """Send the form's request (see send_once)."""
     call = api.prepare_create(form.to_video_request(form.image_value()))
-    return send_once(call, form.values(), api, store, settings, sending, allowance,
-                     retoken=lambda token: setattr(form.submission_id, "data", token))
+    return send_once(
+        call,
+        form.values(),
+        api,
+        store,
+        settings,
+        sending,
+        allowance,
+        retoken=lambda token: setattr(form.submission_id, "data", token),
+    )
 
 
 def remix_job(source, prompt, api, store, settings, sending: Sending, allowance=None):
     """Ask the upstream to remix a finished job with a new prompt; returns the new Job (see send_once)."""
     call = api.prepare_remix(source.id, prompt)
-    params = {**{k: v for k, v in source.params.items() if k not in ("image_warnings", "request")},
-              "prompt": prompt, "remixed_from": source.id}
+    params = {
+        **{k: v for k, v in source.params.items() if k not in ("image_warnings", "request")},
+        "prompt": prompt,
+        "remixed_from": source.id,
+    }
     return send_once(call, params, api, store, settings, sending, allowance)
 
 
@@ -181,13 +205,23 @@ def record_created(store, local_id, job, attempts=CREATED_ATTEMPTS):
     try:
         store.journal.append(local_id, job)
     except OSError as exc:
-        log.critical("job=%s was created upstream and could not be recorded anywhere (row %s): %s; %s", job.id,
-                     local_id, error, exc)
-        made = Problem(N_("The video API made the job (%(id)s), but the history could not record it. Do not send "
-                          "it again; tell whoever runs this app."), id=job.id)
+        log.critical(
+            "job=%s was created upstream and could not be recorded anywhere (row %s): %s; %s",
+            job.id,
+            local_id,
+            error,
+            exc,
+        )
+        made = Problem(
+            N_(
+                "The video API made the job (%(id)s), but the history could not record it. Do not send "
+                "it again; tell whoever runs this app."
+            ),
+            id=job.id,
+        )
         raise HistoryUnavailable(made) from exc
     log.error("job=%s: the history refused its id (%s); kept in the journal under row %s", job.id, error, local_id)
-    job.id = local_id        # its page, under the id it has now, shows the job once the follower replays it
+    job.id = local_id  # its page, under the id it has now, shows the job once the follower replays it
     return job
 
 
@@ -202,7 +236,7 @@ def _give_back(allowance, place):
     if allowance is not None and place is not None:
         try:
             allowance.release(place)
-        except sqlite3.Error as exc:    # the count stays a little high: safe for spending
+        except sqlite3.Error as exc:  # the count stays a little high: safe for spending
             log.warning("could not give back an allowance place: %s", exc)
 
 

@@ -15,7 +15,7 @@ from app.core.messages import N_
 from app.storage.sqlite import connect
 
 DAY = 86400
-PRUNE_EVERY = 64      # every 64th place also clears the places no window counts any more
+PRUNE_EVERY = 64  # every 64th place also clears the places no window counts any more
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS allowance (
     id  INTEGER PRIMARY KEY,
@@ -57,8 +57,13 @@ def rule_text(rule):
     return gettext("%(num)d per %(seconds)d seconds", num=rule.amount, seconds=rule.seconds)
 
 
-PERIODS = {1: N_("%(num)d per second"), 60: N_("%(num)d per minute"), 3600: N_("%(num)d per hour"),
-           86400: N_("%(num)d per day"), 2592000: N_("%(num)d per month")}
+PERIODS = {
+    1: N_("%(num)d per second"),
+    60: N_("%(num)d per minute"),
+    3600: N_("%(num)d per hour"),
+    86400: N_("%(num)d per day"),
+    2592000: N_("%(num)d per month"),
+}
 
 
 class Allowance:
@@ -66,7 +71,7 @@ class Allowance:
 
     def __init__(self, path, person_rules, team_daily_cap=0):
         self.path, self.person_rules, self.team_daily_cap = path, list(person_rules), team_daily_cap
-        self.clock = time.time          # tests put their own clock here: windows are then exact
+        self.clock = time.time  # tests put their own clock here: windows are then exact
         with self._connect() as db:
             db.executescript(SCHEMA)
 
@@ -84,29 +89,35 @@ class Allowance:
         # its thread waits for the GIL on a busy worker).
         conditions, args = [], [who, now]
         for rule, team in checks:
-            conditions.append("(SELECT COUNT(*) FROM allowance WHERE at > ?) < ?" if team else
-                              "(SELECT COUNT(*) FROM allowance WHERE who = ? AND at > ?) < ?")
+            conditions.append(
+                "(SELECT COUNT(*) FROM allowance WHERE at > ?) < ?"
+                if team
+                else "(SELECT COUNT(*) FROM allowance WHERE who = ? AND at > ?) < ?"
+            )
             args.extend([now - rule.seconds, rule.amount] if team else [who, now - rule.seconds, rule.amount])
         with self._connect() as db:
             for _ in range(3):
-                taken = db.execute(f"INSERT INTO allowance (who, at) SELECT ?, ? WHERE {' AND '.join(conditions) or 1}",
-                                   args)
+                taken = db.execute(
+                    f"INSERT INTO allowance (who, at) SELECT ?, ? WHERE {' AND '.join(conditions) or 1}", args
+                )
                 if taken.rowcount == 1:
                     place = taken.lastrowid
-                    if place % PRUNE_EVERY == 0:   # places older than every window count for nothing
+                    if place % PRUNE_EVERY == 0:  # places older than every window count for nothing
                         db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
                     return place
-                for rule, team in checks:       # which limit refused it, and how long until a place frees
+                for rule, team in checks:  # which limit refused it, and how long until a place frees
                     self._refuse_if_full(db, rule, team, who, now)
-            raise LimitReached(rule_text(checks[0][0]), 1)     # places came and went three times: try again soon
+            raise LimitReached(rule_text(checks[0][0]), 1)  # places came and went three times: try again soon
 
     @staticmethod
     def _refuse_if_full(db, rule, team, who, now):
         since = now - rule.seconds
         where, args = ("1", ()) if team else ("who = ?", (who,))
         # The place that frees first is the oldest of the last `amount` counted (none: there is room).
-        oldest = db.execute(f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-                            (*args, since, rule.amount - 1)).fetchone()
+        oldest = db.execute(
+            f"SELECT at FROM allowance WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+            (*args, since, rule.amount - 1),
+        ).fetchone()
         if oldest is not None:
             raise LimitReached(rule_text(rule), oldest[0] + rule.seconds - now, team=team)
 

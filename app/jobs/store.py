@@ -35,7 +35,7 @@ class JobRecord:
     archive_error: str | None
     archive_bytes: int
     archived_at: float | None
-    files: list = field(default_factory=list)   # [{"index", "video", "poster"}] relative to the archive
+    files: list = field(default_factory=list)  # [{"index", "video", "poster"}] relative to the archive
     local_id: str | None = None
     answered_at: float = 0
     changed_at: float = 0
@@ -43,7 +43,7 @@ class JobRecord:
     archive_attempts: int = 0
     archive_next_at: float = 0
     check_failures: int = 0
-    sender: str | None = None        # host:pid of the worker sending it, while it is being sent
+    sender: str | None = None  # host:pid of the worker sending it, while it is being sent
 
     @property
     def id(self):
@@ -59,7 +59,10 @@ class JobRecord:
         if self.status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
             return True
         return self.status == JobStatus.COMPLETED and self.archive in (
-            ArchiveState.ARCHIVED, ArchiveState.EXPIRED, ArchiveState.FAILED)
+            ArchiveState.ARCHIVED,
+            ArchiveState.EXPIRED,
+            ArchiveState.FAILED,
+        )
 
     @property
     def is_stalled(self):
@@ -93,7 +96,11 @@ class JobRecord:
     @property
     def can_fetch_again(self):
         return self.status == JobStatus.COMPLETED and self.archive in (
-            ArchiveState.RETRYING, ArchiveState.FAILED, ArchiveState.EXPIRED)
+            ArchiveState.RETRYING,
+            ArchiveState.FAILED,
+            ArchiveState.EXPIRED,
+        )
+
 
 class JobStore(FollowerClaims, HistoryQueries):
     """SQLite-backed history, safe to share between gunicorn workers."""
@@ -104,7 +111,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
-        self.clock = time.time          # tests put their own clock here (and on the follower): times are then exact
+        self.clock = time.time  # tests put their own clock here (and on the follower): times are then exact
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
         self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
@@ -127,7 +134,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                     raise
                 time.sleep(0.1)
 
-    busy_seconds = BUSY_SECONDS      # how long a query waits for another writer's lock
+    busy_seconds = BUSY_SECONDS  # how long a query waits for another writer's lock
 
     def _connect(self, synchronous="NORMAL"):
         return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds, synchronous=synchronous)
@@ -145,22 +152,46 @@ class JobStore(FollowerClaims, HistoryQueries):
         self._execute(
             "INSERT INTO jobs (id, local_id, sender, submitted_at, submitted_by, prompt, model, size, seconds,"
             " status, params, job, changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (local_id, local_id, sender, now, submitted_by, params.get("prompt", ""), params.get("model"),
-             _size(params), _text(params.get("duration")), str(job.status), _json(params), _json(job.to_dict()),
-             now))
+            (
+                local_id,
+                local_id,
+                sender,
+                now,
+                submitted_by,
+                params.get("prompt", ""),
+                params.get("model"),
+                _size(params),
+                _text(params.get("duration")),
+                str(job.status),
+                _json(params),
+                _json(job.to_dict()),
+                now,
+            ),
+        )
 
     def created(self, local_id, job: Job):
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = self.clock()
-        with self._connect(synchronous="FULL") as db:    # this commit is on disk before the person hears of it
+        with self._connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
             # One statement, so the write lock is held only while SQLite runs it. OR REPLACE: a relay that
             # reuses an id replaces the older row that had it.
             db.execute(
                 "UPDATE OR REPLACE jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model),"
                 " size = COALESCE(?, size), seconds = COALESCE(?, seconds), checked_at = ?, answered_at = ?,"
                 " changed_at = ?, next_check_at = 0, check_error = NULL, sender = NULL WHERE id = ?",
-                (job.id, str(job.status), _json(job.to_dict()), job.model, job.size, job.seconds, now, now, now,
-                 local_id))
+                (
+                    job.id,
+                    str(job.status),
+                    _json(job.to_dict()),
+                    job.model,
+                    job.size,
+                    job.seconds,
+                    now,
+                    now,
+                    now,
+                    local_id,
+                ),
+            )
 
     def add(self, job: Job, params, submitted_by=None):
         """Record a job that exists upstream already (imports and tests)."""
@@ -170,9 +201,14 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def uncertain(self, job_id, message):
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
-        return self._execute(
-            "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL WHERE id = ? AND status = ?",
-            (str(JobStatus.UNCERTAIN), stored(message), self.clock(), job_id, str(JobStatus.SENDING))) == 1
+        return (
+            self._execute(
+                "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL"
+                " WHERE id = ? AND status = ?",
+                (str(JobStatus.UNCERTAIN), stored(message), self.clock(), job_id, str(JobStatus.SENDING)),
+            )
+            == 1
+        )
 
     def discard(self, local_id):
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
@@ -181,8 +217,10 @@ class JobStore(FollowerClaims, HistoryQueries):
     def uncertain_since(self, since):
         """Records that may have been created, sent after `since`, oldest first."""
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM jobs WHERE status = ? AND submitted_at >= ? ORDER BY submitted_at",
-                              (str(JobStatus.UNCERTAIN), since)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM jobs WHERE status = ? AND submitted_at >= ? ORDER BY submitted_at",
+                (str(JobStatus.UNCERTAIN), since),
+            ).fetchall()
         return [_record(r) for r in rows]
 
     def found(self, local_id, job: Job, how):
@@ -192,8 +230,9 @@ class JobStore(FollowerClaims, HistoryQueries):
         now = self.clock()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT params FROM jobs WHERE id = ? AND status = ?",
-                             (local_id, str(JobStatus.UNCERTAIN))).fetchone()
+            row = db.execute(
+                "SELECT params FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.UNCERTAIN))
+            ).fetchone()
             taken = db.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
             if row is None or taken is not None:
                 db.execute("ROLLBACK")
@@ -203,23 +242,30 @@ class JobStore(FollowerClaims, HistoryQueries):
                 "UPDATE jobs SET id = ?, status = ?, job = ?, params = ?, model = COALESCE(?, model),"
                 " checked_at = ?, answered_at = ?, changed_at = ?, next_check_at = 0, check_error = NULL,"
                 " sender = NULL WHERE id = ?",
-                (job.id, str(job.status), _json(job.to_dict()), _json(params), job.model, now, now, now, local_id))
+                (job.id, str(job.status), _json(job.to_dict()), _json(params), job.model, now, now, now, local_id),
+            )
             db.execute("COMMIT")
         return True
 
     def sending(self):
         """[(id, sender, submitted_at)] of the rows still being sent."""
         with self._connect() as db:
-            return [tuple(r) for r in db.execute("SELECT id, sender, submitted_at FROM jobs WHERE status = ?",
-                                                 (str(JobStatus.SENDING),))]
+            return [
+                tuple(r)
+                for r in db.execute(
+                    "SELECT id, sender, submitted_at FROM jobs WHERE status = ?", (str(JobStatus.SENDING),)
+                )
+            ]
 
     # --- reading -------------------------------------------------------------------------------
 
     def get(self, job_id):
         """The record by its id, or by the id it had while being sent."""
         with self._connect() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone() or db.execute(
-                "SELECT * FROM jobs WHERE local_id = ?", (job_id,)).fetchone()
+            row = (
+                db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                or db.execute("SELECT * FROM jobs WHERE local_id = ?", (job_id,)).fetchone()
+            )
         return _record(row) if row else None
 
     def get_many(self, job_ids):
@@ -261,16 +307,33 @@ class JobStore(FollowerClaims, HistoryQueries):
 def _record(row):
     keys = row.keys()
     # The status column is the truth (the app's own states are written there alone).
-    return JobRecord(job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}),
-                     submitted_at=row["submitted_at"],
-                     submitted_by=row["submitted_by"], params=_params(row["params"]),
-                     checked_at=row["checked_at"], check_error=loaded(row["check_error"]),
-                     archive=ArchiveState(row["archive"]), archive_error=loaded(row["archive_error"]),
-                     archive_bytes=row["archive_bytes"], archived_at=row["archived_at"],
-                     files=json.loads(row["files"]),
-                     **{k: row[k] for k in ("local_id", "answered_at", "changed_at", "stalled_at",
-                                            "archive_attempts", "archive_next_at", "check_failures", "sender")
-                        if k in keys})
+    return JobRecord(
+        job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}),
+        submitted_at=row["submitted_at"],
+        submitted_by=row["submitted_by"],
+        params=_params(row["params"]),
+        checked_at=row["checked_at"],
+        check_error=loaded(row["check_error"]),
+        archive=ArchiveState(row["archive"]),
+        archive_error=loaded(row["archive_error"]),
+        archive_bytes=row["archive_bytes"],
+        archived_at=row["archived_at"],
+        files=json.loads(row["files"]),
+        **{
+            k: row[k]
+            for k in (
+                "local_id",
+                "answered_at",
+                "changed_at",
+                "stalled_at",
+                "archive_attempts",
+                "archive_next_at",
+                "check_failures",
+                "sender",
+            )
+            if k in keys
+        },
+    )
 
 
 def _params(text):

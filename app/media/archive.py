@@ -22,7 +22,7 @@ log = logging.getLogger("app.media.archive")
 CHUNK = 256 * 1024
 HEARTBEAT_SECONDS = 5
 POSTER_MAX_BYTES = 10 * 1024 * 1024
-POSTER_SECONDS = 30        # the longest a poster may take to extract, the child process killed after
+POSTER_SECONDS = 30  # the longest a poster may take to extract, the child process killed after
 POSTER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "poster.py")
 
 
@@ -37,8 +37,15 @@ class ArchiveError(Exception):
 class VideoArchive:
     """Files under DATA_DIR/archive/<job id>/: <i>.mp4 and <i>.jpg (the poster) for each variant."""
 
-    def __init__(self, folder, max_bytes=None, max_age_seconds=None, heartbeat_seconds=HEARTBEAT_SECONDS,
-                 max_file_bytes=None, fetch_seconds=900.0):
+    def __init__(
+        self,
+        folder,
+        max_bytes=None,
+        max_age_seconds=None,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        max_file_bytes=None,
+        fetch_seconds=900.0,
+    ):
         self.folder = os.path.abspath(folder)
         self.heartbeat_seconds = heartbeat_seconds
         # No single file may be larger than this, nor than the whole archive's budget.
@@ -76,11 +83,17 @@ class VideoArchive:
                 poster = os.path.join(folder, f"{index}.jpg")
                 thumbnail = self._download_poster(api, job, index, poster, deadline)
                 # A thumbnail answered with the video itself (LiteLLM ignores variant=thumbnail): its first frame.
-                has_poster = thumbnail is True or extract_poster(video, poster,
-                                                                 at_seconds=0.0 if thumbnail == FIRST_FRAME else 1.0)
+                has_poster = thumbnail is True or extract_poster(
+                    video, poster, at_seconds=0.0 if thumbnail == FIRST_FRAME else 1.0
+                )
                 rel = os.path.relpath(folder, self.folder)
-                files.append({"index": index, "video": f"{rel}/{index}.mp4",
-                              "poster": f"{rel}/{index}.jpg" if has_poster else None})
+                files.append(
+                    {
+                        "index": index,
+                        "video": f"{rel}/{index}.mp4",
+                        "poster": f"{rel}/{index}.jpg" if has_poster else None,
+                    }
+                )
                 if has_poster:
                     total += os.path.getsize(poster)
         except BaseException:
@@ -95,18 +108,21 @@ class VideoArchive:
             resp = api.open_content(job.id, index=index)
         except UpstreamError as exc:
             if not (job.video_url and index == 0):
-                raise ArchiveError(Problem(N_("The video API did not hand over the video: %(reason)s"),
-                                           reason=exc.message)) from exc
+                raise ArchiveError(
+                    Problem(N_("The video API did not hand over the video: %(reason)s"), reason=exc.message)
+                ) from exc
             try:
                 resp = api.open_content(job.id, url=job.video_url)
             except UpstreamError as exc2:
-                raise ArchiveError(Problem(N_("The video could not be downloaded: %(reason)s"),
-                                           reason=exc2.message)) from exc2
+                raise ArchiveError(
+                    Problem(N_("The video could not be downloaded: %(reason)s"), reason=exc2.message)
+                ) from exc2
         with resp:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith(("application/json", "text/")):
-                raise ArchiveError(Problem(N_("The video API sent %(kind)s instead of a video."),
-                                           kind=kind.split(";")[0]))
+                raise ArchiveError(
+                    Problem(N_("The video API sent %(kind)s instead of a video."), kind=kind.split(";")[0])
+                )
             return _stream_to(resp, target, heartbeat, self.heartbeat_seconds, self.max_file_bytes, deadline)
 
     def _download_poster(self, api, job, index, target, deadline):
@@ -117,7 +133,7 @@ class VideoArchive:
         with resp:
             kind = resp.headers.get("Content-Type", "")
             if kind.startswith("video/"):
-                return FIRST_FRAME          # closed unread: the same video was just downloaded
+                return FIRST_FRAME  # closed unread: the same video was just downloaded
             if not kind.startswith("image/"):
                 return False
             try:
@@ -125,8 +141,8 @@ class VideoArchive:
                 with Image.open(target) as img:
                     img.verify()
                 return True
-            except Exception as exc:     # noqa: BLE001 - any picture that cannot be read (a decompression bomb
-                _remove(target)          # included) is skipped: the app makes its own poster, the video is kept
+            except Exception as exc:  # noqa: BLE001 - any picture that cannot be read (a decompression bomb
+                _remove(target)  # included) is skipped: the app makes its own poster, the video is kept
                 log.warning("thumbnail of job %s not used: %s", job.id, type(exc).__name__)
                 return False
 
@@ -151,7 +167,7 @@ class VideoArchive:
 
     def remove(self, job_id):
         """Delete the job's files; only ever a folder directly inside the archive."""
-        legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]     # folders named by the first version
+        legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]  # folders named by the first version
         for folder in (self.job_dir(job_id), os.path.join(self.folder, legacy)):
             real = os.path.realpath(folder)
             if os.path.dirname(real) == os.path.realpath(self.folder) and legacy not in ("", ".", ".."):
@@ -177,20 +193,23 @@ class VideoArchive:
         return evicted
 
 
-FIRST_FRAME = "first-frame"      # _download_poster's answer when the thumbnail came back as the video
+FIRST_FRAME = "first-frame"  # _download_poster's answer when the thumbnail came back as the video
 
 
 def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS, at_seconds=1.0):
     """Save a frame near at_seconds as a JPEG poster, decoded in a child process with memory, CPU and time
     limits (app/media/poster.py): a hostile video cannot take the worker's memory or time."""
     try:
-        done = subprocess.run([sys.executable, "-I", POSTER_SCRIPT, video_path, poster_path, f"{at_seconds:g}"],
-                              timeout=timeout,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-I", POSTER_SCRIPT, video_path, poster_path, f"{at_seconds:g}"],
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        log.warning("no poster for %s: decoding took over %s s and was stopped", os.path.basename(video_path),
-                    timeout)
+        log.warning("no poster for %s: decoding took over %s s and was stopped", os.path.basename(video_path), timeout)
         _remove(poster_path)
         return False
     except OSError as exc:
@@ -214,25 +233,40 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
     announced = resp.headers.get("Content-Length", "")
     if announced.isdigit() and int(announced) > max_bytes:
         resp.close()
-        raise ArchiveError(Problem(N_("The video is %(size)s, more than the %(limit)s this app keeps "
-                                      "(VIDEO_MAX_MB, ARCHIVE_MAX_MB)."),
-                                   size=_mb(int(announced)), limit=_mb(max_bytes)))
+        raise ArchiveError(
+            Problem(
+                N_("The video is %(size)s, more than the %(limit)s this app keeps (VIDEO_MAX_MB, ARCHIVE_MAX_MB)."),
+                size=_mb(int(announced)),
+                limit=_mb(max_bytes),
+            )
+        )
     try:
         with open(tmp, "wb") as fh:
             for chunk in _blocks(resp, deadline):
                 fh.write(chunk)
                 written += len(chunk)
                 if written > max_bytes:
-                    raise ArchiveError(Problem(N_("The video grew past the %(limit)s this app keeps "
-                                                  "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped."),
-                                               limit=_mb(max_bytes)))
+                    raise ArchiveError(
+                        Problem(
+                            N_(
+                                "The video grew past the %(limit)s this app keeps "
+                                "(VIDEO_MAX_MB, ARCHIVE_MAX_MB); the download was stopped."
+                            ),
+                            limit=_mb(max_bytes),
+                        )
+                    )
                 if heartbeat and time.monotonic() - beat > heartbeat_seconds:
                     heartbeat()
                     beat = time.monotonic()
         expected = resp.headers.get("Content-Length")
         if expected and expected.isdigit() and int(expected) != written:
-            raise ArchiveError(Problem(N_("The download stopped after %(written)s of %(expected)s bytes."),
-                                       written=written, expected=expected))
+            raise ArchiveError(
+                Problem(
+                    N_("The download stopped after %(written)s of %(expected)s bytes."),
+                    written=written,
+                    expected=expected,
+                )
+            )
         if written == 0:
             raise ArchiveError(Problem(N_("The video API sent an empty file.")))
         os.replace(tmp, target)
@@ -244,8 +278,15 @@ def _stream_to(resp, target, heartbeat=None, heartbeat_seconds=HEARTBEAT_SECONDS
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             folder = os.path.dirname(os.path.dirname(target))
             log.error("the disk is full: %s has no room for %s", folder, os.path.basename(target))
-            raise ArchiveError(Problem(N_("The disk is full: %(folder)s has no room for the video. It is fetched "
-                                          "again once space is freed."), folder=folder)) from exc
+            raise ArchiveError(
+                Problem(
+                    N_(
+                        "The disk is full: %(folder)s has no room for the video. It is fetched "
+                        "again once space is freed."
+                    ),
+                    folder=folder,
+                )
+            ) from exc
         raise ArchiveError(Problem(N_("The download broke off (%(error)s)."), error=type(exc).__name__)) from exc
 
 

@@ -24,7 +24,7 @@ KLING_MAX_RATIO = 2.5
 IMAGE_RULES = {"min_side": KLING_MIN_SIDE, "max_ratio": KLING_MAX_RATIO}
 CHUNK = 256 * 1024
 PARTIAL_UPLOAD_SECONDS = 3600
-SPOOL_ABOVE = 500 * 1024      # as Werkzeug: a request body up to this size keeps its file fields in memory
+SPOOL_ABOVE = 500 * 1024  # as Werkzeug: a request body up to this size keeps its file fields in memory
 
 
 class ImageError(ValueError):
@@ -53,27 +53,50 @@ def check_image_file(path, max_bytes):
     if size == 0:
         raise ImageError(Problem(N_("The chosen file is empty.")))
     if size > max_bytes:
-        raise ImageError(Problem(N_("The image is %(size)s MB; at most %(limit)s MB is allowed."),
-                                 size=f"{size / 1048576:.1f}", limit=f"{max_bytes / 1048576:.3g}"))
+        raise ImageError(
+            Problem(
+                N_("The image is %(size)s MB; at most %(limit)s MB is allowed."),
+                size=f"{size / 1048576:.1f}",
+                limit=f"{max_bytes / 1048576:.3g}",
+            )
+        )
     try:
         with Image.open(path) as img:
             fmt, (width, height) = img.format, img.size
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ImageError(Problem(N_("This file is not a picture that can be read. Choose a PNG, JPEG or WebP "
-                                    "image."))) from None
+        raise ImageError(
+            Problem(N_("This file is not a picture that can be read. Choose a PNG, JPEG or WebP image."))
+        ) from None
     if fmt not in ALLOWED_FORMATS:
-        raise ImageError(Problem(N_("%(format)s images are not accepted. Choose a PNG, JPEG or WebP image."),
-                                 format=fmt or "?"))
+        raise ImageError(
+            Problem(N_("%(format)s images are not accepted. Choose a PNG, JPEG or WebP image."), format=fmt or "?")
+        )
     warnings = []
     if min(width, height) < KLING_MIN_SIDE:
-        warnings.append(Problem(N_("The image is %(width)sx%(height)s px; Kling models want at least %(side)s px "
-                                   "on each side and may refuse it."), width=width, height=height,
-                                side=KLING_MIN_SIDE))
+        warnings.append(
+            Problem(
+                N_(
+                    "The image is %(width)sx%(height)s px; Kling models want at least %(side)s px "
+                    "on each side and may refuse it."
+                ),
+                width=width,
+                height=height,
+                side=KLING_MIN_SIDE,
+            )
+        )
     ratio = max(width, height) / max(1, min(width, height))
     if ratio > KLING_MAX_RATIO:
-        warnings.append(Problem(N_("The image's aspect ratio is %(ratio)s:1; Kling models accept at most "
-                                   "%(limit)s:1 and may refuse it."), ratio=f"{ratio:.1f}", limit=KLING_MAX_RATIO))
+        warnings.append(
+            Problem(
+                N_(
+                    "The image's aspect ratio is %(ratio)s:1; Kling models accept at most "
+                    "%(limit)s:1 and may refuse it."
+                ),
+                ratio=f"{ratio:.1f}",
+                limit=KLING_MAX_RATIO,
+            )
+        )
     return CheckedImage(path, ALLOWED_FORMATS[fmt], width, height, warnings=warnings)
 
 
@@ -81,8 +104,9 @@ def check_image_url(url):
     """An http(s) address with a host, passed to the upstream unchanged."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ImageError(Problem(N_("Enter an address that starts with http:// or https://, like "
-                                    "https://example.com/cat.jpg")))
+        raise ImageError(
+            Problem(N_("Enter an address that starts with http:// or https://, like https://example.com/cat.jpg"))
+        )
     if any(c.isspace() for c in url.strip()):
         raise ImageError(Problem(N_("The address contains spaces; paste it again without them.")))
     return url.strip()
@@ -107,7 +131,7 @@ class UploadStore:
             stream.flush()
             _check_size(stream.size, max_bytes)
             image = self._keep(stream.name, max_bytes)
-            stream.kept = True          # renamed: closing it deletes nothing
+            stream.kept = True  # renamed: closing it deletes nothing
             return image
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".upload")
@@ -148,7 +172,7 @@ class UploadStore:
         image = check_image_file(path, max_bytes)
         image.token = token
         with contextlib.suppress(OSError):
-            os.utime(path)      # in use again: housekeeping keeps it for another full period
+            os.utime(path)  # in use again: housekeeping keeps it for another full period
         return image
 
     def remove_older_than(self, cutoff, now=None):
@@ -171,8 +195,9 @@ class UploadStore:
 
 def _check_size(size, max_bytes):
     if size > max_bytes:
-        raise ImageError(Problem(N_("The image is too large: at most %(limit)s MB is allowed."),
-                                 limit=f"{max_bytes / 1048576:.3g}"))
+        raise ImageError(
+            Problem(N_("The image is too large: at most %(limit)s MB is allowed."), limit=f"{max_bytes / 1048576:.3g}")
+        )
 
 
 class UploadSpool:
@@ -189,14 +214,14 @@ class UploadSpool:
         self.size += len(data)
         return self.file.write(data)
 
-    def __getattr__(self, name):          # read, seek, tell, flush...: the file's own
+    def __getattr__(self, name):  # read, seek, tell, flush...: the file's own
         return getattr(self.file, name)
 
     def __iter__(self):
         return iter(self.file)
 
     def close(self):
-        self.file.close()           # closing twice is harmless
+        self.file.close()  # closing twice is harmless
         if not self.kept:
             with contextlib.suppress(OSError):
                 os.remove(self.name)
@@ -207,7 +232,7 @@ class UploadRequest(Request):
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         studio = current_app.extensions.get("studio")
-        if studio is None or (total_content_length or 0) <= SPOOL_ABOVE:     # a small body stays in memory
+        if studio is None or (total_content_length or 0) <= SPOOL_ABOVE:  # a small body stays in memory
             return super()._get_file_stream(total_content_length, content_type, filename, content_length)
         spool = studio.uploads.spool()
         self.__dict__.setdefault("_spools", []).append(spool)

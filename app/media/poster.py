@@ -11,11 +11,11 @@ This file imports nothing from the app, so starting it costs only Python and PyA
 import resource
 import sys
 
-MAX_PIXELS = 4096 * 4096        # 4K video is 8.8 M pixels; 16.7 M is more than any model makes
-MAX_FRAMES = 240                # a poster is taken about a second in: ~10 s of video at 24 fps
+MAX_PIXELS = 4096 * 4096  # 4K video is 8.8 M pixels; 16.7 M is more than any model makes
+MAX_FRAMES = 240  # a poster is taken about a second in: ~10 s of video at 24 fps
 MEMORY_BYTES = 1024 * 1024 * 1024
 CPU_SECONDS = 20
-POSTER_SIDE = 1280              # the poster's longest side
+POSTER_SIDE = 1280  # the poster's longest side
 
 
 def limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=CPU_SECONDS):
@@ -37,7 +37,7 @@ def make_poster(video_path, poster_path, at_seconds=1.0):
             return False
         chosen = None
         for count, frame in enumerate(container.decode(stream), start=1):
-            if frame.width * frame.height > MAX_PIXELS:      # a stream may change size midway
+            if frame.width * frame.height > MAX_PIXELS:  # a stream may change size midway
                 print(f"frame size {frame.width}x{frame.height} refused", file=sys.stderr)
                 return False
             chosen = frame
@@ -59,7 +59,7 @@ def main(argv):
     except MemoryError:
         print("out of memory", file=sys.stderr)
         return 3
-    except Exception as exc:        # noqa: BLE001 - any decoder failure means "no poster", said in one line
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means "no poster", said in one line
         print(f"{type(exc).__name__}: {exc}"[:300], file=sys.stderr)
         return 2
 

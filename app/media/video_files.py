@@ -20,17 +20,27 @@ def send_video(path, *, max_age, download_name, as_attachment=False, accel=None)
     if accel:
         return _handed_to_nginx(*accel, max_age=max_age, download_name=download_name, as_attachment=as_attachment)
     ranges = request.range
-    if (as_attachment or ranges is None or len(ranges.ranges) != 1 or ranges.units != "bytes"
-            or request.headers.get("If-Range")):      # the rare cases send_file already gets right
-        return send_file(path, mimetype="video/mp4", conditional=True, max_age=max_age,
-                         as_attachment=as_attachment, download_name=download_name)
+    if (
+        as_attachment
+        or ranges is None
+        or len(ranges.ranges) != 1
+        or ranges.units != "bytes"
+        or request.headers.get("If-Range")
+    ):  # the rare cases send_file already gets right
+        return send_file(
+            path,
+            mimetype="video/mp4",
+            conditional=True,
+            max_age=max_age,
+            as_attachment=as_attachment,
+            download_name=download_name,
+        )
     size = os.path.getsize(path)
     bounds = ranges.range_for_length(size)
     if bounds is None:
         return Response(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
     start, stop = bounds
-    response = Response(_body(path, start, stop - start), status=206, mimetype="video/mp4",
-                        direct_passthrough=True)
+    response = Response(_body(path, start, stop - start), status=206, mimetype="video/mp4", direct_passthrough=True)
     response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     response.headers["Accept-Ranges"] = "bytes"
     response.content_length = stop - start
@@ -67,7 +77,7 @@ def _body(path, start, length):
     if wrapper is not None and request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
         # gunicorn sends response_length (our Content-Length) bytes from the file's current offset and
         # never more (its write() stops there too when sendfile is not possible, as under TLS).
-        fh = open(path, "rb")   # noqa: SIM115 -- closed by the server through the wrapper's close()
+        fh = open(path, "rb")  # noqa: SIM115 -- closed by the server through the wrapper's close()
         fh.seek(start)
         return wrapper(fh, CHUNK)
     return _read(path, start, length)

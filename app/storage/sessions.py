@@ -46,8 +46,9 @@ class SessionRegistry:
         if not sid or not tag or not hmac.compare_digest(str(tag), self.tag):
             return None
         with self._connect() as db:
-            row = db.execute("SELECT identity FROM sessions WHERE id = ? AND started_at > ?",
-                             (str(sid), time.time() - LIFETIME)).fetchone()
+            row = db.execute(
+                "SELECT identity FROM sessions WHERE id = ? AND started_at > ?", (str(sid), time.time() - LIFETIME)
+            ).fetchone()
         return row[0] if row else None
 
     def end(self, sid):

@@ -16,10 +16,10 @@ from contextlib import contextmanager, suppress
 
 MAX_IDLE = 8
 BUSY_SECONDS = 10.0
-SQLITE_BUSY = 5          # another connection holds the lock (not SQLITE_BUSY_SNAPSHOT: that one is not retried)
+SQLITE_BUSY = 5  # another connection holds the lock (not SQLITE_BUSY_SNAPSHOT: that one is not retried)
 # Pauses between tries while another writer holds the lock: SQLite's own busy handler's, in seconds.
 BUSY_PAUSES = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05, 0.1)
-_spent = contextvars.ContextVar("sqlite_seconds", default=None)     # [in, locked] seconds while a request counts
+_spent = contextvars.ContextVar("sqlite_seconds", default=None)  # [in, locked] seconds while a request counts
 
 
 def count_time():
@@ -73,9 +73,8 @@ class _Connection(sqlite3.Connection):
                 spent[1] += pause
 
 
-
 _lock = threading.Lock()
-_idle = {}            # (path, set-up) -> [(connection, (st_dev, st_ino) of the file it was opened on)]
+_idle = {}  # (path, set-up) -> [(connection, (st_dev, st_ino) of the file it was opened on)]
 _pid = os.getpid()
 
 
@@ -103,7 +102,7 @@ def _connect(path, row_factory, setup):
     db, inode = _borrow(key)
     current = _inode(path)
     if db is not None and (inode != current or current is None):
-        _close(db)                                   # the file was replaced or removed since
+        _close(db)  # the file was replaced or removed since
         db = None
     if db is None:
         busy_seconds, synchronous = setup
@@ -130,7 +129,7 @@ def _connect(path, row_factory, setup):
 def _borrow(key):
     global _pid
     with _lock:
-        if _pid != os.getpid():                      # a forked child: its parent's connections are not its own
+        if _pid != os.getpid():  # a forked child: its parent's connections are not its own
             _idle.clear()
             _pid = os.getpid()
         waiting = _idle.get(key)

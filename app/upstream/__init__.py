@@ -4,15 +4,27 @@ The facts it relies on about real relays are in docs/relay-notes.md."""
 
 from app.upstream.client import VideoAPI
 from app.upstream.errors import (
-           BadAnswer,
-           UnsafeAddress,
-           UpstreamError,
-           UpstreamRefused,
-           UpstreamTimeout,
-           UpstreamUnreachable,
+    BadAnswer,
+    UnsafeAddress,
+    UpstreamError,
+    UpstreamRefused,
+    UpstreamTimeout,
+    UpstreamUnreachable,
 )
 from app.upstream.flavors import UpstreamCall
 from app.upstream.models import ImageUpload, Job, VideoRequest, is_usable_id
 
-__all__ = ["VideoAPI", "Job", "VideoRequest", "ImageUpload", "UpstreamCall", "UpstreamError", "UpstreamTimeout",
-           "UpstreamUnreachable", "UpstreamRefused", "BadAnswer", "UnsafeAddress", "is_usable_id"]
+__all__ = [
+    "VideoAPI",
+    "Job",
+    "VideoRequest",
+    "ImageUpload",
+    "UpstreamCall",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamUnreachable",
+    "UpstreamRefused",
+    "BadAnswer",
+    "UnsafeAddress",
+    "is_usable_id",
+]

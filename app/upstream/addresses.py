@@ -30,9 +30,9 @@ class AddressRefused(Exception):
 @dataclass(frozen=True)
 class Address:
     scheme: str
-    host: str        # lower case, without brackets for IPv6
+    host: str  # lower case, without brackets for IPv6
     port: int
-    url: str         # as urllib3 writes it back: what requests will send
+    url: str  # as urllib3 writes it back: what requests will send
 
     @property
     def origin(self):
@@ -50,8 +50,9 @@ def read_address(url):
     if len(text) > MAX_ADDRESS_CHARS:
         raise AddressRefused("The video's address is far too long.")
     if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
-        raise AddressRefused("The video's address holds a backslash, a space or a control character, "
-                             "which this app does not fetch from.")
+        raise AddressRefused(
+            "The video's address holds a backslash, a space or a control character, which this app does not fetch from."
+        )
     try:
         parsed = parse_url(text)
         split = urlsplit(text)
@@ -95,17 +96,26 @@ def checked_ip(address, allowed_hosts=(), resolve=socket.getaddrinfo):
     if address.host not in allowed_hosts:
         for ip in ips:
             if not ipaddress.ip_address(ip).is_global:
-                raise AddressRefused(f"The video's address points at a private or local network ({address.host}), "
-                                     "which this app does not fetch from. List the host in ALLOWED_PRIVATE_HOSTS "
-                                     "if it is yours.")
+                raise AddressRefused(
+                    f"The video's address points at a private or local network ({address.host}), "
+                    "which this app does not fetch from. List the host in ALLOWED_PRIVATE_HOSTS "
+                    "if it is yours."
+                )
     return ips[0]
 
 
 class PinnedTransport(requests.adapters.HTTPAdapter):
     """A requests adapter that attaches the key, checks the host and pins its address, per request."""
 
-    def __init__(self, api_base_url, authorization=None, allowed_hosts=(), blocksize=16384,
-                 resolve=socket.getaddrinfo, pool_maxsize=32):
+    def __init__(
+        self,
+        api_base_url,
+        authorization=None,
+        allowed_hosts=(),
+        blocksize=16384,
+        resolve=socket.getaddrinfo,
+        pool_maxsize=32,
+    ):
         self.api_origin = read_address(api_base_url).origin
         self.authorization = authorization
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
@@ -118,7 +128,7 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        address = read_address(request.url)          # what requests prepared: the address it connects to
+        address = read_address(request.url)  # what requests prepared: the address it connects to
         request.headers.pop("Authorization", None)
         request.pinned = None
         if address.origin == self.api_origin:
@@ -141,5 +151,5 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
 
     def request_url(self, request, proxies):
         if getattr(request, "pinned", None) is not None:
-            return request.path_url        # straight to the checked address, never through a proxy
+            return request.path_url  # straight to the checked address, never through a proxy
         return super().request_url(request, proxies)

@@ -30,26 +30,37 @@ from app.upstream.redaction import Redactor
 
 log = logging.getLogger("app.upstream")
 
-MAX_ANSWER_BYTES = 2 * 1024 * 1024       # a job object is a few kB; a relay answer beyond this is refused unread
+MAX_ANSWER_BYTES = 2 * 1024 * 1024  # a job object is a few kB; a relay answer beyond this is refused unread
 MAX_REDIRECTS = 5
-PROBE_SECONDS = 3.0             # the flavour probe (VIDEO_API_FLAVOR=auto) waits at most this long
-PROBE_AGAIN_SECONDS = 60.0      # after a probe that got no answer
-SEND_BLOCK = 256 * 1024     # a request body (a base64 image) goes out in blocks of this size, not urllib3's 16 KiB
+PROBE_SECONDS = 3.0  # the flavour probe (VIDEO_API_FLAVOR=auto) waits at most this long
+PROBE_AGAIN_SECONDS = 60.0  # after a probe that got no answer
+SEND_BLOCK = 256 * 1024  # a request body (a base64 image) goes out in blocks of this size, not urllib3's 16 KiB
 
 
 class VideoAPI:
     """One requests.Session to the upstream; the key is attached by its transport, per request, only when
     the connection goes to the API's own origin (app/upstream/addresses.py). A timeout on every call."""
 
-    def __init__(self, base_url, key, *, connect_timeout=5.0, read_timeout=60.0,
-                 send_aliases=True, session=None, allowed_private_hosts=(), user_info="", flavor="auto",
-                 image_base64_format="raw"):
+    def __init__(
+        self,
+        base_url,
+        key,
+        *,
+        connect_timeout=5.0,
+        read_timeout=60.0,
+        send_aliases=True,
+        session=None,
+        allowed_private_hosts=(),
+        user_info="",
+        flavor="auto",
+        image_base64_format="raw",
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
         self.image_base64_format = image_base64_format
         self.flavor_setting = flavor
-        self._flavor = FLAVORS.get(flavor)          # None while "auto" has not decided
+        self._flavor = FLAVORS.get(flavor)  # None while "auto" has not decided
         self._flavor_lock = threading.Lock()
         self._probe_again_at = 0.0
         password = user_info.split(":", 1)[1] if ":" in user_info else ""
@@ -88,10 +99,13 @@ class VideoAPI:
         if (urlsplit(self.base_url).hostname or "").lower() == "api.openai.com":
             return OPENAI
         try:
-            resp = self._call("GET", "/health/liveliness",
-                              timeout=(min(self.timeout[0], PROBE_SECONDS), min(self.timeout[1], PROBE_SECONDS)))
+            resp = self._call(
+                "GET",
+                "/health/liveliness",
+                timeout=(min(self.timeout[0], PROBE_SECONDS), min(self.timeout[1], PROBE_SECONDS)),
+            )
         except (UpstreamUnreachable, UpstreamTimeout, BadAnswer):
-            raise      # not reachable now: decide on a later call rather than guess
+            raise  # not reachable now: decide on a later call rather than guess
         except UpstreamError:
             return RELAY
         if resp.headers.get("x-litellm-version") or "i'm alive" in resp.text.lower():
@@ -156,12 +170,16 @@ class VideoAPI:
         if index:
             params["index"] = index
         # Ask for the media itself: an upstream that picks the format from Accept would otherwise send JSON.
-        accept = {"Accept": "image/jpeg, image/webp;q=0.9, image/*;q=0.8, */*;q=0.1" if variant == "thumbnail"
-                  else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"}
+        accept = {
+            "Accept": "image/jpeg, image/webp;q=0.9, image/*;q=0.8, */*;q=0.1"
+            if variant == "thumbnail"
+            else "video/mp4, video/*;q=0.9, application/octet-stream;q=0.8, */*;q=0.1"
+        }
         if url:
             return self._call("GET", url, stream=True, absolute=True, headers=accept)
-        return self._call("GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True,
-                          headers=accept)
+        return self._call(
+            "GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True, headers=accept
+        )
 
     def list_videos(self, limit=100, timeout=None):
         """The API's most recent jobs (GET /v1/videos, newest first), as Jobs; jobs it cannot read are left
@@ -207,8 +225,12 @@ class VideoAPI:
         except requests.exceptions.RequestException as exc:
             self._raise_transport(exc, method, path, timeout, started)
         self._log(method, path, resp.status_code, started)
-        if (self.flavor_setting == "auto" and self._flavor is not OPENAI and not absolute
-                and resp.headers.get("x-litellm-version")):
+        if (
+            self.flavor_setting == "auto"
+            and self._flavor is not OPENAI
+            and not absolute
+            and resp.headers.get("x-litellm-version")
+        ):
             log.info("upstream answered as LiteLLM's proxy: later requests are written in the openai flavour")
             self._flavor = OPENAI
         if resp.status_code >= 400:
@@ -222,41 +244,56 @@ class VideoAPI:
         """Map a transport failure to an UpstreamError by exception type (a read timeout while a body
         streams arrives wrapped in a ConnectionError, so the causes are looked at too)."""
         if isinstance(exc, requests.exceptions.ConnectionError) and any(
-                isinstance(c, urllib3.exceptions.ReadTimeoutError) for c in _causes(exc)):
+            isinstance(c, urllib3.exceptions.ReadTimeoutError) for c in _causes(exc)
+        ):
             exc = requests.exceptions.ReadTimeout(exc)
         try:
             raise exc
         except requests.exceptions.ConnectTimeout:
             self._log(method, path, "connect-timeout", started)
-            raise UpstreamTimeout(Problem(N_("The video API at %(url)s did not accept a connection within "
-                                             "%(seconds)s s."),
-                                          url=self.base_url, seconds=f"{timeout[0]:g}")) from exc
+            raise UpstreamTimeout(
+                Problem(
+                    N_("The video API at %(url)s did not accept a connection within %(seconds)s s."),
+                    url=self.base_url,
+                    seconds=f"{timeout[0]:g}",
+                )
+            ) from exc
         except requests.exceptions.ReadTimeout:
             self._log(method, path, "read-timeout", started)
-            raise UpstreamTimeout(Problem(N_("The video API did not answer within %(seconds)s s; it may still be "
-                                             "working on it."), seconds=f"{timeout[1]:g}"),
-                                  may_have_created=True) from exc
+            raise UpstreamTimeout(
+                Problem(
+                    N_("The video API did not answer within %(seconds)s s; it may still be working on it."),
+                    seconds=f"{timeout[1]:g}",
+                ),
+                may_have_created=True,
+            ) from exc
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             self._log(method, path, "broken-body", started)
-            raise UpstreamUnreachable(Problem(N_("The connection to the video API broke off in the middle of its "
-                                                 "answer. Try again in a moment.")), may_have_created=True) from exc
+            raise UpstreamUnreachable(
+                Problem(
+                    N_("The connection to the video API broke off in the middle of its answer. Try again in a moment.")
+                ),
+                may_have_created=True,
+            ) from exc
         except requests.exceptions.ConnectionError:
             self._log(method, path, "connection-error", started)
             message, reached = _connection_failure(exc, self.base_url)
             raise UpstreamUnreachable(message, may_have_created=reached) from exc
         except requests.exceptions.RequestException:
             self._log(method, path, "error", started)
-            raise UpstreamUnreachable(Problem(N_("The request to the video API failed: %(error)s."),
-                                              error=type(exc).__name__)) from exc
+            raise UpstreamUnreachable(
+                Problem(N_("The request to the video API failed: %(error)s."), error=type(exc).__name__)
+            ) from exc
 
     def _send(self, method, url, timeout, headers, kwargs):
         """Send, following redirects by hand, each hop read and checked like the first: only the upstream's
         own origin, or public addresses, are reached, and the key goes only to the upstream's own origin."""
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                read_address(url)          # refused outright if two parsers could read it differently
-                resp = self.session.request(method, url, timeout=timeout, stream=True, headers=headers,
-                                            allow_redirects=False, **kwargs)
+                read_address(url)  # refused outright if two parsers could read it differently
+                resp = self.session.request(
+                    method, url, timeout=timeout, stream=True, headers=headers, allow_redirects=False, **kwargs
+                )
             except AddressRefused as exc:
                 raise UnsafeAddress(self._scrub(str(exc))) from None
             if not (resp.is_redirect and method in ("GET", "HEAD")):
@@ -274,47 +311,77 @@ class VideoAPI:
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 resp.close()
-                raise BadAnswer(Problem(N_("The video API answered HTTP %(status)s with more than %(mb)s MB, far "
-                                           "more than a job takes; it was not read."),
-                                        status=resp.status_code, mb=MAX_ANSWER_BYTES // 1048576),
-                                status=resp.status_code, may_have_created=resp.ok)
+                raise BadAnswer(
+                    Problem(
+                        N_(
+                            "The video API answered HTTP %(status)s with more than %(mb)s MB, far "
+                            "more than a job takes; it was not read."
+                        ),
+                        status=resp.status_code,
+                        mb=MAX_ANSWER_BYTES // 1048576,
+                    ),
+                    status=resp.status_code,
+                    may_have_created=resp.ok,
+                )
             chunks.append(chunk)
         body = self._redact.bytes(b"".join(chunks))
         resp._content, resp._content_consumed = body, True
-        resp.close()            # the body is read: the connection goes back to the pool, kept alive
+        resp.close()  # the body is read: the connection goes back to the pool, kept alive
 
     def _log(self, method, path, outcome, started):
         # A status read that went well is routine (hundreds a second with many jobs): DEBUG, not INFO.
-        routine = method == "GET" and isinstance(outcome, int) and outcome < 400 and path.startswith("/v1/videos/") \
+        routine = (
+            method == "GET"
+            and isinstance(outcome, int)
+            and outcome < 400
+            and path.startswith("/v1/videos/")
             and not path.split("?")[0].endswith("/content")
+        )
         level = logging.DEBUG if routine else logging.INFO
         if log.isEnabledFor(level):
-            log.log(level, "upstream %s %s -> %s in %.0f ms", method,
-                    self._scrub(without_user_info(path.split("?")[0]))[:300], outcome,
-                    (time.monotonic() - started) * 1000)
+            log.log(
+                level,
+                "upstream %s %s -> %s in %.0f ms",
+                method,
+                self._scrub(without_user_info(path.split("?")[0]))[:300],
+                outcome,
+                (time.monotonic() - started) * 1000,
+            )
 
     def _job(self, resp):
         body = self._json(resp)
         try:
             return Job.from_upstream(body)
         except ValueError as exc:
-            raise BadAnswer(Problem(N_("The video API answered HTTP %(status)s but %(reason)s."),
-                                    status=resp.status_code, reason=str(exc)),
-                            status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
+            raise BadAnswer(
+                Problem(
+                    N_("The video API answered HTTP %(status)s but %(reason)s."),
+                    status=resp.status_code,
+                    reason=str(exc),
+                ),
+                status=resp.status_code,
+                detail=self._scrub(excerpt(resp.text)),
+            ) from None
 
     def _json(self, resp):
         try:
             return self._scrub_tree(resp.json())
         except (ValueError, RecursionError):
-            message = (N_("The video API answered HTTP %(status)s with an HTML page instead of JSON.")
-                       if looks_like_html(resp.text) else
-                       N_("The video API answered HTTP %(status)s with a body that is not JSON."))
-            raise BadAnswer(Problem(message, status=resp.status_code),
-                            status=resp.status_code, detail=self._scrub(excerpt(resp.text))) from None
+            message = (
+                N_("The video API answered HTTP %(status)s with an HTML page instead of JSON.")
+                if looks_like_html(resp.text)
+                else N_("The video API answered HTTP %(status)s with a body that is not JSON.")
+            )
+            raise BadAnswer(
+                Problem(message, status=resp.status_code),
+                status=resp.status_code,
+                detail=self._scrub(excerpt(resp.text)),
+            ) from None
 
     def _error(self, resp):
-        return error_from_response(resp.status_code, resp.text, self._scrub(resp.headers.get("Retry-After")),
-                                   self._scrub_tree)
+        return error_from_response(
+            resp.status_code, resp.text, self._scrub(resp.headers.get("Retry-After")), self._scrub_tree
+        )
 
     def _scrub(self, text):
         """Never let the key through, in any case or escape, should an upstream echo it back."""
@@ -333,8 +400,14 @@ def _causes(exc):
         if current is None or any(current is f for f in found):
             continue
         found.append(current)
-        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__,
-                      *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]])
+        stack.extend(
+            [
+                getattr(current, "reason", None),
+                current.__cause__,
+                current.__context__,
+                *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)],
+            ]
+        )
     return found
 
 
@@ -342,15 +415,20 @@ def _connection_failure(exc, base_url):
     """A message for a transport failure, classified by exception type, and whether the request got through."""
     causes = _causes(exc)
     if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError)) for c in causes):
-        return Problem(N_("The video API's host name could not be resolved (%(url)s). Check VIDEO_API_BASE_URL."),
-                       url=base_url), False
+        return Problem(
+            N_("The video API's host name could not be resolved (%(url)s). Check VIDEO_API_BASE_URL."), url=base_url
+        ), False
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return Problem(N_("Nothing is listening at %(url)s: the video API refused the connection. Is it running?"),
-                       url=base_url), False
+        return Problem(
+            N_("Nothing is listening at %(url)s: the video API refused the connection. Is it running?"), url=base_url
+        ), False
     if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in causes):
         return Problem(N_("The video API at %(url)s could not be reached."), url=base_url), False
-    if any(isinstance(c, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                          urllib3.exceptions.ProtocolError)) for c in causes):
+    if any(
+        isinstance(
+            c, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, urllib3.exceptions.ProtocolError)
+        )
+        for c in causes
+    ):
         return Problem(N_("The video API closed the connection without answering.")), True
     return Problem(N_("The video API at %(url)s could not be reached."), url=base_url), True
-

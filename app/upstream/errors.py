@@ -8,9 +8,27 @@ from html import unescape
 from app.core.messages import N_, Problem
 
 # Request fields the upstream may name in an error (the contract's, and the aliases relays read).
-UPSTREAM_PARAMS = {"model", "prompt", "image", "input_reference", "images", "duration", "seconds", "width",
-                   "height", "size", "fps", "seed", "n", "response_format", "user", "metadata",
-                   "negative_prompt", "style", "quality_level"}
+UPSTREAM_PARAMS = {
+    "model",
+    "prompt",
+    "image",
+    "input_reference",
+    "images",
+    "duration",
+    "seconds",
+    "width",
+    "height",
+    "size",
+    "fps",
+    "seed",
+    "n",
+    "response_format",
+    "user",
+    "metadata",
+    "negative_prompt",
+    "style",
+    "quality_level",
+}
 STATUS_HINTS = {
     401: N_("The video API refused the stored key (HTTP 401). %(message)s"),
     403: N_("The video API does not allow this key to do that (HTTP 403). %(message)s"),
@@ -25,15 +43,25 @@ class UpstreamError(Exception):
     reached the upstream and no usable answer came back: a create may have been made anyway.
     """
 
-    kind = "error"      # a short word for log lines
+    kind = "error"  # a short word for log lines
 
-    def __init__(self, message, *, status=None, type_=None, param=None, code=None, retry_after=None,
-                 detail=None, may_have_created=False):
+    def __init__(
+        self,
+        message,
+        *,
+        status=None,
+        type_=None,
+        param=None,
+        code=None,
+        retry_after=None,
+        detail=None,
+        may_have_created=False,
+    ):
         super().__init__(message)
         self.message, self.status = message, status
         self.type, self.param, self.code = type_, param, code
-        self.retry_after = retry_after      # whole seconds, as text
-        self.detail = detail                # a short excerpt of a body that was not JSON
+        self.retry_after = retry_after  # whole seconds, as text
+        self.detail = detail  # a short excerpt of a body that was not JSON
         self.may_have_created = may_have_created
 
 
@@ -79,23 +107,23 @@ def error_from_response(status, text, retry_after, scrub):
     message = type_ = param = code = None
     if isinstance(body, dict):
         err = body.get("error")
-        if isinstance(err, dict):                      # the contract's and OpenAI's shape
+        if isinstance(err, dict):  # the contract's and OpenAI's shape
             message, type_ = err.get("message"), err.get("type")
             param, code = err.get("param"), err.get("code")
         elif isinstance(err, str):
             message = err
-        if not message and isinstance(body.get("message"), str):   # relay task errors
+        if not message and isinstance(body.get("message"), str):  # relay task errors
             message, code = body["message"], body.get("code")
             param = body.get("param")
         if not message and isinstance(body.get("detail"), list) and body["detail"]:
-            message, param = _validation_detail(body["detail"][0])      # FastAPI's (LiteLLM's) field errors
+            message, param = _validation_detail(body["detail"][0])  # FastAPI's (LiteLLM's) field errors
         elif not message and body.get("detail"):
             message = str(body["detail"])
-    for _ in range(3):          # gateways wrap the provider's error in their own: use the innermost
+    for _ in range(3):  # gateways wrap the provider's error in their own: use the innermost
         inner = _embedded_error(message)
         if inner is None:
             break
-        inner = scrub(inner)            # its JSON escapes may spell out what the outer scrub could not see
+        inner = scrub(inner)  # its JSON escapes may spell out what the outer scrub could not see
         message = inner["message"]
         type_, code = inner.get("type") or type_, inner.get("code") or code
         param = inner.get("param") or param
@@ -106,22 +134,34 @@ def error_from_response(status, text, retry_after, scrub):
         detail = excerpt(text)
         if looks_like_html(text):
             title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-            message = (Problem(N_("The video API's gateway answered HTTP %(status)s with an HTML page (“%(title)s”)."),
-                               status=status, title=scrub(unescape(title.group(1)).strip()[:200])) if title else
-                       Problem(N_("The video API's gateway answered HTTP %(status)s with an HTML page."),
-                               status=status))
+            message = (
+                Problem(
+                    N_("The video API's gateway answered HTTP %(status)s with an HTML page (“%(title)s”)."),
+                    status=status,
+                    title=scrub(unescape(title.group(1)).strip()[:200]),
+                )
+                if title
+                else Problem(N_("The video API's gateway answered HTTP %(status)s with an HTML page."), status=status)
+            )
         elif text.strip():
-            message = Problem(N_("The video API answered HTTP %(status)s: %(text)s"), status=status,
-                              text=scrub(excerpt(text, 200)))
+            message = Problem(
+                N_("The video API answered HTTP %(status)s: %(text)s"), status=status, text=scrub(excerpt(text, 200))
+            )
         else:
             message = Problem(N_("The video API answered HTTP %(status)s with an empty body."), status=status)
     if not isinstance(message, Problem):
-        message = scrub(str(message))[:2000]          # the upstream's own words, shown as sent
+        message = scrub(str(message))[:2000]  # the upstream's own words, shown as sent
     if status in STATUS_HINTS:
         message = Problem(STATUS_HINTS[status], message=message)
-    return UpstreamRefused(message, status=status, type_=short_text(type_),
-                           param=short_text(param), code=short_text(code), retry_after=retry_seconds(retry_after),
-                           detail=scrub(detail) if detail else None)
+    return UpstreamRefused(
+        message,
+        status=status,
+        type_=short_text(type_),
+        param=short_text(param),
+        code=short_text(code),
+        retry_after=retry_seconds(retry_after),
+        detail=scrub(detail) if detail else None,
+    )
 
 
 def _embedded_error(message):

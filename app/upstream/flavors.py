@@ -23,18 +23,32 @@ from app.upstream.multipart import Base64File, FilePart, MultipartBody
 @dataclass(frozen=True)
 class Flavor:
     name: str
-    upload_field: str           # the form field that carries an uploaded picture
-    upload_as_file: bool        # an upload as a file part (True) or as base64 text (False)
-    address_field: str          # the form field that carries a picture's address, as text
-    contract_sizes: bool        # send the contract's duration, width and height
-    always_aliases: bool        # send seconds and size whatever VIDEO_API_COMPAT_ALIASES says
-    options_in_metadata: bool   # extra options in one metadata JSON part (True) or as top-level fields
+    upload_field: str  # the form field that carries an uploaded picture
+    upload_as_file: bool  # an upload as a file part (True) or as base64 text (False)
+    address_field: str  # the form field that carries a picture's address, as text
+    contract_sizes: bool  # send the contract's duration, width and height
+    always_aliases: bool  # send seconds and size whatever VIDEO_API_COMPAT_ALIASES says
+    options_in_metadata: bool  # extra options in one metadata JSON part (True) or as top-level fields
 
 
-RELAY = Flavor("relay", upload_field="image", upload_as_file=False, address_field="image",
-               contract_sizes=True, always_aliases=False, options_in_metadata=True)
-OPENAI = Flavor("openai", upload_field="input_reference", upload_as_file=True, address_field="image",
-                contract_sizes=False, always_aliases=True, options_in_metadata=False)
+RELAY = Flavor(
+    "relay",
+    upload_field="image",
+    upload_as_file=False,
+    address_field="image",
+    contract_sizes=True,
+    always_aliases=False,
+    options_in_metadata=True,
+)
+OPENAI = Flavor(
+    "openai",
+    upload_field="input_reference",
+    upload_as_file=True,
+    address_field="image",
+    contract_sizes=False,
+    always_aliases=True,
+    options_in_metadata=False,
+)
 FLAVORS = {f.name: f for f in (RELAY, OPENAI)}
 CHOICES = ("auto", *FLAVORS)
 
@@ -59,8 +73,7 @@ class UpstreamCall:
             if isinstance(value, FilePart):
                 parts.append({"name": name, "file": value.filename, "type": value.content_type})
             elif isinstance(value, Base64File):
-                parts.append({"name": name, "base64_of": value.filename,
-                              "prefix": value.prefix.decode("ascii")})
+                parts.append({"name": name, "base64_of": value.filename, "prefix": value.prefix.decode("ascii")})
             else:
                 parts.append({"name": name, "text": str(value)})
         return {"method": self.method, "path": self.path, "flavor": self.flavor, "parts": parts}
@@ -99,8 +112,16 @@ def build_create(request: VideoRequest, flavor: Flavor, base64_format="raw", sen
         if flavor.options_in_metadata:
             parts.append(("metadata", json.dumps(request.metadata, ensure_ascii=False)))
         else:
-            taken = {name for name, _ in parts} | {"seconds", "size", "duration", "width", "height", "image",
-                                                   "input_reference", "metadata"}
+            taken = {name for name, _ in parts} | {
+                "seconds",
+                "size",
+                "duration",
+                "width",
+                "height",
+                "image",
+                "input_reference",
+                "metadata",
+            }
             for key, value in request.metadata.items():
                 if key not in taken:
                     add(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))

@@ -8,20 +8,36 @@ from datetime import datetime
 
 from app.core.lifecycle import JobStatus
 
-MAX_ID_LENGTH = 1024        # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
+MAX_ID_LENGTH = 1024  # ids are opaque: LiteLLM's are ~234 characters of base64 with "=", new-api's "task_..."
 # Keys OpenAI's video object always writes, null or not (new-api and the first demo API left them out when null).
 OPENAI_VIDEO_KEYS = {"completed_at", "expires_at", "error", "remixed_from_video_id"}
-LATEST_TIMESTAMP = 253402300799          # 9999-12-31: anything later is not a time a person can read
+LATEST_TIMESTAMP = 253402300799  # 9999-12-31: anything later is not a time a person can read
 MAX_SEED = 2**63 - 1
 STATUS_SPELLINGS = {
-    "queued": "queued", "pending": "queued", "submitted": "queued", "not_start": "queued",
-    "not_started": "queued", "waiting": "queued", "created": "queued",
-    "in_progress": "in_progress", "processing": "in_progress", "running": "in_progress",
-    "generating": "in_progress", "started": "in_progress",
-    "completed": "completed", "succeeded": "completed", "success": "completed", "succeed": "completed",
-    "done": "completed", "finished": "completed",
-    "failed": "failed", "failure": "failed", "error": "failed", "cancelled": "failed",
-    "canceled": "failed", "expired": "failed",
+    "queued": "queued",
+    "pending": "queued",
+    "submitted": "queued",
+    "not_start": "queued",
+    "not_started": "queued",
+    "waiting": "queued",
+    "created": "queued",
+    "in_progress": "in_progress",
+    "processing": "in_progress",
+    "running": "in_progress",
+    "generating": "in_progress",
+    "started": "in_progress",
+    "completed": "completed",
+    "succeeded": "completed",
+    "success": "completed",
+    "succeed": "completed",
+    "done": "completed",
+    "finished": "completed",
+    "failed": "failed",
+    "failure": "failed",
+    "error": "failed",
+    "cancelled": "failed",
+    "canceled": "failed",
+    "expired": "failed",
 }
 
 
@@ -40,7 +56,7 @@ class VideoRequest:
 
     prompt: str
     model: str | None = None
-    image: "str | ImageUpload | None" = None   # an http(s) URL passed through, or a checked upload on disk
+    image: "str | ImageUpload | None" = None  # an http(s) URL passed through, or a checked upload on disk
     duration: float | None = None
     width: int | None = None
     height: int | None = None
@@ -62,16 +78,16 @@ class Job:
     object: str = "video"
     model: str | None = None
     progress: int = 0
-    created_at: int | None = None    # Unix seconds
+    created_at: int | None = None  # Unix seconds
     completed_at: int | None = None
     expires_at: int | None = None
     seconds: str | None = None
     size: str | None = None
-    error: dict | None = None        # {"message", "code"}
+    error: dict | None = None  # {"message", "code"}
     metadata: dict = field(default_factory=dict)
-    video_url: str | None = None     # a direct address of the MP4, when the upstream gives one
+    video_url: str | None = None  # a direct address of the MP4, when the upstream gives one
     variant_count: int = 1
-    seed: int | None = None          # the seed the upstream used, when it says
+    seed: int | None = None  # the seed the upstream used, when it says
     fps: int | None = None
     # Whether the answers keep the metadata sent: True when they carry a metadata object; False when they are
     # OpenAI's whole video object (null fields written out), which has no place for it, as LiteLLM's are;
@@ -103,8 +119,10 @@ class Job:
         if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
             raise ValueError("the answer has no job id")
         if not is_usable_id(str(job_id)):
-            raise ValueError(f"its job id (empty, \".\", \"..\", longer than {MAX_ID_LENGTH} characters or holding "
-                             "control characters) is not one any address can carry")
+            raise ValueError(
+                f'its job id (empty, ".", "..", longer than {MAX_ID_LENGTH} characters or holding '
+                "control characters) is not one any address can carry"
+            )
         raw_status = str(inner.get("status") or "").strip()[:60]
         status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
         metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
@@ -112,8 +130,7 @@ class Job:
         if isinstance(error, str):
             error = {"message": error, "code": None}
         elif isinstance(error, dict):
-            error = {"message": str(error.get("message") or error.get("msg") or ""),
-                     "code": error.get("code")}
+            error = {"message": str(error.get("message") or error.get("msg") or ""), "code": error.get("code")}
             if not error["message"] and not error["code"]:
                 error = None
         else:
@@ -122,7 +139,9 @@ class Job:
             error = {"message": str(inner["fail_reason"]), "code": None}
         variants = inner.get("variants") if isinstance(inner.get("variants"), list) else []
         return cls(
-            id=str(job_id), status=status, raw_status=raw_status,
+            id=str(job_id),
+            status=status,
+            raw_status=raw_status,
             object=str(inner.get("object") or "video"),
             model=_str_or_none(inner.get("model")),
             progress=_progress(inner.get("progress"), status),
@@ -131,17 +150,23 @@ class Job:
             expires_at=unix_seconds(inner.get("expires_at")),
             seconds=_str_or_none(inner.get("seconds")),
             size=_str_or_none(inner.get("size")),
-            error=error, metadata=metadata,
+            error=error,
+            metadata=metadata,
             video_url=_video_url(inner, metadata),
             variant_count=max(1, min(len(variants), 16)),
-            seed=_whole(inner.get("seed"), 0, MAX_SEED) if inner.get("seed") is not None
+            seed=_whole(inner.get("seed"), 0, MAX_SEED)
+            if inner.get("seed") is not None
             else _whole(metadata.get("seed"), 0, MAX_SEED),
             fps=_whole(inner.get("fps"), 1, 1000),
-            metadata_kept=(True if isinstance(inner.get("metadata"), dict) else
-                           False if "metadata" not in inner and set(inner) >= OPENAI_VIDEO_KEYS else None),
+            metadata_kept=(
+                True
+                if isinstance(inner.get("metadata"), dict)
+                else False
+                if "metadata" not in inner and set(inner) >= OPENAI_VIDEO_KEYS
+                else None
+            ),
             raw=data,
         )
-
 
 
 def is_usable_id(value):
@@ -149,8 +174,12 @@ def is_usable_id(value):
     percent-encoded wherever it goes into a path and never names a file; only control characters (and lone
     surrogates, which no URL or database can carry) are refused, and "." and "..", which every HTTP stack
     resolves as a path step however they are escaped."""
-    return (isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and value not in (".", "..")
-            and not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value))
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and value not in (".", "..")
+        and not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value)
+    )
 
 
 def unix_seconds(value):
@@ -166,9 +195,9 @@ def unix_seconds(value):
             return None
     if not math.isfinite(number):
         return None
-    if number > 1e14:       # microseconds
+    if number > 1e14:  # microseconds
         number /= 1e6
-    elif number > 1e11:     # milliseconds: 1e11 s is the year 5138
+    elif number > 1e11:  # milliseconds: 1e11 s is the year 5138
         number /= 1e3
     return int(number) if 0 < number <= LATEST_TIMESTAMP else None
 

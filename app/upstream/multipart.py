@@ -4,7 +4,7 @@ import base64
 import os
 import secrets
 
-CHUNK = 3 * 64 * 1024   # a multiple of 3, so base64 chunks join without padding in between
+CHUNK = 3 * 64 * 1024  # a multiple of 3, so base64 chunks join without padding in between
 
 
 class Base64File:
@@ -92,7 +92,7 @@ class MultipartBody:
             out, self._buffer = bytes(self._buffer), bytearray()
         else:
             out = bytes(self._buffer[:size])
-            del self._buffer[:size]        # cheap: a bytearray drops its head without moving the rest
+            del self._buffer[:size]  # cheap: a bytearray drops its head without moving the rest
         return out
 
 

@@ -7,7 +7,7 @@ from html import unescape
 from urllib.parse import unquote
 
 REDACTED = "[redacted]"
-MIN_SECRET_CHARS = 8        # a "key" of a few characters (the demo API's "demo") is no secret
+MIN_SECRET_CHARS = 8  # a "key" of a few characters (the demo API's "demo") is no secret
 WINDOW = 12
 
 
@@ -17,7 +17,7 @@ class Redactor:
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_CHARS:
                 width = min(WINDOW, len(secret))
-                pieces.update(secret[i:i + width].lower() for i in range(len(secret) - width + 1))
+                pieces.update(secret[i : i + width].lower() for i in range(len(secret) - width + 1))
         self.secrets = tuple(s for s in secrets if s and len(s) >= MIN_SECRET_CHARS)
         alternatives = "|".join(re.escape(p) for p in sorted(pieces, key=len, reverse=True))
         # A look-ahead finds overlapping pieces, so a whole key is covered end to end.

@@ -33,10 +33,10 @@ csrf = CSRFProtect()
 
 def init_web(app, settings):
     """Requests, security, sign-in, languages, CSRF, filters, template helpers, blueprints, error pages."""
-    app.request_class = UploadRequest     # an uploaded image is written to disk once, where it is kept
-    init_job_urls(app)   # before the blueprints: their rules use <job:...>
+    app.request_class = UploadRequest  # an uploaded image is written to disk once, where it is kept
+    init_job_urls(app)  # before the blueprints: their rules use <job:...>
     init_security(app, settings)
-    init_auth(app)   # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
+    init_auth(app)  # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
     init_i18n(app)
     csrf.init_app(app)
     init_limiter(app, settings)
@@ -46,9 +46,16 @@ def init_web(app, settings):
     # A fresh one-time token for a form that sends a job (remix): sent twice, it makes one job.
     app.add_template_global(lambda: secrets.token_hex(16), "one_time_token")
     register_blueprints(app)
-    app.context_processor(lambda: {"asset_url": asset_url, "auth_mode": settings.auth_mode,
-                                   "demo_mode": settings.demo_mode, "JobStatus": JobStatus,
-                                   "ArchiveState": ArchiveState, "prompt_limit": PROMPT_LIMIT})
+    app.context_processor(
+        lambda: {
+            "asset_url": asset_url,
+            "auth_mode": settings.auth_mode,
+            "demo_mode": settings.demo_mode,
+            "JobStatus": JobStatus,
+            "ArchiveState": ArchiveState,
+            "prompt_limit": PROMPT_LIMIT,
+        }
+    )
     register_errorhandlers(app, settings)
 
 
@@ -62,9 +69,13 @@ def register_errorhandlers(app, settings):
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         if request.endpoint == "studio.create_job":
-            return form_page.form_again(400, _(
-                "The form had expired or came from another page, so nothing was sent. Your values are below: "
-                "check them (choose the image again if you had picked one) and submit again."))
+            return form_page.form_again(
+                400,
+                _(
+                    "The form had expired or came from another page, so nothing was sent. Your values are below: "
+                    "check them (choose the image again if you had picked one) and submit again."
+                ),
+            )
         return render_error(400, _("The form had expired"), _("Go back, reload the page and try again."))
 
     @app.errorhandler(429)
@@ -72,30 +83,40 @@ def register_errorhandlers(app, settings):
         """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        page, status = render_error(429, _("Too many requests"),
-                                    _("Slow down a little and try again in %(wait)s.", wait=duration_text(wait)))
+        page, status = render_error(
+            429, _("Too many requests"), _("Slow down a little and try again in %(wait)s.", wait=duration_text(wait))
+        )
         return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(err):
         titles = {404: _("Page not found"), 405: _("Not allowed here"), 413: _("That upload is too large")}
-        ours = isinstance(err.description, Problem)      # a message of ours; Werkzeug's own are English
-        details = {404: _("There is nothing at this address. Check the link, or start from the form."),
-                   405: _("This address does not take that kind of request.")}
-        detail = problem_text(err.description) if ours else details.get(
-            err.code, _("The request could not be handled (HTTP %(status)s).", status=err.code))
+        ours = isinstance(err.description, Problem)  # a message of ours; Werkzeug's own are English
+        details = {
+            404: _("There is nothing at this address. Check the link, or start from the form."),
+            405: _("This address does not take that kind of request."),
+        }
+        detail = (
+            problem_text(err.description)
+            if ours
+            else details.get(err.code, _("The request could not be handled (HTTP %(status)s).", status=err.code))
+        )
         if err.code == 413:
-            detail = _("Images may be at most %(limit)s MB. Go back, choose a smaller image (or give its address "
-                       "instead) and submit again: the rest of the form is still filled in.",
-                       limit=f"{settings.max_upload_mb:g}")
+            detail = _(
+                "Images may be at most %(limit)s MB. Go back, choose a smaller image (or give its address "
+                "instead) and submit again: the rest of the form is still filled in.",
+                limit=f"{settings.max_upload_mb:g}",
+            )
         return render_error(err.code, titles.get(err.code, _("Something went wrong")), detail)
 
     @app.errorhandler(Exception)
     def unexpected_error(err):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
-        return render_error(500, _("Something went wrong on our side"),
-                            _("The error was logged. Try again; if it keeps happening, tell the people who run this "
-                              "app."))
+        return render_error(
+            500,
+            _("Something went wrong on our side"),
+            _("The error was logged. Try again; if it keeps happening, tell the people who run this app."),
+        )
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,12 +22,15 @@ bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-FAILED_LOGIN_DELAY = 1.0   # seconds added to every failed attempt, so guessing is slow
+FAILED_LOGIN_DELAY = 1.0  # seconds added to every failed attempt, so guessing is slow
 
 
 class LoginForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[Length(max=80)],
-                       description=_l("Optional. Shown in the history next to the jobs you send."))
+    name = StringField(
+        _l("Your name"),
+        validators=[Length(max=80)],
+        description=_l("Optional. Shown in the history next to the jobs you send."),
+    )
     password = PasswordField(_l("Team password"), validators=[DataRequired(_l("Enter the team password."))])
 
     def validate_name(self, field):
@@ -52,14 +55,21 @@ def require_identity():
         return None
     if settings.auth_mode == "header":
         if not g.identity:
-            abort(401, description=Problem(N_("This app is reached through the team's sign-in proxy, and no "
-                                              "identity came with this request. Open it through the usual "
-                                              "address, or ask whoever runs it.")))
+            abort(
+                401,
+                description=Problem(
+                    N_(
+                        "This app is reached through the team's sign-in proxy, and no "
+                        "identity came with this request. Open it through the usual "
+                        "address, or ask whoever runs it."
+                    )
+                ),
+            )
         return None
     if not g.identity:
         if request.method == "GET" and request.endpoint not in ("studio.job_status", "studio.history_live"):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if request.endpoint == "studio.create_job":    # a form sent from a page left open past sign-out
+        if request.endpoint == "studio.create_job":  # a form sent from a page left open past sign-out
             return redirect(url_for("auth.login", next=url_for("studio.new_job")), code=303)
         abort(401, description=Problem(N_("Your session has ended. Sign in again.")))
     return None
@@ -76,17 +86,31 @@ def _identity(settings):
         values = request.headers.getlist(settings.auth_header)
         # A client's own copy of the header would arrive joined to the proxy's: refuse rather than guess.
         if len(values) > 1 or any("," in v for v in values):
-            abort(400, description=Problem(N_("This request carries more than one identity. Open the app "
-                                              "through the team's sign-in proxy only.")))
+            abort(
+                400,
+                description=Problem(
+                    N_(
+                        "This request carries more than one identity. Open the app "
+                        "through the team's sign-in proxy only."
+                    )
+                ),
+            )
         if values and has_control_characters(values[0]):
-            abort(400, description=Problem(N_("The identity that came with this request holds control "
-                                              "characters. Ask whoever runs the sign-in proxy.")))
+            abort(
+                400,
+                description=Problem(
+                    N_(
+                        "The identity that came with this request holds control "
+                        "characters. Ask whoever runs the sign-in proxy."
+                    )
+                ),
+            )
         return (values[0].strip()[:120] if values else "") or None
     if settings.auth_mode == "password":
-        if "sid" not in session or request.endpoint == "static":   # static files need no session lookup
+        if "sid" not in session or request.endpoint == "static":  # static files need no session lookup
             return None
         identity = services().sessions.identity(session.get("sid"), session.get("tag"))
-        if identity is None:      # signed out elsewhere, expired, or the team password has changed
+        if identity is None:  # signed out elsewhere, expired, or the team password has changed
             session.pop("sid", None)
             session.pop("tag", None)
         return identity
@@ -124,16 +148,22 @@ def logout():
     if services().sessions is not None:
         services().sessions.end(session.get("sid"))
     session.clear()
-    return redirect(url_for("auth.login") if services().settings.auth_mode == "password"
-                    else url_for("studio.new_job"), code=303)
+    return redirect(
+        url_for("auth.login") if services().settings.auth_mode == "password" else url_for("studio.new_job"), code=303
+    )
 
 
 def safe_next(target):
     """Only a path on this site. Browsers drop tabs and line breaks from addresses ("/\t/evil" becomes
     "//evil", another host), so any control character, space or backslash refuses it outright."""
     target = target or ""
-    if (target.startswith("/") and not target.startswith("//") and len(target) <= 2000
-            and not any(c in target for c in "\\ ") and all(ord(c) >= 32 and ord(c) != 127 for c in target)):
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and len(target) <= 2000
+        and not any(c in target for c in "\\ ")
+        and all(ord(c) >= 32 and ord(c) != 127 for c in target)
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -143,8 +173,12 @@ def safe_next(target):
 def sending(settings, token=None, typed_user=None, resend_confirmed=False):
     """How this request sends a job, the same for create, compare and remix: filed under the signed-in
     person (with open access, the `user` typed in the form), counted against spender_key()."""
-    return Sending(token=token, submitted_by=g.get("identity") or (typed_user or "").strip() or None,
-                   spender=spender_key(settings), resend_confirmed=resend_confirmed)
+    return Sending(
+        token=token,
+        submitted_by=g.get("identity") or (typed_user or "").strip() or None,
+        spender=spender_key(settings),
+        resend_confirmed=resend_confirmed,
+    )
 
 
 def spender_key(settings):

@@ -46,7 +46,7 @@ def form_code():
         return render_form(form, status=400)
     try:
         call = svc.api.prepare_create(form.to_video_request(form.image_value()))
-    except UpstreamError as err:        # "auto" could not reach the API to learn how it reads requests
+    except UpstreamError as err:  # "auto" could not reach the API to learn how it reads requests
         current_app.logger.warning("code preview: %s", err.kind)
         return render_form(form, status=browser_status(err), upstream_error=err)
     return render_template("code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url))

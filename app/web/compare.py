@@ -35,14 +35,14 @@ def create_comparison():
         form.compare_values.errors = [*form.compare_values.errors, str(exc)]
         changes, valid = [], False
     for model in [c["model"] for c in changes if "model" in c] or [form.model.data]:
-        problems = form.profile_problems(svc.profiles.match(model))   # each model compared must accept the form
+        problems = form.profile_problems(svc.profiles.match(model))  # each model compared must accept the form
         if problems:
             form.compare_values.errors = [*form.compare_values.errors, f"{model}: " + " ".join(problems.values())]
             valid = False
     if not valid:
         return render_form(form, status=400)
     if g.get("identity") and not (form.user.data or "").strip():
-        form.user.data = g.identity      # as for one job: the API's `user` says who asked
+        form.user.data = g.identity  # as for one job: the API's `user` says who asked
     image = form.image_value()
     token = (form.submission_id.data or "").strip()[:64]
     made, problems = [], []
@@ -54,21 +54,33 @@ def create_comparison():
         # form makes each job once.
         how = sending(svc.settings, f"{token}:{number}" if token else None, form.user.data)
         try:
-            job = send_once(svc.api.prepare_create(request), {**form.values(), **change}, svc.api, svc.store,
-                            svc.settings, how, svc.allowance)
+            job = send_once(
+                svc.api.prepare_create(request),
+                {**form.values(), **change},
+                svc.api,
+                svc.store,
+                svc.settings,
+                how,
+                svc.allowance,
+            )
             made.append(job.id)
         except AlreadySubmitted as earlier:
             if not earlier.job_id:
-                problems.append(_("%(job)s was already sent and has no answer yet; look in the history in a "
-                                  "moment.", job=_label(change)))
+                problems.append(
+                    _(
+                        "%(job)s was already sent and has no answer yet; look in the history in a moment.",
+                        job=_label(change),
+                    )
+                )
                 continue
             made.append(earlier.job_id)
         except MaybeCreated as lost:
             made.append(lost.job_id)
             problems.append(_("%(job)s: no usable answer came back; it may have been created.", job=_label(change)))
         except LimitReached as limit:
-            problems.append(_("%(job)s and the rest were not sent: the limit is %(rule)s.", job=_label(change),
-                              rule=limit.rule))
+            problems.append(
+                _("%(job)s and the rest were not sent: the limit is %(rule)s.", job=_label(change), rule=limit.rule)
+            )
             break
         except (UpstreamError, HistoryUnavailable) as exc:
             problems.append(f"{_label(change)}: {problem_text(getattr(exc, 'message', None) or str(exc))}")
@@ -76,8 +88,9 @@ def create_comparison():
         return render_form(form, status=502, notice=_("Nothing was made.") + " " + " ".join(problems))
     # The same form sent twice shows the same comparison.
     comparison_id = hashlib.sha256(token.encode()).hexdigest()[:16] if token else secrets.token_hex(8)
-    svc.store.add_comparison(comparison_id, stored(Problem(MODES[form.compare_mode.data],
-                                                           prompt=form.prompt.data.strip()[:80])), made)
+    svc.store.add_comparison(
+        comparison_id, stored(Problem(MODES[form.compare_mode.data], prompt=form.prompt.data.strip()[:80])), made
+    )
     for problem in problems:
         flash(problem, "warning")
     svc.follower.wake()

@@ -10,8 +10,11 @@ from app.core.messages import N_
 from app.web.forms import MAX_SEED, PROMPT_LIMIT
 
 MAX_JOBS = 4
-MODES = {"seeds": N_("%(prompt)s · several seeds"), "models": N_("%(prompt)s · several models"),     # page titles
-         "prompts": N_("%(prompt)s · several prompts")}
+MODES = {
+    "seeds": N_("%(prompt)s · several seeds"),
+    "models": N_("%(prompt)s · several models"),  # page titles
+    "prompts": N_("%(prompt)s · several prompts"),
+}
 
 
 def variants(mode, text):
@@ -22,17 +25,22 @@ def variants(mode, text):
         items = [" ".join(line.split()) for line in (text or "").splitlines()]
     else:
         items = re.split(r"[\s,;]+", text or "")
-    items = list(dict.fromkeys(item for item in items if item))      # in order, each once
+    items = list(dict.fromkeys(item for item in items if item))  # in order, each once
     if len(items) < 2:
-        raise ValueError({"seeds": _("Give at least two seeds to compare."),
-                          "models": _("Give at least two models to compare."),
-                          "prompts": _("Give at least two prompts to compare.")}[mode])
+        raise ValueError(
+            {
+                "seeds": _("Give at least two seeds to compare."),
+                "models": _("Give at least two models to compare."),
+                "prompts": _("Give at least two prompts to compare."),
+            }[mode]
+        )
     if len(items) > MAX_JOBS:
         raise ValueError(_("At most %(limit)d jobs go at once; you gave %(count)d.", limit=MAX_JOBS, count=len(items)))
     if mode == "seeds":
         if not all(item.isdigit() and int(item) <= MAX_SEED for item in items):
-            raise ValueError(_("Seeds are whole numbers from 0 to %(max)s, like 1, 2, 3.",
-                               max=format_decimal(MAX_SEED)))
+            raise ValueError(
+                _("Seeds are whole numbers from 0 to %(max)s, like 1, 2, 3.", max=format_decimal(MAX_SEED))
+            )
         return [{"seed": int(item)} for item in items]
     if mode == "models":
         if any(len(item) > 100 for item in items):

@@ -5,11 +5,25 @@ from app.upstream import UpstreamRefused, UpstreamTimeout
 
 # Upstream field names (and the aliases relays read) -> the form field a person sees.
 PARAM_TO_FIELD = {
-    "model": "model", "prompt": "prompt", "image": "image", "input_reference": "image",
-    "images": "image", "duration": "duration", "seconds": "duration", "width": "width",
-    "height": "height", "size": "width", "fps": "fps", "seed": "seed", "n": "n",
-    "response_format": "response_format", "user": "user", "metadata": "metadata",
-    "negative_prompt": "negative_prompt", "style": "style", "quality_level": "quality_level",
+    "model": "model",
+    "prompt": "prompt",
+    "image": "image",
+    "input_reference": "image",
+    "images": "image",
+    "duration": "duration",
+    "seconds": "duration",
+    "width": "width",
+    "height": "height",
+    "size": "width",
+    "fps": "fps",
+    "seed": "seed",
+    "n": "n",
+    "response_format": "response_format",
+    "user": "user",
+    "metadata": "metadata",
+    "negative_prompt": "negative_prompt",
+    "style": "style",
+    "quality_level": "quality_level",
 }
 
 

@@ -98,7 +98,18 @@ def dom_id(job_id):
 
 
 def register_filters(app):
-    for func in (dom_id, status_label, status_sentence, human_time, iso_time, metadata_value, ago, duration_text,
-                 seconds_text, number, problem_text):
+    for func in (
+        dom_id,
+        status_label,
+        status_sentence,
+        human_time,
+        iso_time,
+        metadata_value,
+        ago,
+        duration_text,
+        seconds_text,
+        number,
+        problem_text,
+    ):
         app.add_template_filter(func)
     app.add_template_global(time.time, "now")

@@ -18,8 +18,8 @@ from app.web.examples import example_values
 from app.web.filters import duration_text
 from app.web.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
 
-_FOLDED_EXTRAS = {}    # (language, profile) -> the hidden, empty fieldset of a family not chosen: the same every time
-_PROFILES_JSON = {}    # (language, the profiles) -> the script's copy
+_FOLDED_EXTRAS = {}  # (language, profile) -> the hidden, empty fieldset of a family not chosen: the same every time
+_PROFILES_JSON = {}  # (language, the profiles) -> the script's copy
 
 ADVANCED_FIELDS = ("seed", "n", "response_format", "negative_prompt", "style", "quality_level", "metadata")
 
@@ -32,11 +32,19 @@ def form_context(form):
     image_preview = None
     if form.image_token.data and svc.uploads.path(form.image_token.data):
         image_preview = url_for("studio.uploaded_image", token=form.image_token.data)
-    return {"form": form, "examples": svc.examples, "profiles": svc.profiles,
-            "profile": svc.profiles.match(form.model.data),
-            "profiles_json": profiles_json(svc.profiles), "models": svc.catalogue.models(),
-            "size_presets": SIZE_PRESETS, "image_preview": image_preview, "advanced_open": advanced_open(form),
-            "max_upload_bytes": svc.settings.max_upload_bytes, "image_rules": IMAGE_RULES}
+    return {
+        "form": form,
+        "examples": svc.examples,
+        "profiles": svc.profiles,
+        "profile": svc.profiles.match(form.model.data),
+        "profiles_json": profiles_json(svc.profiles),
+        "models": svc.catalogue.models(),
+        "size_presets": SIZE_PRESETS,
+        "image_preview": image_preview,
+        "advanced_open": advanced_open(form),
+        "max_upload_bytes": svc.settings.max_upload_bytes,
+        "image_rules": IMAGE_RULES,
+    }
 
 
 def profiles_json(profiles):
@@ -69,10 +77,13 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
     if field in form and upstream_error.message not in form[field].errors:
-        form[field].errors = [*form[field].errors,
-                              _("The video API says: %(message)s", message=problem_text(upstream_error.message))]
-    return render_template("index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain,
-                           **form_context(form)), status
+        form[field].errors = [
+            *form[field].errors,
+            _("The video API says: %(message)s", message=problem_text(upstream_error.message)),
+        ]
+    return render_template(
+        "index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain, **form_context(form)
+    ), status
 
 
 def posted_form():
@@ -99,12 +110,12 @@ def empty_form_page():
     models = tuple(services().catalogue.models())
     found = kept.get(current_language())
     if found is None or found[0] != models:
-        with _csrf_token_as(_CSRF_MARK):          # the form takes its token when it is made: make it here
+        with _csrf_token_as(_CSRF_MARK):  # the form takes its token when it is made: make it here
             form, _ = filled_form()
             form.submission_id.data = _SUBMISSION_MARK
             found = kept[current_language()] = (models, render_form(form)[0])
     page = found[1]
-    token = generate_csrf()        # also keeps the raw token in this visitor's session, as rendering would
+    token = generate_csrf()  # also keeps the raw token in this visitor's session, as rendering would
     return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
 
 
@@ -129,12 +140,21 @@ def form_again(status, notice):
 
 def limit_reached(form, limit):
     """The form again, with why nothing was sent and when to try again."""
-    message = _("You have sent as many videos as this app allows for now (the limit is %(rule)s for this team). "
-                "Nothing was sent. Try again in %(wait)s; your form is kept below.", rule=limit.rule,
-                wait=duration_text(limit.wait)) if limit.team else _(
-                "You have sent as many videos as this app allows for now (the limit is %(rule)s for one person). "
-                "Nothing was sent. Try again in %(wait)s; your form is kept below.", rule=limit.rule,
-                wait=duration_text(limit.wait))
+    message = (
+        _(
+            "You have sent as many videos as this app allows for now (the limit is %(rule)s for this team). "
+            "Nothing was sent. Try again in %(wait)s; your form is kept below.",
+            rule=limit.rule,
+            wait=duration_text(limit.wait),
+        )
+        if limit.team
+        else _(
+            "You have sent as many videos as this app allows for now (the limit is %(rule)s for one person). "
+            "Nothing was sent. Try again in %(wait)s; your form is kept below.",
+            rule=limit.rule,
+            wait=duration_text(limit.wait),
+        )
+    )
     page, status = render_form(form, status=429, notice=message)
     return page, status, {"Retry-After": str(limit.wait)}
 
@@ -154,15 +174,16 @@ def filled_form(record=None):
     notice = None
     data = dict(FORM_DEFAULTS)
     if svc.settings.demo_mode:
-        data["model"] = "demo-v1"          # the demo API's own model: no provider's limits apply
+        data["model"] = "demo-v1"  # the demo API's own model: no provider's limits apply
     example = next((e for e in svc.examples if e.id == request.args.get("example")), None)
     source = request.args.get("from")
     if record is not None:
         data = settings_of(record)
     elif example is not None:
         data = example_values(example)
-        notice = _("Filled in from the example “%(title)s”. Change what you like and send it.",
-                   title=localized(example.title))
+        notice = _(
+            "Filled in from the example “%(title)s”. Change what you like and send it.", title=localized(example.title)
+        )
     elif source:
         earlier = svc.store.get(source)
         if earlier is None:
@@ -171,8 +192,10 @@ def filled_form(record=None):
             data = settings_of(earlier)
             notice = _("The form is filled in with the settings of an earlier job. Change what you like and send it.")
             if earlier.status == JobStatus.UNCERTAIN:
-                notice = _("These are the settings of a job that may have been created without this app learning "
-                           "of it. Check with the video API's provider before sending them again.")
+                notice = _(
+                    "These are the settings of a job that may have been created without this app learning "
+                    "of it. Check with the video API's provider before sending them again."
+                )
     if g.get("identity") and not data.get("user"):
         data["user"] = g.identity
     form = VideoJobForm(data=data)

@@ -28,18 +28,39 @@ from app.media.images import ImageError, check_image_url
 from app.upstream import ImageUpload, VideoRequest
 
 PROMPT_LIMIT = 2500
-METADATA_LIMIT = 16 * 1024       # characters of the JSON box; relays pass metadata on to the provider as-is
+METADATA_LIMIT = 16 * 1024  # characters of the JSON box; relays pass metadata on to the provider as-is
 MAX_SEED = 2**32 - 1
-FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}   # an empty form starts here
+FORM_DEFAULTS = {"model": "kling-v1", "duration": 5, "width": 1280, "height": 720}  # an empty form starts here
 METADATA_KEYS = ("negative_prompt", "style", "quality_level")
-SIZE_PRESETS = ((1280, 720, N_("Landscape 16:9")), (720, 1280, N_("Portrait 9:16")), (1920, 1080, N_("Full HD 16:9")),
-                (1080, 1920, N_("Full HD 9:16")), (1024, 1024, N_("Square 1:1")))
-FIELD_ORDER = ("model", "prompt", "image_file", "image_url", "duration", "width", "height", "fps", "seed", "n",
-               "response_format", "user", "negative_prompt", "style", "quality_level", "metadata")
+SIZE_PRESETS = (
+    (1280, 720, N_("Landscape 16:9")),
+    (720, 1280, N_("Portrait 9:16")),
+    (1920, 1080, N_("Full HD 16:9")),
+    (1080, 1920, N_("Full HD 9:16")),
+    (1024, 1024, N_("Square 1:1")),
+)
+FIELD_ORDER = (
+    "model",
+    "prompt",
+    "image_file",
+    "image_url",
+    "duration",
+    "width",
+    "height",
+    "fps",
+    "seed",
+    "n",
+    "response_format",
+    "user",
+    "negative_prompt",
+    "style",
+    "quality_level",
+    "metadata",
+)
 ERROR_ORDER = (*FIELD_ORDER, "compare_mode", "compare_values")
 
 
-MAX_DIGITS = 20        # a whole number of the form (seed, size, fps, n) is never longer; int() is not asked
+MAX_DIGITS = 20  # a whole number of the form (seed, size, fps, n) is never longer; int() is not asked
 
 
 class WholeNumberField(IntegerField):
@@ -54,16 +75,18 @@ class WholeNumberField(IntegerField):
             self.data = None
             return
         text = valuelist[0].strip()
-        if len(text.lstrip("+-").lstrip("0")) > MAX_DIGITS:    # checked before int(): no number here is that long
+        if len(text.lstrip("+-").lstrip("0")) > MAX_DIGITS:  # checked before int(): no number here is that long
             self.data = None
-            raise ValueError(_("That number is far too large; enter a whole number like %(example)s.",
-                               example=self.example))
+            raise ValueError(
+                _("That number is far too large; enter a whole number like %(example)s.", example=self.example)
+            )
         try:
             self.data = int(text)
         except ValueError:
             self.data = None
-            raise ValueError(_("Enter a whole number, like %(example)s, not “%(text)s”.", example=self.example,
-                               text=text[:20])) from None
+            raise ValueError(
+                _("Enter a whole number, like %(example)s, not “%(text)s”.", example=self.example, text=text[:20])
+            ) from None
 
 
 class SecondsField(FloatField):
@@ -80,8 +103,9 @@ class SecondsField(FloatField):
                 raise ValueError
         except ValueError:
             self.data = None
-            raise ValueError(_("Enter a number of seconds, like 5, not “%(text)s”.",
-                               text=valuelist[0].strip()[:20])) from None
+            raise ValueError(
+                _("Enter a number of seconds, like 5, not “%(text)s”.", text=valuelist[0].strip()[:20])
+            ) from None
 
 
 class _RangeMessage:
@@ -91,10 +115,14 @@ class _RangeMessage:
         self.what, self.low, self.high = what, low, high
 
     def __str__(self):
-        return _("%(what)s must be between %(low)s and %(high)s.", what=str(self.what), low=format_decimal(self.low),
-                 high=format_decimal(self.high))
+        return _(
+            "%(what)s must be between %(low)s and %(high)s.",
+            what=str(self.what),
+            low=format_decimal(self.low),
+            high=format_decimal(self.high),
+        )
 
-    def __mod__(self, values):        # WTForms formats the message with the range; ours is already whole
+    def __mod__(self, values):  # WTForms formats the message with the range; ours is already whole
         return str(self)
 
 
@@ -113,68 +141,123 @@ def upload_name(name, mime):
 class VideoJobForm(FlaskForm):
     """The create-video form. Hints are the contract's field descriptions."""
 
-    model = StringField(_l("Model"), validators=[Optional(), Length(max=100)],
-                        description=_l("Model / style ID, e.g. kling-v1."))
-    prompt = TextAreaField(_l("Prompt"), validators=[
-        DataRequired(_l("Describe the video you want.")),
-        Length(max=PROMPT_LIMIT, message=_l("The prompt must be at most 2,500 characters."))],
-                           description=_l("Text description of the video."))
+    model = StringField(
+        _l("Model"), validators=[Optional(), Length(max=100)], description=_l("Model / style ID, e.g. kling-v1.")
+    )
+    prompt = TextAreaField(
+        _l("Prompt"),
+        validators=[
+            DataRequired(_l("Describe the video you want.")),
+            Length(max=PROMPT_LIMIT, message=_l("The prompt must be at most 2,500 characters.")),
+        ],
+        description=_l("Text description of the video."),
+    )
     image_file = FileField(_l("Upload an image"), description=_l("PNG, JPEG or WebP; sent as base64."))
-    image_url = StringField(_l("…or an image address"), validators=[Optional(), Length(max=2000)],
-                            description=_l("An http(s) URL, passed to the API unchanged."))
+    image_url = StringField(
+        _l("…or an image address"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("An http(s) URL, passed to the API unchanged."),
+    )
     image_token = HiddenField()
-    image_name = HiddenField()      # the uploaded file's own name, sent with it where the API reads a file
-    submission_id = HiddenField()   # a one-time token: the same filled form sent twice makes one job
+    image_name = HiddenField()  # the uploaded file's own name, sent with it where the API reads a file
+    submission_id = HiddenField()  # a one-time token: the same filled form sent twice makes one job
     image_remove = BooleanField(_l("Don't use this image"))
-    duration = SecondsField(_l("Duration (seconds)"), validators=[Optional(), _range(0.5, 60, _l("Duration"))],
-                            description=_l("Video length in seconds. Kling: 5 or 10."))
-    width = WholeNumberField(_l("Width (px)"), validators=[Optional(), _range(64, 4096, _l("Width"))], example="1280",
-                             description=_l("Video width."), render_kw={"placeholder": _l("API default")})
-    height = WholeNumberField(_l("Height (px)"), validators=[Optional(), _range(64, 4096, _l("Height"))],
-                              example="720", description=_l("Video height."),
-                              render_kw={"placeholder": _l("API default")})
-    fps = WholeNumberField(_l("Frames per second"), validators=[Optional(), _range(1, 120, _l("Frames per second"))],
-                           description=_l("Video frame rate, e.g. 24 or 30. Empty: the API's default."),
-                           render_kw={"placeholder": _l("API default")})
-    seed = WholeNumberField(_l("Seed"), validators=[Optional(), _range(0, MAX_SEED, _l("Seed"))], example="42",
-                            description=_l("Random seed: the same seed repeats a result. Empty: random."),
-                            render_kw={"placeholder": _l("random")})
-    n = WholeNumberField(_l("Number of videos"), validators=[Optional(), _range(1, 10, _l("Number of videos"))],
-                         example="1", description=_l("How many videos to generate."),
-                         render_kw={"placeholder": _l("API default")})
-    response_format = SelectField(_l("Response format"), choices=[
-        SelectChoice("", _l("API default")), SelectChoice("url"), SelectChoice("b64_json")],
-                                  validators=[Optional()], description=_l("How the API returns the video."))
-    user = StringField(_l("User"), validators=[Optional(), Length(max=256)],
-                       description=_l("An id for the person asking, e.g. user-1234."))
-    negative_prompt = TextAreaField(_l("Negative prompt"), validators=[Optional(), Length(max=PROMPT_LIMIT)],
-                                    description=_l("What the video should avoid (metadata.negative_prompt)."))
+    duration = SecondsField(
+        _l("Duration (seconds)"),
+        validators=[Optional(), _range(0.5, 60, _l("Duration"))],
+        description=_l("Video length in seconds. Kling: 5 or 10."),
+    )
+    width = WholeNumberField(
+        _l("Width (px)"),
+        validators=[Optional(), _range(64, 4096, _l("Width"))],
+        example="1280",
+        description=_l("Video width."),
+        render_kw={"placeholder": _l("API default")},
+    )
+    height = WholeNumberField(
+        _l("Height (px)"),
+        validators=[Optional(), _range(64, 4096, _l("Height"))],
+        example="720",
+        description=_l("Video height."),
+        render_kw={"placeholder": _l("API default")},
+    )
+    fps = WholeNumberField(
+        _l("Frames per second"),
+        validators=[Optional(), _range(1, 120, _l("Frames per second"))],
+        description=_l("Video frame rate, e.g. 24 or 30. Empty: the API's default."),
+        render_kw={"placeholder": _l("API default")},
+    )
+    seed = WholeNumberField(
+        _l("Seed"),
+        validators=[Optional(), _range(0, MAX_SEED, _l("Seed"))],
+        example="42",
+        description=_l("Random seed: the same seed repeats a result. Empty: random."),
+        render_kw={"placeholder": _l("random")},
+    )
+    n = WholeNumberField(
+        _l("Number of videos"),
+        validators=[Optional(), _range(1, 10, _l("Number of videos"))],
+        example="1",
+        description=_l("How many videos to generate."),
+        render_kw={"placeholder": _l("API default")},
+    )
+    response_format = SelectField(
+        _l("Response format"),
+        choices=[SelectChoice("", _l("API default")), SelectChoice("url"), SelectChoice("b64_json")],
+        validators=[Optional()],
+        description=_l("How the API returns the video."),
+    )
+    user = StringField(
+        _l("User"),
+        validators=[Optional(), Length(max=256)],
+        description=_l("An id for the person asking, e.g. user-1234."),
+    )
+    negative_prompt = TextAreaField(
+        _l("Negative prompt"),
+        validators=[Optional(), Length(max=PROMPT_LIMIT)],
+        description=_l("What the video should avoid (metadata.negative_prompt)."),
+    )
     style = StringField(_l("Style"), validators=[Optional(), Length(max=200)], description="metadata.style")
-    quality_level = StringField(_l("Quality level"), validators=[Optional(), Length(max=100)],
-                                description="metadata.quality_level")
-    metadata = TextAreaField(_l("More metadata (JSON)"), validators=[Optional()],
-                             description=_l('Extra parameters as a JSON object, e.g. {"cfg_scale": 0.5, "mode": '
-                                            '"pro"}. The three boxes above win over the same keys here.'))
+    quality_level = StringField(
+        _l("Quality level"), validators=[Optional(), Length(max=100)], description="metadata.quality_level"
+    )
+    metadata = TextAreaField(
+        _l("More metadata (JSON)"),
+        validators=[Optional()],
+        description=_l(
+            'Extra parameters as a JSON object, e.g. {"cfg_scale": 0.5, "mode": '
+            '"pro"}. The three boxes above win over the same keys here.'
+        ),
+    )
 
-    compare_mode = SelectField(_l("Compare"), choices=[
-        SelectChoice("", _l("Nothing: one job")), SelectChoice("seeds", _l("Seeds")),
-        SelectChoice("models", _l("Models")), SelectChoice("prompts", _l("Prompts"))],
-                               validators=[Optional()],
-                               description=_l("Send a few jobs that differ in one thing, and see them side by side."))
-    compare_values = TextAreaField(_l("Values to compare"), validators=[Optional(), Length(max=12000)],
-                                   description=_l("Seeds like 1, 2, 3; model ids one per line; or prompts, one per "
-                                                  "line."))
+    compare_mode = SelectField(
+        _l("Compare"),
+        choices=[
+            SelectChoice("", _l("Nothing: one job")),
+            SelectChoice("seeds", _l("Seeds")),
+            SelectChoice("models", _l("Models")),
+            SelectChoice("prompts", _l("Prompts")),
+        ],
+        validators=[Optional()],
+        description=_l("Send a few jobs that differ in one thing, and see them side by side."),
+    )
+    compare_values = TextAreaField(
+        _l("Values to compare"),
+        validators=[Optional(), Length(max=12000)],
+        description=_l("Seeds like 1, 2, 3; model ids one per line; or prompts, one per line."),
+    )
 
     checked_image = None  # set by take_image(): the CheckedImage to send
-    extras_typed = {}     # the model family's extra parameters as typed {name: text}; see read_extras()
-    extras_errors = {}    # {input name: message}
+    extras_typed = {}  # the model family's extra parameters as typed {name: text}; see read_extras()
+    extras_errors = {}  # {input name: message}
     extras_metadata = {}  # {provider's metadata key: value}
 
     def read_extras(self, profile, formdata=None):
         """Read the model family's extra parameters (config/model-profiles.toml) from the posted form;
         False when one is not accepted, with the message at its input."""
         self.extras_metadata, self.extras_typed, self.extras_errors = (
-            profile.read_extras(request.form if formdata is None else formdata) if profile else ({}, {}, {}))
+            profile.read_extras(request.form if formdata is None else formdata) if profile else ({}, {}, {})
+        )
         return not self.extras_errors
 
     def fill_extras(self, profile, typed):
@@ -185,16 +268,27 @@ class VideoJobForm(FlaskForm):
 
     def validate_metadata(self, field):
         if len(field.data) > METADATA_LIMIT:
-            raise ValidationError(_("Metadata may be at most %(limit)s characters; this is %(size)s.",
-                                    limit=format_decimal(METADATA_LIMIT), size=format_decimal(len(field.data))))
+            raise ValidationError(
+                _(
+                    "Metadata may be at most %(limit)s characters; this is %(size)s.",
+                    limit=format_decimal(METADATA_LIMIT),
+                    size=format_decimal(len(field.data)),
+                )
+            )
         try:
             value = json.loads(field.data)
         except RecursionError:
             raise ValidationError(_("This JSON is nested too deeply; keep metadata to a few levels.")) from None
         except json.JSONDecodeError as exc:
-            raise ValidationError(_("This is not valid JSON: %(reason)s at line %(line)d, column %(column)d.",
-                                    reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
-        except ValueError:          # Python refuses to read an integer of more than 4300 digits
+            raise ValidationError(
+                _(
+                    "This is not valid JSON: %(reason)s at line %(line)d, column %(column)d.",
+                    reason=exc.msg,
+                    line=exc.lineno,
+                    column=exc.colno,
+                )
+            ) from None
+        except ValueError:  # Python refuses to read an integer of more than 4300 digits
             raise ValidationError(_("A number in this JSON is far too long.")) from None
         if not isinstance(value, dict):
             raise ValidationError(_('Metadata must be a JSON object in braces, like {"mode": "pro"}.'))
@@ -219,10 +313,16 @@ class VideoJobForm(FlaskForm):
         if profile is None:
             return {}
         upload = self.image_file.data
-        return profile.problems({
-            "duration": self.duration.data, "width": self.width.data, "height": self.height.data,
-            "n": self.n.data, "image_url": self.image_url.data,
-            "has_upload": bool(self.image_token.data or getattr(upload, "filename", ""))})
+        return profile.problems(
+            {
+                "duration": self.duration.data,
+                "width": self.width.data,
+                "height": self.height.data,
+                "n": self.n.data,
+                "image_url": self.image_url.data,
+                "has_upload": bool(self.image_token.data or getattr(upload, "filename", "")),
+            }
+        )
 
     def check_profile(self, profile):
         """The model family's own limits (app/catalog/profiles.py), each message at its field; True when none
@@ -273,35 +373,53 @@ class VideoJobForm(FlaskForm):
         if self.checked_image is not None:
             return self.checked_image.mime
         token = self.image_token.data or ""
-        return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(token.rsplit(".", 1)[-1],
-                                                                                     "image/png")
+        return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(
+            token.rsplit(".", 1)[-1], "image/png"
+        )
 
     def image_value(self, uploads=None):
         """The request's picture: the checked upload (with its own file name and type), the address, or None.
         A job's stored settings name an upload by token; uploads (the store) finds its file again."""
         if self.checked_image is not None:
-            return ImageUpload(self.checked_image.path, self.checked_image.mime,
-                               upload_name(self.image_name.data, self.checked_image.mime))
+            return ImageUpload(
+                self.checked_image.path,
+                self.checked_image.mime,
+                upload_name(self.image_name.data, self.checked_image.mime),
+            )
         if self.image_token.data and uploads is not None:
-            return ImageUpload(uploads.path(self.image_token.data) or "", self._image_mime(),
-                               upload_name(self.image_name.data, self._image_mime()))
+            return ImageUpload(
+                uploads.path(self.image_token.data) or "",
+                self._image_mime(),
+                upload_name(self.image_name.data, self._image_mime()),
+            )
         return (self.image_url.data or "").strip() or None
 
     def to_video_request(self, image_value):
         """The API request this form describes; image_value is the encoded upload or the URL."""
+
         def text(field):
             return (field.data or "").strip() or None
+
         return VideoRequest(
-            prompt=self.prompt.data.strip(), model=text(self.model), image=image_value,
-            duration=self.duration.data, width=self.width.data, height=self.height.data,
-            fps=self.fps.data, seed=self.seed.data, n=self.n.data,
-            response_format=self.response_format.data or None, user=text(self.user),
-            metadata=self.metadata_object())
+            prompt=self.prompt.data.strip(),
+            model=text(self.model),
+            image=image_value,
+            duration=self.duration.data,
+            width=self.width.data,
+            height=self.height.data,
+            fps=self.fps.data,
+            seed=self.seed.data,
+            n=self.n.data,
+            response_format=self.response_format.data or None,
+            user=text(self.user),
+            metadata=self.metadata_object(),
+        )
 
     def values(self):
         """The form's values as they can be stored and put back into the form later."""
-        values = {name: self[name].data for name in FIELD_ORDER
-                  if name != "image_file" and self[name].data not in (None, "")}
+        values = {
+            name: self[name].data for name in FIELD_ORDER if name != "image_file" and self[name].data not in (None, "")
+        }
         if isinstance(values.get("duration"), float) and values["duration"].is_integer():
             values["duration"] = int(values["duration"])
         if self.extras_typed:
@@ -317,5 +435,5 @@ class VideoJobForm(FlaskForm):
         """(name, field) of every input with an error, in page order; extras as objects with id and errors."""
         fields = [(name, self[name]) for name in ERROR_ORDER if self[name].errors]
         extras = [(name, SimpleNamespace(id=name, errors=[message])) for name, message in self.extras_errors.items()]
-        first = [f for f in fields if f[0] in ("model", "prompt")]        # extras sit just below the prompt
-        return first + extras + fields[len(first):]
+        first = [f for f in fields if f[0] in ("model", "prompt")]  # extras sit just below the prompt
+        return first + extras + fields[len(first) :]

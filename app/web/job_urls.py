@@ -30,7 +30,7 @@ class JobIdConverter(BaseConverter):
     def to_python(self, value):
         if not value.startswith(ENCODED):
             return value
-        text = value[len(ENCODED):]
+        text = value[len(ENCODED) :]
         try:
             return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
         except (binascii.Error, ValueError):

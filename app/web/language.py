@@ -27,6 +27,7 @@ def switch_language():
         response = make_response(job_page_with(form, target) or render_form(form))
     else:
         response = redirect(target, code=303)
-    response.set_cookie(COOKIE, language, max_age=COOKIE_SECONDS, samesite="Lax",
-                        secure=request.is_secure, httponly=True)
+    response.set_cookie(
+        COOKIE, language, max_age=COOKIE_SECONDS, samesite="Lax", secure=request.is_secure, httponly=True
+    )
     return response

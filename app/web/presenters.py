@@ -15,12 +15,22 @@ from app.web.filters import status_label
 def live_state(record, **extra):
     """What a live page needs to know about a job, read from the store only."""
     job = record.job
-    return dict(id=job.id, status=job.status, status_label=status_label(job.status), progress=job.progress,
-                archive=record.archive, finished=record.is_settled, stalled=record.is_stalled,
-                check_error=problem_text(record.check_error), checked_at=record.checked_at or None, now=time.time(),
-                title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · "
-                      f"{gettext('Video studio')}",
-                url=url_for("studio.job_page", job_id=job.id), **extra)
+    return dict(
+        id=job.id,
+        status=job.status,
+        status_label=status_label(job.status),
+        progress=job.progress,
+        archive=record.archive,
+        finished=record.is_settled,
+        stalled=record.is_stalled,
+        check_error=problem_text(record.check_error),
+        checked_at=record.checked_at or None,
+        now=time.time(),
+        title=f"{status_label(job.status)} · {short(record.params.get('prompt') or job.id)} · "
+        f"{gettext('Video studio')}",
+        url=url_for("studio.job_page", job_id=job.id),
+        **extra,
+    )
 
 
 def download_name(record, index):
@@ -28,7 +38,7 @@ def download_name(record, index):
     words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
     words = words[:60].strip("_.-")
     suffix = f"-{index + 1}" if len(record.files) > 1 else ""
-    tail = re.sub(r"[^\w-]+", "", record.id)[-8:]        # ids are opaque: "/", "=" and spaces stay out
+    tail = re.sub(r"[^\w-]+", "", record.id)[-8:]  # ids are opaque: "/", "=" and spaces stay out
     return f"{words or 'video'}-{tail or 'job'}{suffix}.mp4".lower()
 
 
@@ -50,10 +60,10 @@ def ignored_fields(record):
 def short(text, limit=40):
     """text on one line, at most limit characters."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_TYPICAL, TYPICAL_SECONDS = {}, 60.0      # (store path, model, length, size) -> (until, answer)
+_TYPICAL, TYPICAL_SECONDS = {}, 60.0  # (store path, model, length, size) -> (until, answer)
 
 
 def _typical(store, model, seconds, size):

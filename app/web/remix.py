@@ -31,31 +31,60 @@ def remix(job_id):
         return redirect(back, code=303)
     svc = services()
     try:
-        job = remix_job(source, prompt, svc.api, svc.store, svc.settings,
-                        sending(svc.settings, request.form.get("submission_id")), svc.allowance)
-    except AlreadySubmitted as earlier:     # the same remix form sent twice: its first remix
+        job = remix_job(
+            source,
+            prompt,
+            svc.api,
+            svc.store,
+            svc.settings,
+            sending(svc.settings, request.form.get("submission_id")),
+            svc.allowance,
+        )
+    except AlreadySubmitted as earlier:  # the same remix form sent twice: its first remix
         if earlier.job_id:
             return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
-        flash(_("This remix was already sent and the video API has not answered it yet. Look in the history in "
-                "a moment."), "warning")
+        flash(
+            _(
+                "This remix was already sent and the video API has not answered it yet. Look in the history in "
+                "a moment."
+            ),
+            "warning",
+        )
         return redirect(back, code=303)
     except UpstreamRefused as err:
         if err.status in (404, 405):
-            flash(_("This video API has no remix. The form below has the same settings: change the prompt and "
-                    "send it as a new video."), "warning")
+            flash(
+                _(
+                    "This video API has no remix. The form below has the same settings: change the prompt and "
+                    "send it as a new video."
+                ),
+                "warning",
+            )
             return redirect(url_for("studio.new_job", **{"from": source.id}), code=303)
         flash(_("The video API did not remix it: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except MaybeCreated as lost:
-        flash(_("No usable answer came back: %(reason)s The remix may have been created.",
-                reason=problem_text(lost.error.message)), "warning")
+        flash(
+            _(
+                "No usable answer came back: %(reason)s The remix may have been created.",
+                reason=problem_text(lost.error.message),
+            ),
+            "warning",
+        )
         return redirect(url_for("studio.job_page", job_id=lost.job_id), code=303)
     except UpstreamError as err:
         flash(_("The video API could not be asked: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except LimitReached as limit:
-        flash(_("You have sent as many videos as this app allows for now (%(rule)s). Nothing was sent. "
-                "Try again in %(wait)s.", rule=limit.rule, wait=duration_text(limit.wait)), "warning")
+        flash(
+            _(
+                "You have sent as many videos as this app allows for now (%(rule)s). Nothing was sent. "
+                "Try again in %(wait)s.",
+                rule=limit.rule,
+                wait=duration_text(limit.wait),
+            ),
+            "warning",
+        )
         return redirect(back, code=303)
     except HistoryUnavailable as exc:
         flash(problem_text(exc.message), "warning")

@@ -12,11 +12,21 @@ from app.storage.sqlite import count_time, time_locked, time_spent
 
 log = logging.getLogger("app.request")
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-    "media-src 'self' blob:", "connect-src 'self'", "font-src 'self'", "object-src 'none'",
-    "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -66,10 +76,17 @@ def _log_request(response):
     if response.status_code in (301, 302, 303) and "/jobs/" in response.headers.get("Location", ""):
         job_id = response.headers["Location"].rsplit("/jobs/", 1)[1].split("/")[0]
     spent, locked = time_spent() * 1000, time_locked() * 1000
-    log.info("%s %s -> %s in %.0f ms%s%s%s%s", request.method, _loggable(request.path), response.status_code, took,
-             f" db={spent:.0f} ms" if spent >= 1 else "", f" locked={locked:.0f} ms" if locked >= 1 else "",
-             f" job={_loggable(job_id)}" if job_id else "",
-             f" user={g.identity}" if g.get("identity") else "")
+    log.info(
+        "%s %s -> %s in %.0f ms%s%s%s%s",
+        request.method,
+        _loggable(request.path),
+        response.status_code,
+        took,
+        f" db={spent:.0f} ms" if spent >= 1 else "",
+        f" locked={locked:.0f} ms" if locked >= 1 else "",
+        f" job={_loggable(job_id)}" if job_id else "",
+        f" user={g.identity}" if g.get("identity") else "",
+    )
 
 
 def _loggable(text, limit=300):

@@ -24,15 +24,17 @@ def identity_key():
 limiter = Limiter(key_func=identity_key, strategy="fixed-window", headers_enabled=True)
 
 
-_LIMITED_VIEWS = set()      # the views with a limit of their own; there are no app-wide limits
+_LIMITED_VIEWS = set()  # the views with a limit of their own; there are no app-wide limits
 
 
 def limit(*args, **kwargs):
     """limiter.limit for a view (use this, not limiter.limit: the filter below lets only these through)."""
+
     def decorate(view):
         wrapped = limiter.limit(*args, **kwargs)(view)
         _LIMITED_VIEWS.add(wrapped)
         return wrapped
+
     return decorate
 
 
@@ -57,14 +59,16 @@ class SQLiteStorage(Storage):
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.path = uri[len("sqlite://"):]
+        self.path = uri[len("sqlite://") :]
         if self.path.startswith("//"):
             self.path = self.path[1:]
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL,"
-                       " expires REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+                " expires REAL NOT NULL)"
+            )
 
     @property
     def base_exceptions(self):
@@ -83,8 +87,9 @@ class SQLiteStorage(Storage):
                 db.execute("UPDATE counters SET count = ? WHERE key = ?", (count, key))
             else:
                 count = amount
-                db.execute("INSERT OR REPLACE INTO counters (key, count, expires) VALUES (?, ?, ?)",
-                           (key, count, now + expiry))
+                db.execute(
+                    "INSERT OR REPLACE INTO counters (key, count, expires) VALUES (?, ?, ?)", (key, count, now + expiry)
+                )
             db.execute("DELETE FROM counters WHERE expires <= ?", (now - 86400,))
             db.execute("COMMIT")
         return count

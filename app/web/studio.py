@@ -71,12 +71,18 @@ def create_job():
     if not (form.take_image(services().uploads, settings.max_upload_bytes) and valid):
         return render_form(form, status=400)
     if g.get("identity") and not (form.user.data or "").strip():
-        form.user.data = g.identity      # the API's `user` says who asked, unless the person typed another
+        form.user.data = g.identity  # the API's `user` says who asked, unless the person typed another
     try:
-        job = submit_job(form, services().api, services().store, settings,
-                         sending(settings, form.submission_id.data, form.user.data,
-                                 resend_confirmed=request.form.get("resend") == "1"),
-                         allowance=services().allowance)
+        job = submit_job(
+            form,
+            services().api,
+            services().store,
+            settings,
+            sending(
+                settings, form.submission_id.data, form.user.data, resend_confirmed=request.form.get("resend") == "1"
+            ),
+            allowance=services().allowance,
+        )
     except LimitReached as limit:
         return limit_reached(form, limit)
     except AlreadySubmitted as earlier:
@@ -84,13 +90,22 @@ def create_job():
             return render_form(form, status=409, uncertain=earlier.record)
         if earlier.job_id:
             return redirect(url_for("studio.job_page", job_id=earlier.job_id), code=303)
-        return render_form(form, status=409, notice=_(
-            "This form was already sent and the video API has not answered it yet. Wait a moment and look in "
-            "the history before sending it again."))
+        return render_form(
+            form,
+            status=409,
+            notice=_(
+                "This form was already sent and the video API has not answered it yet. Wait a moment and look in "
+                "the history before sending it again."
+            ),
+        )
     except MaybeCreated as lost:
         current_app.logger.warning("create outcome unknown: %s (kept as %s)", lost.error.kind, lost.job_id)
-        return render_form(form, status=browser_status(lost.error), upstream_error=lost.error,
-                           uncertain=services().store.get(lost.job_id))
+        return render_form(
+            form,
+            status=browser_status(lost.error),
+            upstream_error=lost.error,
+            uncertain=services().store.get(lost.job_id),
+        )
     except UpstreamError as err:
         current_app.logger.warning("create failed: %s %s", err.kind, err.status or "")
         return render_form(form, status=browser_status(err), upstream_error=err)
@@ -105,15 +120,21 @@ def job_page(job_id):
     """The job's card beside the form filled with its settings: a permalink that shows the current state,
     and where a person lands after Create, ready for the next variation."""
     record = record_or_404(job_id)
-    if record.id != job_id:      # the id it had while being sent: the permalink moves to the upstream's id
+    if record.id != job_id:  # the id it had while being sent: the permalink moves to the upstream's id
         return redirect(url_for("studio.job_page", job_id=record.id), code=301)
     return render_job_page(record, filled_form(record)[0])
 
 
 def render_job_page(record, form):
     image_kept = bool(services().uploads.path(record.params.get("image_token")))
-    return render_template("job.html", record=record, job=record.job, image_kept=image_kept,
-                           estimate=run_estimate(record, services().store), **form_context(form))
+    return render_template(
+        "job.html",
+        record=record,
+        job=record.job,
+        image_kept=image_kept,
+        estimate=run_estimate(record, services().store),
+        **form_context(form),
+    )
 
 
 def job_page_with(form, path):
@@ -130,8 +151,9 @@ def job_page_with(form, path):
 def job_status(job_id):
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
-    card = render_template("_job_card.html", record=record, job=record.job,
-                           estimate=run_estimate(record, services().store))
+    card = render_template(
+        "_job_card.html", record=record, job=record.job, estimate=run_estimate(record, services().store)
+    )
     return jsonify(live_state(record, card_html=card))
 
 
@@ -157,7 +179,7 @@ def _nudge_follower(job_id, reset, message):
 
 @bp.post("/jobs/<job:job_id>/attach")
 def attach_found_job(job_id):
-    """"I found it": the id of the job a lost send made, pasted by a person; checked with the API, then
+    """ "I found it": the id of the job a lost send made, pasted by a person; checked with the API, then
     followed under that id."""
     record = record_or_404(job_id)
     found_id = (request.form.get("found_id") or "").strip()
@@ -187,8 +209,10 @@ def history_live():
     ids = [i for i in request.args.getlist("id") if i][:100]
     rows = {}
     for record in services().store.get_many(ids):
-        rows[record.id] = {**live_state(record), "row_html": render_template("_history_row.html", record=record,
-                                                                             job=record.job)}
+        rows[record.id] = {
+            **live_state(record),
+            "row_html": render_template("_history_row.html", record=record, job=record.job),
+        }
     return jsonify(rows=rows, now=time.time())
 
 
@@ -200,8 +224,9 @@ def job_video(job_id, index):
     download = request.args.get("download") == "1"
     location = services().settings.archive_accel_redirect
     accel = (location, relative) if location else None
-    return send_video(path, max_age=86400, as_attachment=download, download_name=download_name(record, index),
-                      accel=accel)
+    return send_video(
+        path, max_age=86400, as_attachment=download, download_name=download_name(record, index), accel=accel
+    )
 
 
 @bp.get("/jobs/<job:job_id>/poster/<int:index>.jpg")
@@ -225,22 +250,34 @@ def history():
     """Every job submitted through the app, newest first; search by prompt, filter by status, model and person."""
     args = request.args
     models, people = services().store.facets()
-    filters = {"q": args.get("q", "").strip()[:200],
-               "status": args.get("status", "") if args.get("status", "") in STATUS_FILTERS else "",
-               "model": args.get("model", "") if args.get("model", "") in models else "",
-               "person": args.get("person", "") if args.get("person", "") in people else ""}
+    filters = {
+        "q": args.get("q", "").strip()[:200],
+        "status": args.get("status", "") if args.get("status", "") in STATUS_FILTERS else "",
+        "model": args.get("model", "") if args.get("model", "") in models else "",
+        "person": args.get("person", "") if args.get("person", "") in people else "",
+    }
     if args.get("mine") == "1" and g.get("identity"):
         filters["person"] = g.identity
     try:
         page = min(max(1, int(args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
-    records, total = services().store.search(filters["q"], filters["status"], page, HISTORY_PAGE_SIZE,
-                                             model=filters["model"], person=filters["person"])
+    records, total = services().store.search(
+        filters["q"], filters["status"], page, HISTORY_PAGE_SIZE, model=filters["model"], person=filters["person"]
+    )
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
-    return render_template("history.html", records=records, total=total, page=page, pages=pages, filters=filters,
-                           statuses=STATUS_FILTERS, models=models, people=people,
-                           links={k: v for k, v in filters.items() if v})
+    return render_template(
+        "history.html",
+        records=records,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        statuses=STATUS_FILTERS,
+        models=models,
+        people=people,
+        links={k: v for k, v in filters.items() if v},
+    )
 
 
 @bp.get("/uploads/<token>")
@@ -273,8 +310,9 @@ def readyz():
         checks["disk"] = "ok"
     except OSError as exc:
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        checks["disk"] = (f"full: {services().settings.data_dir} has no room" if full
-                          else f"not writable: {exc.strerror}")
+        checks["disk"] = (
+            f"full: {services().settings.data_dir} has no room" if full else f"not writable: {exc.strerror}"
+        )
         ready = False
     try:
         services().api.list_models(timeout=3.0)

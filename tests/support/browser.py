@@ -6,8 +6,15 @@ import re
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACTS = os.path.join(ROOT, "test-artifacts", "screenshots")
 
@@ -24,8 +31,9 @@ def require_browser():
             reason = "playwright is not installed (requirements-dev.txt)"
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests cannot run: {reason}, and REQUIRE_BROWSER=1 forbids skipping them",
-                        pytrace=False)
+            pytest.fail(
+                f"browser tests cannot run: {reason}, and REQUIRE_BROWSER=1 forbids skipping them", pytrace=False
+            )
         pytest.skip(reason)
 
 
@@ -40,6 +48,7 @@ def screenshot(page, name, full_page=True):
 def assert_accessible(page, label):
     """axe-core finds no violation on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
+
     results = Axe().run(page)
     assert results.violations_count == 0, f"axe on {label}:\n{results.generate_report()}"
 

@@ -11,8 +11,14 @@ TEST_KEY = "sk-test" + secrets.token_hex(16)
 
 
 def make_settings(base_url, data_dir, **overrides):
-    values = {"video_api_base_url": base_url, "video_api_key": TEST_KEY, "secret_key": "test-secret",
-                  "data_dir": str(data_dir), "video_api_timeout": 5.0, "video_api_connect_timeout": 2.0}
+    values = {
+        "video_api_base_url": base_url,
+        "video_api_key": TEST_KEY,
+        "secret_key": "test-secret",
+        "data_dir": str(data_dir),
+        "video_api_timeout": 5.0,
+        "video_api_connect_timeout": 2.0,
+    }
     values.update(overrides)
     return Settings(**values)
 

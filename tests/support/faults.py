@@ -53,8 +53,10 @@ class RawServer:
                 try:
                     self._read_request(conn)
                     if self.mode == "truncate":
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                     b"Content-Length: 400\r\n\r\n{\"id\": \"video_1\", \"sta")
+                        conn.sendall(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            b'Content-Length: 400\r\n\r\n{"id": "video_1", "sta'
+                        )
                 except OSError:
                     pass
 

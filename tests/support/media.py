@@ -19,7 +19,9 @@ def render_tiny_mp4(folder):
     """The bytes of a real 1 s, 64x64 H.264 MP4, drawn by the demo API's renderer."""
     from demo_api.render import render_video
     from demo_api.validation import JobSpec
-    spec = JobSpec(prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1,
-                   response_format="url", user=None)
+
+    spec = JobSpec(
+        prompt="tiny", model="m", duration=1, width=64, height=64, fps=8, n=1, seed=1, response_format="url", user=None
+    )
     render_video(spec, 1, 0, str(folder / "v.mp4"), str(folder / "v.jpg"))
     return (folder / "v.mp4").read_bytes()

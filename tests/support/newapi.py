@@ -29,11 +29,19 @@ def task_id():
     return "task_" + secrets.token_urlsafe(24)[:32]
 
 
-def video_object(job_id, status, progress=0, model="kling-v1", created_at=None, url=None, error=None,
-                 completed_at=None):
+def video_object(
+    job_id, status, progress=0, model="kling-v1", created_at=None, url=None, error=None, completed_at=None
+):
     """dto.OpenAIVideo as new-api marshals it (omitempty fields left out when unset)."""
-    body = {"id": job_id, "task_id": job_id, "object": "video", "model": model, "status": status,
-            "progress": progress, "created_at": created_at or int(time.time())}
+    body = {
+        "id": job_id,
+        "task_id": job_id,
+        "object": "video",
+        "model": model,
+        "status": status,
+        "progress": progress,
+        "created_at": created_at or int(time.time()),
+    }
     if completed_at:
         body["completed_at"] = completed_at
     if url:
@@ -58,12 +66,13 @@ class NewAPIRelay:
 
     def __init__(self, video_bytes, video_host_url):
         self.video, self.video_host_url = video_bytes, video_host_url
-        self.jobs = {}          # id -> {"reads": n, "plan": ...}
+        self.jobs = {}  # id -> {"reads": n, "plan": ...}
 
     def __call__(self, req):
         if req.path == "/v1/models":
-            return json_response({"object": "list", "data": [{"id": "kling-v1", "object": "model",
-                                                              "owned_by": "custom"}]})
+            return json_response(
+                {"object": "list", "data": [{"id": "kling-v1", "object": "model", "owned_by": "custom"}]}
+            )
         if req.method == "POST" and req.path == "/v1/videos":
             prompt = req.field("prompt") or ""
             if not prompt.strip():
@@ -88,9 +97,22 @@ class NewAPIRelay:
         if job["reads"] == 1:
             return json_response(video_object(job_id, "in_progress", progress=30, created_at=job["created"]))
         if job["plan"] == "fail":
-            return json_response(video_object(job_id, "failed", progress=100, created_at=job["created"],
-                                              error={"message": "内容审核未通过 (content review failed)",
-                                                     "code": "task_failed"}))
-        return json_response(video_object(job_id, "completed", progress=100, created_at=job["created"],
-                                          completed_at=int(time.time()),
-                                          url=f"{self.video_host_url}/videos/{job_id}.mp4"))
+            return json_response(
+                video_object(
+                    job_id,
+                    "failed",
+                    progress=100,
+                    created_at=job["created"],
+                    error={"message": "内容审核未通过 (content review failed)", "code": "task_failed"},
+                )
+            )
+        return json_response(
+            video_object(
+                job_id,
+                "completed",
+                progress=100,
+                created_at=job["created"],
+                completed_at=int(time.time()),
+                url=f"{self.video_host_url}/videos/{job_id}.mp4",
+            )
+        )

@@ -64,19 +64,22 @@ http {{
     access_log off;
     sendfile on;
     types {{ video/mp4 mp4; }}
-    client_body_temp_path {temp['body']};
-    proxy_temp_path {temp['proxy']};
-    fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']};
-    scgi_temp_path {temp['scgi']};
+    client_body_temp_path {temp["body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
     server {{
         listen 127.0.0.1:{port};
         {site}
     }}
 }}
 """)
-    proc = subprocess.Popen([NGINX, "-c", os.path.join(folder, "nginx.conf"), "-p", folder],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [NGINX, "-c", os.path.join(folder, "nginx.conf"), "-p", folder],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
     except BaseException:

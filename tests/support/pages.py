@@ -27,7 +27,7 @@ class Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         element = Element(tag, {k: (v if v is not None else "") for k, v in attrs})
         self.elements.append(element)
-        if tag == "option":          # a select's own options, for value()
+        if tag == "option":  # a select's own options, for value()
             selects = [e for e in self._open if e.tag == "select"]
             if selects:
                 selects[-1].children.append(element)
@@ -52,8 +52,11 @@ class Page(HTMLParser):
     def find(self, tag=None, **attrs):
         """Elements of that tag (any, if None) whose attributes include attrs (class_ for class)."""
         wanted = {k.rstrip("_").replace("_", "-") if k != "class_" else "class": v for k, v in attrs.items()}
-        return [e for e in self.elements if (tag is None or e.tag == tag)
-                and all(e.attrs.get(k) == v for k, v in wanted.items())]
+        return [
+            e
+            for e in self.elements
+            if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in wanted.items())
+        ]
 
     def by_id(self, element_id):
         found = self.find(id=element_id)
@@ -62,11 +65,12 @@ class Page(HTMLParser):
 
     def value(self, name):
         """A form control's value as the browser would send it (first control of that name)."""
-        controls = [e for e in self.elements
-                    if e.attrs.get("name") == name and e.tag in ("input", "textarea", "select")]
+        controls = [
+            e for e in self.elements if e.attrs.get("name") == name and e.tag in ("input", "textarea", "select")
+        ]
         assert controls, f"no form control named {name!r}"
         control = controls[0]
-        if control.tag == "textarea":      # a browser drops one line break right after <textarea>
+        if control.tag == "textarea":  # a browser drops one line break right after <textarea>
             text = control.text.replace("\r\n", "\n")
             return text[1:] if text.startswith("\n") else text
         if control.tag == "select":

@@ -38,9 +38,11 @@ class LiteLLMProxy:
         os.makedirs(self.folder, exist_ok=True)
         lines = ["model_list:"]
         for name, target in MODELS.items():
-            lines += [f"  - model_name: {name}",
-                      f"    litellm_params: {{model: {target}, api_base: \"{upstream_base_url}/v1\", "
-                      f"api_key: \"{upstream_key}\"}}"]
+            lines += [
+                f"  - model_name: {name}",
+                f'    litellm_params: {{model: {target}, api_base: "{upstream_base_url}/v1", '
+                f'api_key: "{upstream_key}"}}',
+            ]
         lines += [f"general_settings: {{master_key: {MASTER_KEY}}}", "litellm_settings: {telemetry: false}"]
         self.config = os.path.join(self.folder, "config.yaml")
         with open(self.config, "w") as fh:
@@ -49,13 +51,16 @@ class LiteLLMProxy:
 
     def start(self):
         self.log_path = os.path.join(self.folder, "litellm.log")
-        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
-               "NO_PROXY": "*"}
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "NO_PROXY": "*"}
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([LITELLM, "--config", self.config, "--host", "127.0.0.1",
-                                          "--port", str(self.port)], cwd=self.folder, env=env, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.timeout          # it imports a great deal: slow on a busy machine
+            self.proc = subprocess.Popen(
+                [LITELLM, "--config", self.config, "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=self.folder,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + self.timeout  # it imports a great deal: slow on a busy machine
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"LiteLLM's proxy exited with code {self.proc.returncode}: {self.log()[-3000:]}")

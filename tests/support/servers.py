@@ -29,7 +29,7 @@ def wait_until_up(url, proc=None, timeout=90.0, log_path=None):
         try:
             requests.get(url, timeout=5)
             return
-        except requests.RequestException:      # refused, reset or slow to answer while it starts: try again
+        except requests.RequestException:  # refused, reset or slow to answer while it starts: try again
             time.sleep(0.1)
     raise RuntimeError(f"server at {url} did not answer within {timeout}s")
 
@@ -45,9 +45,22 @@ class DemoAPIProcess:
         self.proc = None
 
     def start(self):
-        cmd = [sys.executable, "-m", "demo_api", "--port", str(self.port), "--key", self.key,
-               "--data-dir", self.data_dir, "--workers", str(self.workers),
-               "--min-render-seconds", str(self.min_render_seconds), *self.extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "demo_api",
+            "--port",
+            str(self.port),
+            "--key",
+            self.key,
+            "--data-dir",
+            self.data_dir,
+            "--workers",
+            str(self.workers),
+            "--min-render-seconds",
+            str(self.min_render_seconds),
+            *self.extra_args,
+        ]
         self.log_path = os.path.join(self.data_dir, "demo_api.log")
         os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:
@@ -55,7 +68,7 @@ class DemoAPIProcess:
         try:
             wait_until_up(self.base_url + "/", self.proc, log_path=self.log_path)
         except BaseException:
-            self.stop()                         # a server that did not come up is not left running
+            self.stop()  # a server that did not come up is not left running
             raise
         return self
 
@@ -80,17 +93,29 @@ class AppProcess:
 
     def start(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "APP_", "AUTH_"))}
-        env.update({"DATA_DIR": self.data_dir, "SECRET_KEY": "e2e-secret", "BIND": f"127.0.0.1:{self.port}",
-                    "WEB_WORKERS": "2", **self.env})
+        env.update(
+            {
+                "DATA_DIR": self.data_dir,
+                "SECRET_KEY": "e2e-secret",
+                "BIND": f"127.0.0.1:{self.port}",
+                "WEB_WORKERS": "2",
+                **self.env,
+            }
+        )
         self.log_path = os.path.join(self.data_dir, "app.log")
         os.makedirs(self.data_dir, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_module],
-                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_module],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             wait_until_up(self.base_url + "/healthz", self.proc, log_path=self.log_path)
         except BaseException:
-            self.stop()                         # a server that did not come up is not left running
+            self.stop()  # a server that did not come up is not left running
             raise
         return self
 

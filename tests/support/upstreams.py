@@ -18,11 +18,11 @@ class Recorded:
     path: str
     headers: dict
     args: dict
-    form: list            # [(name, value)] in the order sent
-    files: dict           # name -> bytes
+    form: list  # [(name, value)] in the order sent
+    files: dict  # name -> bytes
     content_type: str = ""
-    raw_path: str = ""    # the path as it came on the wire, percent-escapes kept
-    body: bytes = b""     # the body as it came on the wire
+    raw_path: str = ""  # the path as it came on the wire, percent-escapes kept
+    body: bytes = b""  # the body as it came on the wire
 
     def parts(self):
         """A multipart body as [(name, filename, content type, value bytes)], in the order sent."""
@@ -47,19 +47,35 @@ def multipart_parts(body, content_type):
         if chunk.startswith(b"--"):
             break
         head, _, value = chunk[2:].partition(b"\r\n\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(":") for line in head.decode("utf-8").split("\r\n"))}
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (line.partition(":") for line in head.decode("utf-8").split("\r\n"))
+        }
         disposition = headers.get("content-disposition", "")
         name = re.search(r'; name="((?:[^"\\]|\\.)*)"', disposition)
         filename = re.search(r'; filename="((?:[^"\\]|\\.)*)"', disposition)
-        found.append((name.group(1) if name else None, filename.group(1) if filename else None,
-                      headers.get("content-type"), value[:-2] if value.endswith(b"\r\n") else value))
+        found.append(
+            (
+                name.group(1) if name else None,
+                filename.group(1) if filename else None,
+                headers.get("content-type"),
+                value[:-2] if value.endswith(b"\r\n") else value,
+            )
+        )
     return found
 
 
 def job_body(job_id="video_123", status="queued", **extra):
-    body = {"id": job_id, "object": "video", "model": "kling-v1", "status": status, "progress": 0,
-            "created_at": 1764000000, "seconds": "5", "size": "1280x720"}
+    body = {
+        "id": job_id,
+        "object": "video",
+        "model": "kling-v1",
+        "status": status,
+        "progress": 0,
+        "created_at": 1764000000,
+        "seconds": "5",
+        "size": "1280x720",
+    }
     body.update(extra)
     return body
 
@@ -87,9 +103,17 @@ class ScriptedUpstream(LoopbackServer):
         request = Request(environ)
         body = request.get_data(cache=True) if request.method == "POST" else b""
         files = {name: storage.read() for name, storage in request.files.items()}
-        recorded = Recorded(request.method, request.path, dict(request.headers), dict(request.args),
-                            list(request.form.items(multi=True)), files, request.content_type or "",
-                            environ.get("RAW_URI", "").split("?")[0], body)
+        recorded = Recorded(
+            request.method,
+            request.path,
+            dict(request.headers),
+            dict(request.args),
+            list(request.form.items(multi=True)),
+            files,
+            request.content_type or "",
+            environ.get("RAW_URI", "").split("?")[0],
+            body,
+        )
         self.requests.append(recorded)
         return self.handler(recorded)(environ, start_response)
 
@@ -101,7 +125,9 @@ class ScriptedUpstream(LoopbackServer):
 
 def slow(seconds, response):
     """A handler that answers after a delay (for read timeouts)."""
+
     def handler(_req):
         time.sleep(seconds)
         return response
+
     return handler
