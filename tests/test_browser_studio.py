@@ -19,6 +19,7 @@ from support.browser import (
     screenshot,
     small_job,
 )
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -130,8 +131,13 @@ def test_an_example_fills_the_whole_form_image_and_options_included(page):
     page.click(".example:has-text('harbour')")
     assert "Filled in from the example" in page.inner_text("main")
     assert page.input_value("#prompt").startswith("The harbour wakes up")
-    assert page.is_visible("[data-kept-image]") and page.is_visible("[data-preview-img]")
-    assert page.evaluate("() => document.querySelector('[data-preview-img]').naturalWidth") > 0
+    page.wait_for_selector("[data-kept-image]", state="visible", timeout=60_000)  # the picture loads: wait for it
+    page.wait_for_selector("[data-preview-img]", state="visible", timeout=60_000)
+    wait_for(
+        lambda: page.evaluate("() => document.querySelector('[data-preview-img]').naturalWidth") > 0,
+        timeout=60,
+        what="the example's picture shown",
+    )
     screenshot(page, "example-filled-1440", full_page=False)
     page.goto("/")
     page.click(".example:has-text('paper boat')")

@@ -71,9 +71,12 @@ def test_the_follower_process_follows_is_restarted_after_a_kill_and_dies_with_th
         )
 
         os.kill(first, signal.SIGKILL)  # the follower dies...
-        second = wait_for(
-            lambda: (pid := app.follower_pid()) not in (None, first) and pid, timeout=60, what="a new follower process"
-        )
+        try:
+            second = wait_for(
+                lambda: (pid := app.follower_pid()) not in (None, first) and pid, timeout=60, what="a new follower"
+            )
+        except AssertionError as exc:  # say what the server said meanwhile
+            raise AssertionError(f"{exc}; the app's log ends:\n{app.log()[-3000:]}") from None
         done.set()  # ...and its successor sees the job finish
         wait_for(
             lambda: _status(app, "video_followed").get("status") == "completed",

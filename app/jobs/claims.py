@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.core.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.core.messages import stored
+from app.jobs.database import JobsDatabase
 from app.upstream import Job
 
 # The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
@@ -37,8 +38,8 @@ class CheckState:
     check_failures: int
 
 
-class FollowerClaims:
-    """Mixed into JobStore: the status-read and archive bookkeeping of the follower."""
+class FollowerClaims(JobsDatabase):
+    """Part of JobStore (on its JobsDatabase): the status-read and archive bookkeeping of the follower."""
 
     def count_running(self):
         with self._connect() as db:

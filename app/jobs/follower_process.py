@@ -86,21 +86,25 @@ class FollowerKeeper:
         pause = 1.0
         while not self._stopping.is_set():
             began = time.monotonic()
-            env = {**os.environ, "FOLLOWER_PARENT": str(os.getpid())}
             try:
-                self._proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env)
-            except OSError as exc:
-                self.log.error("could not start the follower process: %s", exc)
-            else:
-                # Polled, not waited for: gunicorn's master reaps any child that exits (waitpid(-1)), and
-                # poll() then reads the process as gone all the same.
-                while self._proc.poll() is None and not self._stopping.wait(0.5):
-                    pass
-                if self._stopping.is_set():
-                    return
-                self.log.warning("the follower process (pid %s) has stopped; starting it again", self._proc.pid)
+                self._run_one()
+            except Exception:  # the keeper must outlive anything that goes wrong with one process
+                self.log.exception("the follower process could not be run")
+            if self._stopping.is_set():
+                return
             pause = 1.0 if time.monotonic() - began > 60 else min(30.0, pause * 2)
             self._stopping.wait(pause)
+
+    def _run_one(self):
+        """Start a follower process and return when it has gone (or the keeper is stopping)."""
+        env = {**os.environ, "FOLLOWER_PARENT": str(os.getpid())}
+        proc = self._proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env)
+        # Polled, not waited for: gunicorn's master reaps any child that exits (waitpid(-1)), and poll() then
+        # reads the process as gone all the same; /proc is asked too, in case the exit was collected first.
+        while proc.poll() is None and _running(proc.pid) and not self._stopping.wait(0.5):
+            pass
+        if not self._stopping.is_set():
+            self.log.warning("the follower process (pid %s) has stopped; starting it again", proc.pid)
 
     def restart(self):
         """Stop the running follower process; the keeper starts a new one (gunicorn reload: new settings)."""
@@ -120,6 +124,17 @@ class FollowerKeeper:
                 proc.wait()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _running(pid):
+    """False once the process has exited (gone, or a zombie waiting to be collected)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        return True  # no /proc here (not Linux): poll() alone decides
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
 """The history's queries on the job store: search and filters, typical run times, comparisons."""
 
-import json
-
 from app.core.lifecycle import JobStatus
-from app.core.messages import loaded
+from app.jobs.database import JobsDatabase
+from app.jobs.records import record_from_row
 
 STATUS_FILTERS = (
     JobStatus.QUEUED,
@@ -15,8 +14,8 @@ STATUS_FILTERS = (
 )
 
 
-class HistoryQueries:
-    """Mixed into JobStore: what the history page and the job card ask of it."""
+class HistoryQueries(JobsDatabase):
+    """Part of JobStore (on its JobsDatabase): what the history page and the job card ask of it."""
 
     def facets(self, limit=100):
         """The models and the people found in the history, for the history's filters."""
@@ -58,7 +57,7 @@ class HistoryQueries:
                 f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
                 [*args, per_page, (max(1, page) - 1) * per_page],
             ).fetchall()
-        return [self.record_from_row(r) for r in rows], total
+        return [record_from_row(r) for r in rows], total
 
     def typical_seconds(self, model, seconds, size, limit=50):
         """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
@@ -77,23 +76,3 @@ class HistoryQueries:
         middle = len(runs) // 2
         median = runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
         return median, len(runs)
-
-    def add_comparison(self, comparison_id, title, job_ids):
-        with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
-                (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
-            )
-
-    def get_comparison(self, comparison_id):
-        """(title, [records in the order sent]) or None."""
-        with self._connect() as db:
-            row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
-        if row is None:
-            return None
-        ids = json.loads(row[1])
-        found = {r.id: r for r in self.get_many(ids)}
-        for job_id in ids:  # a job that took the upstream's id is found by the id it had while sending
-            if job_id not in found and (record := self.get(job_id)) is not None:
-                found[job_id] = record
-        return loaded(row[0]), [found[i] for i in ids if i in found]

@@ -195,6 +195,7 @@ def record_created(store, local_id, job, attempts=CREATED_ATTEMPTS):
     """The row takes the upstream's id. The job exists and is paid for, so its id is never dropped: the
     write is tried again, and if the database still refuses, the id goes to the journal the follower
     replays (app/jobs/journal.py); the person is sent to the job either way. Returns the id to show."""
+    error: Exception | None = None
     for attempt in range(attempts):
         try:
             store.created(local_id, job)

@@ -102,7 +102,7 @@ class Allowance:
                 )
                 if taken.rowcount == 1:
                     place = taken.lastrowid
-                    if place % PRUNE_EVERY == 0:  # places older than every window count for nothing
+                    if place is not None and place % PRUNE_EVERY == 0:  # older places count for nothing
                         db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
                     return place
                 for rule, team in checks:  # which limit refused it, and how long until a place frees

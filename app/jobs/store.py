@@ -9,109 +9,22 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
 
-from app.core.lifecycle import ArchiveState, JobStatus
+from app.core.lifecycle import JobStatus
 from app.core.messages import loaded, stored
 from app.jobs.claims import FollowerClaims
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
+from app.jobs.records import record_from_row
 from app.jobs.schema import LATE_INDEXES, SCHEMA, migrate, type_messages
-from app.storage.sqlite import BUSY_SECONDS, connect
 from app.upstream import Job
-
-
-@dataclass
-class JobRecord:
-    """A row of history: the latest job we saw, what the person typed, and the archived files."""
-
-    job: Job
-    submitted_at: float
-    submitted_by: str | None
-    params: dict
-    checked_at: float
-    check_error: str | None
-    archive: ArchiveState
-    archive_error: str | None
-    archive_bytes: int
-    archived_at: float | None
-    files: list = field(default_factory=list)  # [{"index", "video", "poster"}] relative to the archive
-    local_id: str | None = None
-    answered_at: float = 0
-    changed_at: float = 0
-    stalled_at: float | None = None
-    archive_attempts: int = 0
-    archive_next_at: float = 0
-    check_failures: int = 0
-    sender: str | None = None  # host:pid of the worker sending it, while it is being sent
-
-    @property
-    def id(self):
-        return self.job.id
-
-    @property
-    def status(self):
-        return self.job.status
-
-    @property
-    def is_settled(self):
-        """Nothing more will change by itself: a live page may stop asking."""
-        if self.status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
-            return True
-        return self.status == JobStatus.COMPLETED and self.archive in (
-            ArchiveState.ARCHIVED,
-            ArchiveState.EXPIRED,
-            ArchiveState.FAILED,
-        )
-
-    @property
-    def is_stalled(self):
-        return self.stalled_at is not None and self.status.is_running
-
-    @property
-    def has_video(self):
-        return self.archive == ArchiveState.ARCHIVED and any(f.get("video") for f in self.files)
-
-    @property
-    def poster(self):
-        return next((f for f in self.files if f.get("poster")), None)
-
-    @property
-    def video_dimensions(self):
-        """(width, height) of the video as the job says, else as it was asked for; None when unknown."""
-        for text in (self.job.size, f"{self.params.get('width')}x{self.params.get('height')}"):
-            parts = str(text or "").lower().replace("*", "x").split("x")
-            if len(parts) == 2 and all(p.strip().isdigit() and 0 < int(p) <= 10000 for p in parts):
-                return int(parts[0]), int(parts[1])
-        return None
-
-    @property
-    def shape(self):
-        """landscape, portrait or square: how the player should be laid out."""
-        dims = self.video_dimensions
-        if not dims or dims[0] > dims[1]:
-            return "landscape"
-        return "portrait" if dims[1] > dims[0] else "square"
-
-    @property
-    def can_fetch_again(self):
-        return self.status == JobStatus.COMPLETED and self.archive in (
-            ArchiveState.RETRYING,
-            ArchiveState.FAILED,
-            ArchiveState.EXPIRED,
-        )
 
 
 class JobStore(FollowerClaims, HistoryQueries):
     """SQLite-backed history, safe to share between gunicorn workers."""
 
-    @staticmethod
-    def record_from_row(row):
-        return _record(row)
-
     def __init__(self, path):
-        self.path = os.path.abspath(path)
-        self.clock = time.time  # tests put their own clock here (and on the follower): times are then exact
+        super().__init__(path)  # the file, and the clock tests replace (with the follower's): times are then exact
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
         self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
@@ -133,15 +46,6 @@ class JobStore(FollowerClaims, HistoryQueries):
                 if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1)
-
-    busy_seconds = BUSY_SECONDS  # how long a query waits for another writer's lock
-
-    def _connect(self, synchronous="NORMAL"):
-        return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds, synchronous=synchronous)
-
-    def _execute(self, sql, args=()):
-        with self._connect() as db:
-            return db.execute(sql, args).rowcount
 
     # --- recording a job before, during and after it is sent -----------------------------------
 
@@ -221,7 +125,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                 "SELECT * FROM jobs WHERE status = ? AND submitted_at >= ? ORDER BY submitted_at",
                 (str(JobStatus.UNCERTAIN), since),
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def found(self, local_id, job: Job, how):
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
@@ -266,7 +170,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                 db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
                 or db.execute("SELECT * FROM jobs WHERE local_id = ?", (job_id,)).fetchone()
             )
-        return _record(row) if row else None
+        return record_from_row(row) if row else None
 
     def get_many(self, job_ids):
         ids = list(job_ids)[:100]
@@ -274,7 +178,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             return []
         with self._connect() as db:
             rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
-        return [_record(r) for r in rows]
+        return [record_from_row(r) for r in rows]
 
     def check_writable(self):
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
@@ -303,44 +207,27 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The form made no job (an error): it may be sent again."""
         self._execute("DELETE FROM submissions WHERE token = ?", (token,))
 
+    # --- comparisons -------------------------------------------------------------------------------
 
-def _record(row):
-    keys = row.keys()
-    # The status column is the truth (the app's own states are written there alone).
-    return JobRecord(
-        job=Job.from_dict({**json.loads(row["job"]), "status": row["status"]}),
-        submitted_at=row["submitted_at"],
-        submitted_by=row["submitted_by"],
-        params=_params(row["params"]),
-        checked_at=row["checked_at"],
-        check_error=loaded(row["check_error"]),
-        archive=ArchiveState(row["archive"]),
-        archive_error=loaded(row["archive_error"]),
-        archive_bytes=row["archive_bytes"],
-        archived_at=row["archived_at"],
-        files=json.loads(row["files"]),
-        **{
-            k: row[k]
-            for k in (
-                "local_id",
-                "answered_at",
-                "changed_at",
-                "stalled_at",
-                "archive_attempts",
-                "archive_next_at",
-                "check_failures",
-                "sender",
+    def add_comparison(self, comparison_id, title, job_ids):
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+                (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
             )
-            if k in keys
-        },
-    )
 
-
-def _params(text):
-    params = json.loads(text)
-    if isinstance(params.get("image_warnings"), list):
-        params["image_warnings"] = [loaded(w) for w in params["image_warnings"]]
-    return params
+    def get_comparison(self, comparison_id):
+        """(title, [records in the order sent]) or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
+        if row is None:
+            return None
+        ids = json.loads(row[1])
+        found = {r.id: r for r in self.get_many(ids)}
+        for job_id in ids:  # a job that took the upstream's id is found by the id it had while sending
+            if job_id not in found and (record := self.get(job_id)) is not None:
+                found[job_id] = record
+        return loaded(row[0]), [found[i] for i in ids if i in found]
 
 
 def _json(value):
