@@ -1,6 +1,6 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
 # make test   install what the tests need (venv, packages, Chromium, nginx, LiteLLM's proxy), lint, and run every test
-# make lint   ruff (lint, import order, format) and import-linter (the layer rule), configured in pyproject.toml
+# make lint   ruff (lint, import order, format), import-linter (the layer rule) and pyright, configured in pyproject.toml
 # make bench  run the benchmarks (against nginx and minimal Flask apps) and write bench/REPORT.md
 # make demo-api  run only the demo video API on 127.0.0.1:8001
 # make translations  compile the catalogues (translations/*/LC_MESSAGES/messages.po -> .mo)
@@ -69,6 +69,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright
 
 test: lint browser translations relay
 	$(BIN)/python -m pytest

@@ -3,7 +3,7 @@ read: every key known, every value of its type. A misspelt key or a value of the
 with one line naming the file, the entry and the key, rather than being ignored or failing on a request."""
 
 import tomllib
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -85,7 +85,10 @@ class ExamplesFile(_Entry):
     example: list[ExampleEntry] = []
 
 
-def read(path: str, schema: type[_Entry], variable: str):
+Checked = TypeVar("Checked", bound=_Entry)
+
+
+def read(path: str, schema: type[Checked], variable: str) -> Checked:
     """The file at path checked against schema; ConfigError with one line saying what is wrong, and where."""
     try:
         with open(path, "rb") as fh:

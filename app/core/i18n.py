@@ -72,6 +72,8 @@ class Localized(str):
     """Text from a data file (a profile's label, an example's title) with its translations: "label" and
     "label_zh" in the TOML. Reads as the English text; localized() picks the reader's."""
 
+    translations: dict[str, str]
+
     def __new__(cls, text, translations=None):
         self = super().__new__(cls, text)
         self.translations = {k: str(v) for k, v in (translations or {}).items() if v}

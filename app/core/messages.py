@@ -19,6 +19,9 @@ def N_(msgid):
 
 
 class Problem(str):
+    msgid: str
+    values: dict
+
     def __new__(cls, msgid, **values):
         text = msgid % {k: str(v) for k, v in values.items()} if values else msgid
         self = super().__new__(cls, text)

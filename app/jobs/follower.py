@@ -58,7 +58,7 @@ class Follower:
         connect_timeout=5.0,
         send_window=600.0,
         archive_lease=60.0,
-        upload_max_age=14 * 86400,
+        upload_max_age=14 * 86400.0,
         tick=0.25,
         status_threads=16,
         archive_threads=2,

@@ -23,11 +23,11 @@ def limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=CPU_SECONDS):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
 
-def make_poster(video_path, poster_path, at_seconds=1.0):
+def make_poster(video_path: str, poster_path: str, at_seconds: float = 1.0) -> bool:
     """Write a JPEG of the frame near at_seconds (or the last one decoded before it); False if there is none."""
     import av  # after limit_self(): the decoder's memory counts too
 
-    with av.open(video_path) as container:
+    with av.open(video_path, mode="r") as container:
         if not container.streams.video:
             return False
         stream = container.streams.video[0]

@@ -9,7 +9,7 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import Response, request, send_file
-from werkzeug.http import dump_options_header
+from werkzeug.http import dump_options_header, http_date
 
 CHUNK = 256 * 1024
 
@@ -44,7 +44,7 @@ def send_video(path, *, max_age, download_name, as_attachment=False, accel=None)
     response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     response.headers["Accept-Ranges"] = "bytes"
     response.content_length = stop - start
-    response.last_modified = os.path.getmtime(path)
+    response.headers["Last-Modified"] = http_date(os.path.getmtime(path))
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     return response

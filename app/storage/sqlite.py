@@ -19,7 +19,9 @@ BUSY_SECONDS = 10.0
 SQLITE_BUSY = 5  # another connection holds the lock (not SQLITE_BUSY_SNAPSHOT: that one is not retried)
 # Pauses between tries while another writer holds the lock: SQLite's own busy handler's, in seconds.
 BUSY_PAUSES = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05, 0.1)
-_spent = contextvars.ContextVar("sqlite_seconds", default=None)  # [in, locked] seconds while a request counts
+_spent: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "sqlite_seconds", default=None
+)  # [in, locked] seconds while a request counts
 
 
 def count_time():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import requests.adapters
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
@@ -130,12 +131,13 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         address = read_address(request.url)  # what requests prepared: the address it connects to
         request.headers.pop("Authorization", None)
-        request.pinned = None
+        # The request carries its checked address to the connection step below (requests has no field for it).
+        request.pinned = None  # pyright: ignore[reportAttributeAccessIssue]
         if address.origin == self.api_origin:
             if self.authorization:
                 request.headers["Authorization"] = self.authorization
         else:
-            request.pinned = (address, checked_ip(address, self.allowed_hosts, self.resolve))
+            request.pinned = (address, checked_ip(address, self.allowed_hosts, self.resolve))  # pyright: ignore[reportAttributeAccessIssue]
             request.headers["Host"] = address.netloc
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 

@@ -176,7 +176,8 @@ def _embedded_error(message):
         return None
     if not isinstance(inner, dict):
         return None
-    err = inner.get("error") if isinstance(inner.get("error"), dict) else inner
+    nested = inner.get("error")
+    err: dict = nested if isinstance(nested, dict) else inner
     text = err.get("message") or err.get("msg")
     if not isinstance(text, str) or not text.strip():
         return None

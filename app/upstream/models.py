@@ -114,7 +114,8 @@ class Job:
         """Normalise an upstream job object (OpenAI, the contract, or a relay's variant)."""
         if not isinstance(data, dict):
             raise ValueError("the job is not a JSON object")
-        inner = data.get("data") if isinstance(data.get("data"), dict) and "id" not in data else data
+        nested = data.get("data")
+        inner: dict = nested if isinstance(nested, dict) and "id" not in data else data
         job_id = inner.get("id") or inner.get("task_id")
         if not job_id or not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
             raise ValueError("the answer has no job id")
@@ -125,7 +126,8 @@ class Job:
             )
         raw_status = str(inner.get("status") or "").strip()[:60]
         status = STATUS_SPELLINGS.get(raw_status.lower(), "unknown" if raw_status else "queued")
-        metadata = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else {}
+        given = inner.get("metadata")
+        metadata: dict = given if isinstance(given, dict) else {}
         error = inner.get("error")
         if isinstance(error, str):
             error = {"message": error, "code": None}
@@ -137,10 +139,11 @@ class Job:
             error = None
         if status == "failed" and error is None and inner.get("fail_reason"):
             error = {"message": str(inner["fail_reason"]), "code": None}
-        variants = inner.get("variants") if isinstance(inner.get("variants"), list) else []
+        listed = inner.get("variants")
+        variants: list = listed if isinstance(listed, list) else []
         return cls(
             id=str(job_id),
-            status=status,
+            status=JobStatus(status),
             raw_status=raw_status,
             object=str(inner.get("object") or "video"),
             model=_str_or_none(inner.get("model")),
@@ -160,7 +163,7 @@ class Job:
             fps=_whole(inner.get("fps"), 1, 1000),
             metadata_kept=(
                 True
-                if isinstance(inner.get("metadata"), dict)
+                if isinstance(given, dict)
                 else False
                 if "metadata" not in inner and set(inner) >= OPENAI_VIDEO_KEYS
                 else None

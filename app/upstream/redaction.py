@@ -58,6 +58,8 @@ class Redactor:
 
     def _mask(self, text):
         spans = []
+        if self._pattern is None:
+            return text
         for match in self._pattern.finditer(text):
             start, end = match.start(), match.start() + len(match.group(1))
             if spans and start <= spans[-1][1]:
