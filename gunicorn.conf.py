@@ -34,14 +34,10 @@ except ConfigError as exc:
 bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
 workers = _whole("WEB_WORKERS", 2)
 worker_class = "gthread"
-# A submission holds its thread for the whole call to the video API (seconds), doing nothing, so threads
-# are cheap and their number is what limits how many people can submit at once. The kernel, not gunicorn,
-# decides which worker accepts each connection, and the split is uneven (one worker may take 40 of 64):
-# a worker with more people than threads makes the rest wait for a whole second call to the API. So each
-# worker has room for the whole crowd. make bench, 64 people at once, an API that takes 1 s, 4 runs each:
-# with 16 threads the median person waited 2.8-4.1 s; with 32 the slowest 2.2-3.0 s (3.6 s in one run);
-# with 64 the slowest 1.9-2.4 s. Idle threads cost no CPU, and database connections are pooled per
-# process (app/storage/sqlite.py), not held per thread.
+# A submission holds its thread for the whole call to the video API, doing nothing, so threads are cheap
+# and their number limits how many people can submit at once; the kernel splits a crowd unevenly between
+# workers, so each has room for the whole crowd (the figures: bench/REPORT.md, "64 people submit at once").
+# Idle threads cost no CPU, and database connections are pooled per process (app/storage/sqlite.py).
 threads = _whole("WEB_THREADS", 64)
 # A request may wait for the upstream's connect and read timeouts; leave room on top.
 timeout = int(_settings.video_api_connect_timeout + _settings.video_api_timeout + 30)

@@ -114,7 +114,7 @@ def check_image_url(url):
 
 class UploadStore:
     """Uploaded images kept on disk under a random token, so a form shown again keeps the chosen picture
-    (a name nobody can guess; not a content hash, which cost 1.4 ms per 2 MB and saved almost nothing)."""
+    (a name nobody can guess; not a content hash, which cost time on every upload and saved almost nothing)."""
 
     def __init__(self, folder):
         self.folder = os.path.abspath(folder)

@@ -39,6 +39,9 @@ def init_web(app, settings):
     init_auth(app)  # before CSRF: a signed-out person is sent to sign in, not shown a CSRF error
     init_i18n(app)
     csrf.init_app(app)
+    # Over Flask-WTF's (a global and a context processor, so both): see page_csrf_token.
+    app.add_template_global(form_page.page_csrf_token, "csrf_token")
+    app.context_processor(lambda: {"csrf_token": form_page.page_csrf_token})
     init_limiter(app, settings)
     register_filters(app)
     app.add_template_global(form_page.folded_extras)

@@ -119,18 +119,20 @@ def empty_form_page():
     return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
 
 
+def page_csrf_token():
+    """The templates' csrf_token(): this visitor's token (Flask-WTF's generate_csrf()), or, while the page
+    kept for everyone is rendered, the mark that each visit replaces with its own token."""
+    return g.get("page_csrf_mark") or generate_csrf()
+
+
 @contextmanager
 def _csrf_token_as(mark):
-    """While the page kept for everyone is rendered, the CSRF token is a mark to fill in per visit
-    (Flask-WTF's generate_csrf() returns g.csrf_token when it is set)."""
-    saved = g.pop("csrf_token", None)
-    g.csrf_token = mark
+    """Render with a mark in place of the CSRF token (see page_csrf_token)."""
+    g.page_csrf_mark = mark
     try:
         yield
     finally:
-        g.pop("csrf_token", None)
-        if saved is not None:
-            g.csrf_token = saved
+        g.pop("page_csrf_mark", None)
 
 
 def form_again(status, notice):
