@@ -6,11 +6,11 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from flask_babel import format_decimal, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_decimal
 
 from app.catalog import data_files
-from app.core.i18n import localized, localized_field
+from app.core.i18n import gettext as _
+from app.core.i18n import localized, localized_field, ngettext
 from app.core.paths import ROOT
 
 DEFAULT_FILE = os.path.join(ROOT, "config", "model-profiles.toml")

@@ -35,9 +35,16 @@ def translations():
 
 
 def gettext(string, **variables):
-    """flask_babel.gettext through the request's catalogue (form labels use it)."""
+    """The text in the request's language, through the catalogue found once per request: the one way the
+    app translates (pages, forms, messages)."""
     text = translations().ugettext(string)
     return text % variables if variables else text
+
+
+def ngettext(singular, plural, num, **variables):
+    """The singular or plural text for num, through the request's catalogue; %(num)s is filled in."""
+    text = translations().ungettext(singular, plural, num)
+    return text % {"num": num, **variables}
 
 
 def lazy_gettext(string, **variables):

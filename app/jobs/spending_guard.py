@@ -8,9 +8,9 @@ refuses the job. The counts live in the job store's SQLite file, shared by every
 import time
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from limits import parse_many
 
+from app.core.i18n import gettext
 from app.core.messages import N_
 from app.storage.sqlite import connect
 

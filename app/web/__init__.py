@@ -11,10 +11,10 @@ import secrets
 import time
 
 from flask import current_app, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from app.core.i18n import gettext as _
 from app.core.i18n import init_i18n, problem_text
 from app.core.lifecycle import ArchiveState, JobStatus
 from app.core.messages import Problem

@@ -7,11 +7,11 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.messages import N_, Problem
 from app.jobs.sending import Sending

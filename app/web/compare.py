@@ -4,8 +4,8 @@ import hashlib
 import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 
+from app.core.i18n import gettext as _
 from app.core.i18n import problem_text
 from app.core.messages import N_, Problem, stored
 from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, send_once

@@ -4,8 +4,8 @@ shown side by side on a page of their own."""
 import re
 
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 
+from app.core.i18n import gettext as _
 from app.core.messages import N_
 from app.web.forms import MAX_SEED, PROMPT_LIMIT
 

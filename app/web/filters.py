@@ -6,9 +6,9 @@ import json
 import time
 from datetime import UTC, datetime
 
-from flask_babel import format_datetime, format_decimal, gettext, ngettext
+from flask_babel import format_datetime, format_decimal
 
-from app.core.i18n import problem_text
+from app.core.i18n import gettext, ngettext, problem_text
 from app.core.lifecycle import STATUS_LABELS, JobStatus
 
 

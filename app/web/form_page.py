@@ -5,11 +5,11 @@ import secrets
 from contextlib import contextmanager
 
 from flask import current_app, g, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.core.i18n import current_language, localized, problem_text
+from app.core.i18n import gettext as _
 from app.core.lifecycle import JobStatus
 from app.media.images import IMAGE_RULES
 from app.services import services

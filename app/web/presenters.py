@@ -6,9 +6,8 @@ import re
 import time
 
 from flask import url_for
-from flask_babel import gettext
 
-from app.core.i18n import problem_text
+from app.core.i18n import gettext, problem_text
 from app.web.filters import status_label
 
 

@@ -1,8 +1,8 @@
 """Remix: a finished job again, with a new prompt, through the upstream's /remix route."""
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
 
+from app.core.i18n import gettext as _
 from app.core.i18n import problem_text
 from app.core.lifecycle import JobStatus
 from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, remix_job

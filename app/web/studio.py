@@ -20,9 +20,9 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from app.core.i18n import gettext as _
 from app.core.i18n import problem_text
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
