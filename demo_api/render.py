@@ -41,12 +41,12 @@ class Cancelled(Exception):
     """The job was deleted while it rendered."""
 
 
-def font(size):
+def font(size: int) -> ImageFont.FreeTypeFont:
     """A scalable font that draws Chinese: a system CJK font when present, else the bundled one."""
     for path in FONT_CANDIDATES:
         if os.path.exists(path):
             return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
+    return ImageFont.load_default(size=size)  # pyright: ignore[reportReturnType]  (with a size: a FreeTypeFont)
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
@@ -69,7 +69,7 @@ def refuse_private(url, allow_private=False):
     if allow_private:
         return
     for info in socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM):
-        if not ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_global:
+        if not ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]).is_global:
             raise ValueError(f"{parts.hostname} is a private, loopback or link-local address")
 
 
@@ -134,7 +134,7 @@ class FramePainter:
             a, b = stops[k], stops[k + 1]
             pixels.append(tuple(round(a[c] + (b[c] - a[c]) * t) for c in range(3)))
         line.putdata(pixels)
-        grad = line.resize((wide, self.h), Image.NEAREST)
+        grad = line.resize((wide, self.h), Image.Resampling.NEAREST)
         shade = Image.linear_gradient("L").resize((wide, self.h)).point(lambda v: v * 0.45)
         return Image.composite(Image.new("RGB", grad.size, (0, 0, 0)), grad, shade)
 
@@ -142,7 +142,7 @@ class FramePainter:
         """The picture scaled to cover 125% of the frame, for a slow pan and zoom."""
         with Image.open(io.BytesIO(data)) as img:
             img = ImageOps.exif_transpose(img).convert("RGB")
-            return ImageOps.fit(img, (round(self.w * 1.25), round(self.h * 1.25)), Image.BILINEAR)
+            return ImageOps.fit(img, (round(self.w * 1.25), round(self.h * 1.25)), Image.Resampling.BILINEAR)
 
     def _overlay(self, spec, seed, variant):
         """Everything that does not move: the prompt band and the label, drawn once."""
@@ -182,7 +182,7 @@ class FramePainter:
             left, top = (pw - cw) * t, (ph - ch) * 0.5
             # BOX averages the source pixels each output pixel covers: at this mild zoom (at most 1.25x) it
             # looks like BILINEAR and takes about two thirds of the time (measured by make bench).
-            img = self.picture.resize((self.w, self.h), Image.BOX, box=(left, top, left + cw, top + ch))
+            img = self.picture.resize((self.w, self.h), Image.Resampling.BOX, box=(left, top, left + cw, top + ch))
         else:
             offset = round(t * self.w)
             img = self.background.crop((offset, 0, offset + self.w, self.h))

@@ -24,7 +24,7 @@ def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, all
     # An image sent as base64 is a text field: Werkzeug keeps text fields to 500 kB by default, which
     # refused any picture over about 370 kB with a 413.
     app.config["MAX_FORM_MEMORY_SIZE"] = limits.MAX_BODY_BYTES
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # pyright: ignore[reportAttributeAccessIssue]  (DefaultJSONProvider's setting)
     # Resolved once here: send_file would otherwise resolve a relative folder against this package.
     store = JobStore(
         os.path.abspath(data_dir or tempfile.mkdtemp(prefix="demo_api_")),

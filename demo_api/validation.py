@@ -216,10 +216,10 @@ def _metadata(raw):
         raise field_error("metadata", f"metadata is longer than {limits.MAX_METADATA_CHARS:,} characters.")
     try:
         value = json.loads(raw)
-    except ValueError as exc:
-        raise field_error(
-            "metadata", f"metadata is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-        ) from None
+    except ValueError as exc:  # bad JSON, or a number too long to read (Python's 4,300-digit limit)
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise field_error("metadata", f"metadata is not valid JSON: {detail}{where}.") from None
     except RecursionError:
         raise field_error("metadata", "metadata is nested too deeply.") from None
     if not isinstance(value, dict):

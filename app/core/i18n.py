@@ -8,6 +8,7 @@ Werkzeug's best_match failing zh-CN against zh_Hans_CN."""
 
 import logging
 import os
+from typing import cast
 
 from flask import g, has_app_context, request
 from flask_babel import Babel, get_locale, get_translations
@@ -47,9 +48,10 @@ def ngettext(singular, plural, num, **variables):
     return text % {"num": num, **variables}
 
 
-def lazy_gettext(string, **variables):
-    """A text translated when shown, in the language of the request showing it (form labels)."""
-    return LazyString(gettext, string, **variables)
+def lazy_gettext(string, **variables) -> str:
+    """A text translated when shown, in the language of the request showing it (form labels). A LazyString
+    reads as a str wherever one is expected (WTForms' labels and messages), so it is typed as one."""
+    return cast(str, LazyString(gettext, string, **variables))
 
 
 def _template_gettext(string):  # Jinja's i18n extension fills in the values and escapes them

@@ -86,10 +86,10 @@ def register_errorhandlers(app, settings):
         """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
-        page, status = render_error(
+        page = render_error(
             429, _("Too many requests"), _("Slow down a little and try again in %(wait)s.", wait=duration_text(wait))
-        )
-        return page, status, {"Retry-After": str(wait)}
+        )[0]
+        return page, 429, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
     def http_error(err):
@@ -130,7 +130,7 @@ def _asset_version(path, mtime):
 
 def asset_url(filename):
     """The URL of a static file with its content hash, so a changed file is fetched anew."""
-    path = os.path.join(current_app.static_folder, filename)
+    path = os.path.join(current_app.static_folder or "static", filename)
     version = _asset_version(path, os.path.getmtime(path)) if os.path.exists(path) else "0"
     return url_for("static", filename=filename, v=version)
 

@@ -109,7 +109,8 @@ def _identity(settings):
     if settings.auth_mode == "password":
         if "sid" not in session or request.endpoint == "static":  # static files need no session lookup
             return None
-        identity = services().sessions.identity(session.get("sid"), session.get("tag"))
+        sessions = services().sessions
+        identity = sessions.identity(session.get("sid"), session.get("tag")) if sessions is not None else None
         if identity is None:  # signed out elsewhere, expired, or the team password has changed
             session.pop("sid", None)
             session.pop("tag", None)
@@ -127,17 +128,19 @@ def login():
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        given = form.password.data.encode("utf-8")
+        given = (form.password.data or "").encode("utf-8")
         if hmac.compare_digest(given, settings.app_password.encode("utf-8")):
             session.clear()
             session.permanent = True
             name = (form.name.data or "").strip()[:80] or "team"
-            session["sid"], session["tag"] = services().sessions.start(name)
+            sessions = services().sessions
+            assert sessions is not None  # a team password means sign-in sessions (services.build_services)
+            session["sid"], session["tag"] = sessions.start(name)
             return redirect(safe_next(request.args.get("next")), code=303)
         time.sleep(FAILED_LOGIN_DELAY)
         current_app.logger.warning("failed sign-in from %s", request.remote_addr)
         failed = True
-        form.password.errors.append(_("That is not the team password."))
+        form.password.errors = [*form.password.errors, _("That is not the team password.")]
     status = 401 if failed else (400 if form.errors else 200)
     return render_template("login.html", form=form), status
 
@@ -145,8 +148,9 @@ def login():
 @bp.post("/logout")
 def logout():
     """End the session, on the server too: the old cookie no longer signs anyone in."""
-    if services().sessions is not None:
-        services().sessions.end(session.get("sid"))
+    sessions = services().sessions
+    if sessions is not None:
+        sessions.end(session.get("sid"))
     session.clear()
     return redirect(
         url_for("auth.login") if services().settings.auth_mode == "password" else url_for("studio.new_job"), code=303

@@ -89,7 +89,9 @@ def create_comparison():
     # The same form sent twice shows the same comparison.
     comparison_id = hashlib.sha256(token.encode()).hexdigest()[:16] if token else secrets.token_hex(8)
     svc.store.add_comparison(
-        comparison_id, stored(Problem(MODES[form.compare_mode.data], prompt=form.prompt.data.strip()[:80])), made
+        comparison_id,
+        stored(Problem(MODES[form.compare_mode.data], prompt=(form.prompt.data or "").strip()[:80])),
+        made,
     )
     for problem in problems:
         flash(problem, "warning")

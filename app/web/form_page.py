@@ -76,7 +76,7 @@ def advanced_open(form):
 def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
-    if field in form and upstream_error.message not in form[field].errors:
+    if upstream_error is not None and field in form and upstream_error.message not in form[field].errors:
         form[field].errors = [
             *form[field].errors,
             _("The video API says: %(message)s", message=problem_text(upstream_error.message)),

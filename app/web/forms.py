@@ -3,6 +3,7 @@
 import json
 import math
 from types import SimpleNamespace
+from typing import cast
 
 from flask import request
 from flask_babel import format_decimal
@@ -13,11 +14,11 @@ from wtforms import (
     FloatField,
     HiddenField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # pyright: ignore[reportAttributeAccessIssue]  (stubs predate it)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.core.i18n import gettext as _
@@ -127,7 +128,7 @@ class _RangeMessage:
 
 
 def _range(low, high, what):
-    return NumberRange(low, high, message=_RangeMessage(what, low, high))
+    return NumberRange(low, high, message=cast(str, _RangeMessage(what, low, high)))  # shown as str(message)
 
 
 def upload_name(name, mime):
@@ -304,7 +305,7 @@ class VideoJobForm(FlaskForm):
         ok = super().validate(extra_validators)
         if (self.width.data is None) != (self.height.data is None) and not (self.width.errors or self.height.errors):
             missing = self.height if self.width.data is not None else self.width
-            missing.errors.append(_("Give both width and height, or neither."))
+            missing.errors = [*missing.errors, _("Give both width and height, or neither.")]
             ok = False
         return ok
 
@@ -342,7 +343,7 @@ class VideoJobForm(FlaskForm):
             try:
                 self.checked_image = uploads.save_stream(upload.stream, max_bytes)
             except ImageError as exc:
-                self.image_file.errors.append(problem_text(exc.message))
+                self.image_file.errors = [*self.image_file.errors, problem_text(exc.message)]
                 return False
             self.image_token.data = self.checked_image.token
             self.image_name.data = upload_name(upload.filename, self.checked_image.mime)
@@ -353,10 +354,13 @@ class VideoJobForm(FlaskForm):
                 self.checked_image = None
             if self.checked_image is None:
                 self.image_token.data = ""
-                self.image_file.errors.append(_("The image chosen earlier is no longer available; choose it again."))
+                self.image_file.errors = [
+                    *self.image_file.errors,
+                    _("The image chosen earlier is no longer available; choose it again."),
+                ]
                 return False
         if self.checked_image is not None and self.image_url.data:
-            self.image_url.errors.append(_("Use an uploaded image or an image address, not both."))
+            self.image_url.errors = [*self.image_url.errors, _("Use an uploaded image or an image address, not both.")]
             return False
         return True
 
@@ -401,7 +405,7 @@ class VideoJobForm(FlaskForm):
             return (field.data or "").strip() or None
 
         return VideoRequest(
-            prompt=self.prompt.data.strip(),
+            prompt=(self.prompt.data or "").strip(),
             model=text(self.model),
             image=image_value,
             duration=self.duration.data,

@@ -28,6 +28,6 @@ def switch_language():
     else:
         response = redirect(target, code=303)
     response.set_cookie(
-        COOKIE, language, max_age=COOKIE_SECONDS, samesite="Lax", secure=request.is_secure, httponly=True
+        COOKIE, language or "en", max_age=COOKIE_SECONDS, samesite="Lax", secure=request.is_secure, httponly=True
     )
     return response

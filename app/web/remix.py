@@ -60,7 +60,7 @@ def remix(job_id):
                 ),
                 "warning",
             )
-            return redirect(url_for("studio.new_job", **{"from": source.id}), code=303)
+            return redirect(url_for("studio.new_job", **{"from": source.id}), code=303)  # pyright: ignore[reportArgumentType]
         flash(_("The video API did not remix it: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except MaybeCreated as lost:

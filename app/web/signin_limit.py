@@ -48,7 +48,7 @@ def init_limiter(app, settings):
 def _not_limited():
     """Every other request skips Flask-Limiter's lookup of the limits that might apply to it: it would find
     none, and the lookup was close to half of what the app adds to every page, video and status read."""
-    return current_app.view_functions.get(request.endpoint) not in _LIMITED_VIEWS
+    return current_app.view_functions.get(request.endpoint or "") not in _LIMITED_VIEWS
 
 
 class SQLiteStorage(Storage):

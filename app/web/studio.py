@@ -318,7 +318,7 @@ def readyz():
         services().api.list_models(timeout=3.0)
         checks["upstream"] = "ok"
     except UpstreamError as exc:
-        answered = isinstance(exc, UpstreamRefused) and exc.status < 500
+        answered = isinstance(exc, UpstreamRefused) and (exc.status or 500) < 500
         checks["upstream"] = f"answers (HTTP {exc.status})" if answered else f"unavailable: {exc.message}"
         ready = ready and bool(answered)
     status = "ready" if ready else "not ready"
@@ -345,6 +345,6 @@ def _archived_file(record, index, kind):
     """(absolute path, path within the archive folder) of a job's archived video or poster, or a 404."""
     entry = next((f for f in record.files if f.get("index") == index), None)
     path = services().archive.path(entry[kind]) if entry and entry.get(kind) else None
-    if path is None:
+    if path is None or entry is None:
         abort(404, description=Problem(N_("This video is not in the archive (yet, or any more).")))
     return path, entry[kind]
