@@ -161,6 +161,10 @@ def test_history_rows_of_unfinished_jobs_update_in_place(live, page):
         page, lambda: row.locator("img").count() == 1 or row.get_attribute("data-live") == "false", "the row settling"
     )
     assert page.evaluate("window.__sameDocument") is True, "the history reloaded"
+    video = row.locator("video[data-hover-play]")
+    until(page, lambda: video.count() == 1, "the replaced row's video")
+    row.hover()  # the row was replaced in place: it plays on hover like the ones the page came with
+    until(page, lambda: video.evaluate("v => !v.paused && v.currentTime > 0"), "the replaced row playing on hover")
     assert_accessible(page, "history with live rows")
 
 

@@ -258,7 +258,7 @@
 
   function followCard(card, single) {
     var url = card.getAttribute("data-status-url");
-    var started = Date.now(), failures = 0, current = card;
+    var started = Date.now(), current = card;
 
     function signature(data) {
       return [data.status, data.archive, data.stalled ? "true" : "false", data.check_error || ""].join("|");
@@ -296,35 +296,57 @@
       return age < 120000 ? 1000 : (age < 600000 ? 3000 : 10000);
     }
 
+    poller({
+      delay: 1000,
+      url: function () { return url; },
+      special: function (resp) {
+        if (resp.status === 404) {
+          showLiveProblem(t("deleted"));
+          if (single) { document.title = t("deleted_title"); }
+          return true;
+        }
+        if (resp.status === 401 || resp.status === 403) {
+          showLiveProblem(t("session_ended"));
+          return true;
+        }
+        return false;
+      },
+      apply: function (data) {
+        showLiveProblem("");
+        apply(data);
+        return data.finished ? null : nextDelay();
+      },
+      failed: function (failures) {
+        if (failures >= 2) { showLiveProblem(t("lost_contact")); }
+        return Math.min(1000 * Math.pow(2, failures), 30000);
+      }
+    });
+  }
+
+  /* The one loop that asks the server for news: fetch options.url() (none: stop) as JSON, hand the answer
+     to options.apply (it returns the next delay, or null to stop), back off on failure (options.failed
+     returns the delay), and let options.special take answers that end the loop (it returns true). */
+  function poller(options) {
+    var failures = 0;
     function poll() {
+      var url = options.url();
+      if (!url) { return; }
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
         .then(function (resp) {
-          if (resp.status === 404) {
-            showLiveProblem(t("deleted"));
-            if (single) { document.title = t("deleted_title"); }
-            return null;
-          }
-          if (resp.status === 401 || resp.status === 403) {
-            showLiveProblem(t("session_ended"));
-            return null;
-          }
+          if (options.special && options.special(resp)) { return; }
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
           return resp.json().then(function (data) {
             failures = 0;
-            showLiveProblem("");
-            apply(data);
-            if (!data.finished) { window.setTimeout(poll, nextDelay()); }
+            var next = options.apply(data);
+            if (next !== null) { window.setTimeout(poll, next); }
           });
         })
         .catch(function () {
           failures += 1;
-          if (failures >= 2) {
-            showLiveProblem(t("lost_contact"));
-          }
-          window.setTimeout(poll, Math.min(1000 * Math.pow(2, failures), 30000));
+          window.setTimeout(poll, options.failed(failures));
         });
     }
-    window.setTimeout(poll, 1000);
+    window.setTimeout(poll, options.delay);
   }
 
   /* On a comparison: play every finished video from the start, together. */
@@ -347,47 +369,39 @@
   function followHistory() {
     var list = $("[data-history-live-url]");
     if (!list) { return; }
-    var url = list.getAttribute("data-history-live-url"), failures = 0, started = Date.now();
-    // Rows of long or stuck jobs need no second-by-second updates: ask less often as time goes by.
-    function nextDelay() { return Date.now() - started < 120000 ? 2000 : 10000; }
-
-    function poll() {
-      var live = $all("[data-history-row][data-live='true']", list);
-      if (!live.length) { return; }
-      var query = live.map(function (row) {
-        return "id=" + encodeURIComponent(row.getAttribute("data-job-id"));
-      }).join("&");
-      fetch(url + "?" + query, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
-        .then(function (resp) {
-          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
-          return resp.json();
-        })
-        .then(function (data) {
-          failures = 0;
-          live.forEach(function (row) {
-            var state = data.rows[row.getAttribute("data-job-id")];
-            if (!state) { row.setAttribute("data-live", "false"); return; }
-            var holder = document.createElement("ul");
-            holder.innerHTML = state.row_html;
-            var fresh = holder.firstElementChild;
-            if (fresh && fresh.getAttribute("data-sig") !== row.getAttribute("data-sig")) {
-              row.parentNode.replaceChild(fresh, row);
-            }
-          });
-          localTimes();
-          window.setTimeout(poll, nextDelay());
-        })
-        .catch(function () {
-          failures += 1;
-          window.setTimeout(poll, Math.min(2000 * Math.pow(2, failures), 30000));
+    var url = list.getAttribute("data-history-live-url"), started = Date.now(), live = [];
+    poller({
+      delay: 2000,
+      url: function () {
+        live = $all("[data-history-row][data-live='true']", list);
+        if (!live.length) { return null; }
+        return url + "?" + live.map(function (row) {
+          return "id=" + encodeURIComponent(row.getAttribute("data-job-id"));
+        }).join("&");
+      },
+      apply: function (data) {
+        live.forEach(function (row) {
+          var state = data.rows[row.getAttribute("data-job-id")];
+          if (!state) { row.setAttribute("data-live", "false"); return; }
+          var holder = document.createElement("ul");
+          holder.innerHTML = state.row_html;
+          var fresh = holder.firstElementChild;
+          if (fresh && fresh.getAttribute("data-sig") !== row.getAttribute("data-sig")) {
+            row.parentNode.replaceChild(fresh, row);
+            hoverPlay(fresh);    // the new row plays on hover like the one it replaced
+          }
         });
-    }
-    window.setTimeout(poll, 2000);
+        localTimes();
+        // Rows of long or stuck jobs need no second-by-second updates: ask less often as time goes by.
+        return Date.now() - started < 120000 ? 2000 : 10000;
+      },
+      failed: function (failures) { return Math.min(2000 * Math.pow(2, failures), 30000); }
+    });
   }
 
-  /* History cards play their video (muted) while pointed at or focused. */
-  function hoverPlay() {
-    $all("[data-history-row]").forEach(function (row) {
+  /* History cards play their video (muted) while pointed at or focused: every row, or the one given. */
+  function hoverPlay(only) {
+    (only ? [only] : $all("[data-history-row]")).forEach(function (row) {
       var video = $("video[data-hover-play]", row);
       if (!video) { return; }
       var play = function () { video.play().catch(function () {}); };
