@@ -137,7 +137,7 @@ def asset_url(filename):
 
 def render_error(status, title, detail):
     try:
-        return render_template("error.html", status=status, title=title, detail=detail), status
+        return render_template("layout/error.html", status=status, title=title, detail=detail), status
     except Exception:  # the error page itself failed: plain text rather than nothing
         logging.getLogger("app").exception("error page failed")
         return f"{title}\n\n{detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}

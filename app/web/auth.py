@@ -142,7 +142,7 @@ def login():
         failed = True
         form.password.errors = [*form.password.errors, _("That is not the team password.")]
     status = 401 if failed else (400 if form.errors else 200)
-    return render_template("login.html", form=form), status
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")

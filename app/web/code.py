@@ -31,7 +31,7 @@ def job_code(job_id):
     """A job's request as code."""
     record = record_or_404(job_id)
     code = snippets(job_call(record), services().settings.video_api_base_url)
-    return render_template("code.html", code=code, record=record)
+    return render_template("studio/code.html", code=code, record=record)
 
 
 @bp.post("/code")
@@ -49,4 +49,4 @@ def form_code():
     except UpstreamError as err:  # "auto" could not reach the API to learn how it reads requests
         current_app.logger.warning("code preview: %s", err.kind)
         return render_form(form, status=browser_status(err), upstream_error=err)
-    return render_template("code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url))
+    return render_template("studio/code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url))

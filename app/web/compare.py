@@ -107,7 +107,7 @@ def comparison(comparison_id):
         abort(404, description=Problem(N_("There is no such comparison.")))
     title, records = found
     cards = [(r, run_estimate(r, services().store)) for r in records]
-    return render_template("compare.html", title=title, cards=cards)
+    return render_template("studio/compare.html", title=title, cards=cards)
 
 
 def _label(change):

@@ -61,7 +61,7 @@ def folded_extras(profile):
     key = (current_language(), profile)
     html = _FOLDED_EXTRAS.get(key)
     if html is None:
-        html = _FOLDED_EXTRAS[key] = Markup(render_template("_extras.html", p=profile, profile=None, form=None))
+        html = _FOLDED_EXTRAS[key] = Markup(render_template("studio/_extras.html", p=profile, profile=None, form=None))
     return html
 
 
@@ -82,7 +82,7 @@ def render_form(form, status=200, upstream_error=None, notice=None, uncertain=No
             _("The video API says: %(message)s", message=problem_text(upstream_error.message)),
         ]
     return render_template(
-        "index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain, **form_context(form)
+        "studio/index.html", upstream_error=upstream_error, notice=notice, uncertain=uncertain, **form_context(form)
     ), status
 
 

@@ -128,7 +128,7 @@ def job_page(job_id):
 def render_job_page(record, form):
     image_kept = bool(services().uploads.path(record.params.get("image_token")))
     return render_template(
-        "job.html",
+        "studio/job.html",
         record=record,
         job=record.job,
         image_kept=image_kept,
@@ -152,7 +152,7 @@ def job_status(job_id):
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
     card = render_template(
-        "_job_card.html", record=record, job=record.job, estimate=run_estimate(record, services().store)
+        "studio/_job_card.html", record=record, job=record.job, estimate=run_estimate(record, services().store)
     )
     return jsonify(live_state(record, card_html=card))
 
@@ -211,7 +211,7 @@ def history_live():
     for record in services().store.get_many(ids):
         rows[record.id] = {
             **live_state(record),
-            "row_html": render_template("_history_row.html", record=record, job=record.job),
+            "row_html": render_template("history/_history_row.html", record=record, job=record.job),
         }
     return jsonify(rows=rows, now=time.time())
 
@@ -267,7 +267,7 @@ def history():
     )
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
     return render_template(
-        "history.html",
+        "history/history.html",
         records=records,
         total=total,
         page=page,
