@@ -49,4 +49,6 @@ def form_code():
     except UpstreamError as err:  # "auto" could not reach the API to learn how it reads requests
         current_app.logger.warning("code preview: %s", err.kind)
         return render_form(form, status=browser_status(err), upstream_error=err)
-    return render_template("studio/code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url))
+    return render_template(
+        "studio/code.html", record=None, code=snippets(call.record(), svc.settings.video_api_base_url)
+    )
