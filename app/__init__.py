@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None):
     return app
 
 
-def configure_logging(app, settings):
+def configure_logging(app, settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -46,7 +46,7 @@ def configure_logging(app, settings):
     app.logger.setLevel(settings.log_level)
 
 
-def start_following(app):
+def start_following(app) -> None:
     """With FOLLOWER=thread this process follows jobs in a thread of its own: started here, and again on the
     first request after a fork (gunicorn --preload), since threads do not survive one. Under gunicorn the
     default is FOLLOWER=process: one process of its own follows (app/jobs/follower_process.py), so the workers'

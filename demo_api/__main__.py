@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 from demo_api.server import create_app
 
 
-def main(argv=None):
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m demo_api", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)

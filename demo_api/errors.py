@@ -6,7 +6,7 @@ from flask import jsonify
 class APIError(Exception):
     """An error answered to the client with an HTTP status and the spec's error body."""
 
-    def __init__(self, status, message, *, param=None, code=None, type_="invalid_request_error"):
+    def __init__(self, status, message, *, param=None, code=None, type_: str = "invalid_request_error") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -19,6 +19,6 @@ class APIError(Exception):
         return jsonify(body), self.status
 
 
-def field_error(param, message, code="invalid_value"):
+def field_error(param, message, code: str = "invalid_value"):
     """A 400 that names the field it concerns."""
     return APIError(400, message, param=param, code=code)

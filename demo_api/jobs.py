@@ -58,7 +58,9 @@ PUBLIC_FIELDS = (
 class JobStore:
     """Holds job records and renders them in the background."""
 
-    def __init__(self, data_dir, workers=2, min_render_seconds=0.0, allow_private_urls=False):
+    def __init__(
+        self, data_dir, workers: int = 2, min_render_seconds: float = 0.0, allow_private_urls: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.allow_private_urls = allow_private_urls
         self.min_render_seconds = min_render_seconds
@@ -128,7 +130,7 @@ class JobStore:
             record = self._jobs.get(job_id)
             return self.public(record) if record else None
 
-    def list(self, after=None, limit=20, order="desc"):
+    def list(self, after=None, limit: int = 20, order: str = "desc"):
         """A page of jobs by creation order, OpenAI-style cursor pagination."""
         with self._lock:
             records = sorted(self._jobs.values(), key=lambda r: (r["created_at"], r["_seq"]), reverse=(order == "desc"))
@@ -138,7 +140,7 @@ class JobStore:
             has_more = start + limit < len(records)
         return page, has_more
 
-    def delete(self, job_id):
+    def delete(self, job_id) -> bool:
         with self._lock:
             record = self._jobs.pop(job_id, None)
             if record is None:
@@ -151,10 +153,10 @@ class JobStore:
         _remove(self._path("jobs", f"{job_id}.json"))
         return True
 
-    def video_path(self, job_id, index=0):
+    def video_path(self, job_id, index: int = 0):
         return self._path("videos", f"{job_id}_{index}.mp4")
 
-    def thumb_path(self, job_id, index=0):
+    def thumb_path(self, job_id, index: int = 0):
         return self._path("videos", f"{job_id}_{index}.jpg")
 
     @staticmethod
@@ -163,12 +165,12 @@ class JobStore:
         the contract's extra fields only when set."""
         return {k: record.get(k) for k in PUBLIC_FIELDS if k in ALWAYS_WRITTEN or record.get(k) is not None}
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- rendering -----------------------------------------------------------------------------
 
-    def _render(self, job_id):
+    def _render(self, job_id) -> None:
         with self._lock:
             record = self._jobs.get(job_id)
             if record is None:
@@ -223,7 +225,7 @@ class JobStore:
             return
         self._finish(record, "completed", None)
 
-    def _finish(self, record, status, error):
+    def _finish(self, record, status, error) -> None:
         with self._lock:
             if record.get("_deleted"):
                 return
@@ -240,14 +242,14 @@ class JobStore:
     def _path(self, *parts):
         return os.path.join(self.data_dir, *parts)
 
-    def _save(self, record):
+    def _save(self, record) -> None:
         path = self._path("jobs", f"{record['id']}.json")
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in record.items() if k != "_deleted"}, fh)
         os.replace(tmp, path)
 
-    def _load(self):
+    def _load(self) -> None:
         folder = self._path("jobs")
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".json"):
@@ -266,11 +268,11 @@ class JobStore:
 
 
 class _DemoFailure(Exception):
-    def __init__(self, code):
+    def __init__(self, code) -> None:
         super().__init__(code)
         self.code = code
 
 
-def _remove(path):
+def _remove(path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)

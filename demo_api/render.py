@@ -52,7 +52,7 @@ def font(size: int) -> ImageFont.FreeTypeFont:
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     """Every redirect is checked like the first address."""
 
-    def __init__(self, allow_private):
+    def __init__(self, allow_private) -> None:
         super().__init__()
         self.allow_private = allow_private
 
@@ -61,7 +61,7 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def refuse_private(url, allow_private=False):
+def refuse_private(url, allow_private: bool = False):
     """Raise ValueError unless url is http(s) on a public address (or private ones are allowed)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -73,7 +73,7 @@ def refuse_private(url, allow_private=False):
             raise ValueError(f"{parts.hostname} is a private, loopback or link-local address")
 
 
-def fetch_image(url, allow_private=False):
+def fetch_image(url, allow_private: bool = False):
     """The bytes behind an image URL, or None when it cannot or may not be had (offline demo, private address)."""
     try:
         refuse_private(url, allow_private)
@@ -109,7 +109,7 @@ def check_picture(data):
 class FramePainter:
     """Paints frame i of one variant of a job."""
 
-    def __init__(self, spec, seed, variant, image_bytes=None):
+    def __init__(self, spec, seed, variant, image_bytes=None) -> None:
         self.w, self.h = spec.width, spec.height
         self.total = spec.frame_count
         self.fps = spec.fps
@@ -230,7 +230,7 @@ def _drawn_bands(layer):
     return bands
 
 
-def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image_bytes=None):
+def render_video(spec, seed, variant, mp4_path, thumb_path, on_frame=None, image_bytes=None) -> None:
     """Write one variant as an MP4 (and a JPEG thumbnail); on_frame(i) may raise Cancelled."""
     painter = FramePainter(spec, seed, variant, image_bytes)
     tmp = f"{mp4_path}.part"
@@ -260,7 +260,7 @@ def sprite_path(thumb_path):
     return thumb_path[: -len(".jpg")] + "_sprite.jpg"
 
 
-def save_spritesheet(tiles, path):
+def save_spritesheet(tiles, path) -> None:
     """The frames side by side, five to a row, as one JPEG."""
     if not tiles:
         return
@@ -272,7 +272,7 @@ def save_spritesheet(tiles, path):
     sheet.save(path, "JPEG", quality=80)
 
 
-def _drawn_ahead(painter, thumb_path, ahead=4):
+def _drawn_ahead(painter, thumb_path, ahead: int = 4):
     """(index, video frame) in order, drawn by a thread of their own a few frames ahead: Pillow's resize
     and libx264 both let go of the GIL, so drawing the next frame overlaps encoding this one (on 2 cores,
     a 5 s 1280x720 pan and zoom took 3.0 s drawn and encoded in turn; make bench shows it now).
@@ -282,7 +282,7 @@ def _drawn_ahead(painter, thumb_path, ahead=4):
     sprite_every = max(1, -(-painter.total // SPRITE_TILES))
     tiles = []
 
-    def draw():
+    def draw() -> None:
         try:
             for i in range(painter.total):
                 if stop.is_set():

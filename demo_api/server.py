@@ -17,7 +17,13 @@ from demo_api.validation import parse_create, read_fields
 POLL_AFTER_MS = 250  # the polling hint OpenAI's SDK honours
 
 
-def create_app(key="demo", data_dir=None, workers=2, min_render_seconds=0.0, allow_private_urls=False):
+def create_app(
+    key: str = "demo",
+    data_dir=None,
+    workers: int = 2,
+    min_render_seconds: float = 0.0,
+    allow_private_urls: bool = False,
+):
     """The demo API as a Flask app; without data_dir its files live in a temporary folder."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = limits.MAX_BODY_BYTES

@@ -58,11 +58,11 @@ class JobSpec:
         return max(1, round(self.duration * self.fps))
 
     @property
-    def size(self):
+    def size(self) -> str:
         return f"{self.width}x{self.height}"
 
     @property
-    def seconds(self):
+    def seconds(self) -> str:
         return f"{self.duration:g}"
 
 

@@ -30,7 +30,7 @@ class ModelCatalogue:
     The list is refreshed in the background, so a slow upstream never holds up the form page.
     """
 
-    def __init__(self, api, ttl=300.0):
+    def __init__(self, api, ttl: float = 300.0) -> None:
         self.api, self.ttl = api, ttl
         self._lock = threading.Lock()
         self._models, self._until, self.from_upstream = list(BUILT_IN_MODELS), 0.0, False
@@ -47,7 +47,7 @@ class ModelCatalogue:
             refreshing.join(FIRST_WAIT_SECONDS)  # the first page may wait a moment for the real list
         return self._models
 
-    def _refresh(self):
+    def _refresh(self) -> None:
         try:
             found = self.api.list_models()
             video_like = [m for m in found if not m.lower().startswith(NOT_VIDEO)]

@@ -33,7 +33,7 @@ class Extra:
     default: object = None
 
     @property
-    def input_name(self):
+    def input_name(self) -> str:
         """The form input's name and id, unique across profiles."""
         return f"x-{self.profile}-{self.name}"
 
@@ -203,7 +203,7 @@ class Profile:
 class Profiles:
     """The profiles of a file, in order; the first that matches a model id wins."""
 
-    def __init__(self, profiles):
+    def __init__(self, profiles) -> None:
         self.all = tuple(profiles)
 
     def match(self, model):

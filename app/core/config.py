@@ -140,7 +140,7 @@ class Settings:
         return int(self.max_upload_mb * 1024 * 1024)
 
     @classmethod
-    def from_env(cls, environ=None, env_file=".env"):
+    def from_env(cls, environ=None, env_file: str = ".env"):
         """Settings from os.environ, with values from env_file for variables not set there."""
         env = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
         env.update(os.environ if environ is None else environ)
@@ -259,7 +259,7 @@ def _whole(var, text):
     return int(text)
 
 
-def _boolean(var, text):
+def _boolean(var, text) -> bool:
     if text.lower() in TRUE:
         return True
     if text.lower() in FALSE:

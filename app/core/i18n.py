@@ -100,7 +100,7 @@ def localized(value):
     return value
 
 
-def init_i18n(app):
+def init_i18n(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
     Babel(app, locale_selector=select_language)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
@@ -111,7 +111,7 @@ def init_i18n(app):
     warn_if_not_compiled()
 
 
-def warn_if_not_compiled():
+def warn_if_not_compiled() -> None:
     """A catalogue edited but not compiled shows English: say so once at start-up."""
     for lang in LANGUAGES:
         if lang == "en":

@@ -18,12 +18,12 @@ class JobStatus(StrEnum):
     UNKNOWN = "unknown"  # the upstream answered a status spelling nobody here knows
 
     @property
-    def is_running(self):
+    def is_running(self) -> bool:
         """The upstream has the job and will change it: the follower keeps reading its status."""
         return self in RUNNING
 
     @property
-    def is_finished(self):
+    def is_finished(self) -> bool:
         """The upstream has said its last word on the job."""
         return self in (JobStatus.COMPLETED, JobStatus.FAILED)
 

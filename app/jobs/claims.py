@@ -80,7 +80,7 @@ class FollowerClaims(JobsDatabase):
             else None
         )
 
-    def status_unchanged(self, job_id, next_check_at, stalled):
+    def status_unchanged(self, job_id, next_check_at, stalled) -> None:
         """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
         now = self.clock()
         self._execute(
@@ -127,7 +127,7 @@ class FollowerClaims(JobsDatabase):
             db.execute("COMMIT")
         return moved
 
-    def status_unanswered(self, job_id, message, next_check_at, stalled):
+    def status_unanswered(self, job_id, message, next_check_at, stalled) -> None:
         """The status could not be read: keep the last known state and say why."""
         now = self.clock()
         self._execute(
@@ -150,7 +150,7 @@ class FollowerClaims(JobsDatabase):
 
     # --- following: the archive ------------------------------------------------------------------
 
-    def due_archives(self, now, lease_seconds, limit=10):
+    def due_archives(self, now, lease_seconds, limit: int = 10):
         """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
         with self._connect() as db:
             rows = db.execute(
@@ -176,7 +176,7 @@ class FollowerClaims(JobsDatabase):
             == 1
         )
 
-    def pause_upstream(self, until):
+    def pause_upstream(self, until) -> None:
         """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
         self._execute(
             "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
@@ -194,27 +194,27 @@ class FollowerClaims(JobsDatabase):
         with self._connect() as db:
             return [tuple(r) for r in db.execute(f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
 
-    def break_archive_lease(self, job_id, holder):
+    def break_archive_lease(self, job_id, holder) -> None:
         """The fetch's worker is gone: its job is due again at once."""
         self._execute(
             f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}' AND archive_holder = ?",
             (job_id, holder),
         )
 
-    def archive_heartbeat(self, job_id):
+    def archive_heartbeat(self, job_id) -> None:
         """A fetch still in progress renews its own lease."""
         self._execute(
             f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.clock(), job_id)
         )
 
-    def archive_done(self, job_id, files, total_bytes):
+    def archive_done(self, job_id, files, total_bytes) -> None:
         self._execute(
             f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
             " archive_error = NULL WHERE id = ?",
             (json.dumps(files), total_bytes, self.clock(), job_id),
         )
 
-    def archive_failed(self, job_id, message, retry_at):
+    def archive_failed(self, job_id, message, retry_at) -> None:
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
         self._execute(
@@ -234,7 +234,7 @@ class FollowerClaims(JobsDatabase):
             == 1
         )
 
-    def archive_expired(self, job_id):
+    def archive_expired(self, job_id) -> None:
         self._execute(
             f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,)
         )

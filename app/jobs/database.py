@@ -16,7 +16,7 @@ class JobsDatabase:
 
     busy_seconds: float = BUSY_SECONDS
 
-    def __init__(self, path: str):
+    def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)
         self.clock: Callable[[], float] = time.time
 

@@ -37,7 +37,7 @@ RECONCILE_WINDOW = 24 * 3600  # ... for how long after they were sent
 MATCH_SLACK = 120.0  # a listed job made this long before its send (clocks differ) still matches
 
 
-def sender_id():
+def sender_id() -> str:
     """host:pid of this worker, written on a row while it is being sent."""
     return f"{SENDER}:{os.getpid()}"
 
@@ -52,19 +52,19 @@ class Follower:
         archive,
         uploads=None,
         *,
-        min_interval=1.0,
-        stall_after=1800.0,
-        status_timeout=20.0,
-        connect_timeout=5.0,
-        send_window=600.0,
-        archive_lease=60.0,
+        min_interval: float = 1.0,
+        stall_after: float = 1800.0,
+        status_timeout: float = 20.0,
+        connect_timeout: float = 5.0,
+        send_window: float = 600.0,
+        archive_lease: float = 60.0,
         upload_max_age=14 * 86400.0,
-        tick=0.25,
-        status_threads=16,
-        archive_threads=2,
-        housekeeping_every=600.0,
-        max_reads_per_second=400.0,
-    ):
+        tick: float = 0.25,
+        status_threads: int = 16,
+        archive_threads: int = 2,
+        housekeeping_every: float = 600.0,
+        max_reads_per_second: float = 400.0,
+    ) -> None:
         self.api, self.store, self.archive, self.uploads = api, store, archive, uploads
         self.min_interval, self.stall_after = min_interval, stall_after
         self.status_timeout = (connect_timeout, status_timeout)
@@ -90,7 +90,7 @@ class Follower:
 
     # --- running ---------------------------------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         """Start following in this process (again after a fork: threads do not survive one)."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
@@ -99,7 +99,7 @@ class Follower:
             self._thread = threading.Thread(target=self._run, daemon=True, name="follower")
             self._thread.start()
 
-    def serve(self):
+    def serve(self) -> None:
         """Follow in the calling thread until stop() (a follower process of its own: app/jobs/follower_process.py)."""
         with self._lock:
             asked_to_stop = self._stop.is_set()  # a signal that came before this call still counts
@@ -113,7 +113,7 @@ class Follower:
         """Wait up to timeout seconds; True once a stop was asked for."""
         return self._stop.wait(timeout)
 
-    def _prepare(self):
+    def _prepare(self) -> None:
         self._pid = os.getpid()
         self._stop, self._wake = threading.Event(), threading.Event()
         self._busy = {"status": set(), "archive": set()}
@@ -122,12 +122,12 @@ class Follower:
             "archive": ThreadPoolExecutor(self.archive_threads, thread_name_prefix="archive"),
         }
 
-    def ensure_running(self):
+    def ensure_running(self) -> None:
         """After a fork (gunicorn --preload) the parent's thread is not here: start one in this process."""
         if self._pid is not None and self._pid != os.getpid():
             self.start()
 
-    def stop(self):
+    def stop(self) -> None:
         """Stop following (tests and shutdown); work in flight is left to its lease."""
         with self._lock:
             thread, self._thread, self._pid = self._thread, None, None
@@ -139,16 +139,16 @@ class Follower:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
 
-    def request_stop(self):
+    def request_stop(self) -> None:
         """Ask serve() to return after the current round (safe in a signal handler: takes no lock)."""
         self._stop.set()
         self._wake.set()
 
-    def wake(self):
+    def wake(self) -> None:
         """Look for work now rather than at the next tick (a job was just created)."""
         self._wake.set()
 
-    def _run(self):
+    def _run(self) -> None:
         next_round = 0.0
         while not self._stop.is_set():
             try:
@@ -164,7 +164,7 @@ class Follower:
             self._wake.wait(max(0.0, next_round - time.monotonic()))
             self._wake.clear()
 
-    def run_once(self):
+    def run_once(self) -> None:
         """One round: record ids kept in the journal, settle lost sends, start due status reads and archive
         fetches, tidy up now and then."""
         now = self.clock()
@@ -186,7 +186,7 @@ class Follower:
             self._next_housekeeping = now + self.housekeeping_every
             self.housekeeping(now)
 
-    def _dispatch_status_reads(self, now):
+    def _dispatch_status_reads(self, now) -> None:
         """Claim as many due status reads as there are free hands (FOLLOWER_CONCURRENCY per worker) in one
         statement and start them; each one that finishes wakes the loop to take the next, so the pace
         follows the work and the upstream's latency rather than a fixed tick."""
@@ -210,7 +210,7 @@ class Follower:
                 busy.discard(job_id)
                 return
 
-    def _dispatch(self, kind, due, work, claim):
+    def _dispatch(self, kind, due, work, claim) -> None:
         busy = self._busy[kind]
         for job_id in due:
             if self.clock() < self._paused_until:
@@ -230,7 +230,7 @@ class Follower:
                 busy.discard(job_id)
                 return
 
-    def _guarded(self, kind, work, job_id):
+    def _guarded(self, kind, work, job_id) -> None:
         try:
             work(job_id)
         except Exception:
@@ -240,21 +240,21 @@ class Follower:
             if kind == "status" and self._more_due:
                 self._wake.set()  # a hand is free and work was waiting: take the next now
 
-    def _settle_lost_sends(self, now):
+    def _settle_lost_sends(self, now) -> None:
         """A row still 'sending' whose worker is gone, or that is older than any send can take."""
         for job_id, sender, submitted_at in self.store.sending():
             gone = sender_is_gone(sender)
             if (gone or submitted_at < now - self.send_window) and self.store.uncertain(job_id, LOST_SEND):
                 log.warning("job %s: its send never finished; marked as possibly created", job_id)
 
-    def _break_dead_fetches(self):
+    def _break_dead_fetches(self) -> None:
         """A fetch whose worker on this host died (kill -9) is due again now, not when its lease runs out."""
         for job_id, holder in self.store.fetches_in_progress():
             if holder and sender_is_gone(holder):
                 self.store.break_archive_lease(job_id, holder)
                 log.warning("job %s: the worker fetching its video is gone; fetching it again", job_id)
 
-    def reconcile(self, now):
+    def reconcile(self, now) -> None:
         """Look for jobs that may have been created in the API's list of recent jobs (GET /v1/videos): a
         listed job not in the history, of the same model and prompt, made around when the row was sent, is
         attached to it and followed. An API without a list is asked again an hour later."""
@@ -280,7 +280,7 @@ class Follower:
 
     # --- status ----------------------------------------------------------------------------------
 
-    def check(self, job_id):
+    def check(self, job_id) -> None:
         """Read one job's status upstream and store it; archive it at once when it has completed."""
         record = self.store.check_state(job_id)
         if record is None or not record.status.is_running:
@@ -340,7 +340,7 @@ class Follower:
 
     # --- the archive -----------------------------------------------------------------------------
 
-    def fetch(self, job_id):
+    def fetch(self, job_id) -> None:
         """Fetch a completed job's video; on failure schedule a retry with backoff until the upstream's copy expires."""
         record = self.store.get(job_id)
         if record is None:
@@ -376,7 +376,7 @@ class Follower:
 
     # --- tidying ---------------------------------------------------------------------------------
 
-    def housekeeping(self, now=None):
+    def housekeeping(self, now=None) -> None:
         """Evict old archived videos and forget uploaded images no one has used for a while."""
         now = now or self.clock()
         self.archive.evict(self.store, now)
@@ -412,7 +412,7 @@ class Follower:
         return note, confirmed
 
 
-def jittered(seconds, spread=0.15):
+def jittered(seconds, spread: float = 0.15):
     """seconds, give or take `spread` of it, so jobs sent together do not all ask again at once."""
     return seconds * random.uniform(1 - spread, 1 + spread)
 
@@ -441,7 +441,7 @@ def sender_is_gone(sender):
     return host == SENDER and pid.isdigit() and not _alive(int(pid))
 
 
-def _alive(pid):
+def _alive(pid) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -24,7 +24,7 @@ log = logging.getLogger("app.jobs.follower")
 PR_SET_PDEATHSIG = 1
 
 
-def main():
+def main() -> None:
     logging.basicConfig(stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
@@ -33,7 +33,7 @@ def main():
     logging.getLogger().setLevel(settings.log_level)
     follower = build_services(settings).follower
 
-    def stop(*_):
+    def stop(*_) -> None:
         follower.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
@@ -59,7 +59,7 @@ def _parent_to_outlive():
     return parent
 
 
-def _watch_parent(parent, follower):
+def _watch_parent(parent, follower) -> None:
     while not follower.stopping(1.0):
         if os.getppid() != parent:
             log.warning("the server that started this follower is gone; stopping")
@@ -72,17 +72,17 @@ class FollowerKeeper:
     (waiting 1 s, then up to 30 s if it keeps dying) and stops it with the server. Its own thread starts the
     process, so the kernel's parent-death signal fires when the master goes, not when a hook returns."""
 
-    def __init__(self, logger):
+    def __init__(self, logger) -> None:
         self.log = logger
         self._stopping = threading.Event()
         self._proc = None
         self._thread = None
 
-    def start(self):
+    def start(self) -> None:
         self._thread = threading.Thread(target=self._keep, daemon=True, name="follower-keeper")
         self._thread.start()
 
-    def _keep(self):
+    def _keep(self) -> None:
         pause = 1.0
         while not self._stopping.is_set():
             began = time.monotonic()
@@ -95,7 +95,7 @@ class FollowerKeeper:
             pause = 1.0 if time.monotonic() - began > 60 else min(30.0, pause * 2)
             self._stopping.wait(pause)
 
-    def _run_one(self):
+    def _run_one(self) -> None:
         """Start a follower process and return when it has gone (or the keeper is stopping)."""
         env = {**os.environ, "FOLLOWER_PARENT": str(os.getpid())}
         proc = self._proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env)
@@ -106,13 +106,13 @@ class FollowerKeeper:
         if not self._stopping.is_set():
             self.log.warning("the follower process (pid %s) has stopped; starting it again", proc.pid)
 
-    def restart(self):
+    def restart(self) -> None:
         """Stop the running follower process; the keeper starts a new one (gunicorn reload: new settings)."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.terminate()
 
-    def stop(self, timeout=15.0):
+    def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
         proc = self._proc
         if proc is not None and proc.poll() is None:

@@ -17,7 +17,7 @@ STATUS_FILTERS = (
 class HistoryQueries(JobsDatabase):
     """Part of JobStore (on its JobsDatabase): what the history page and the job card ask of it."""
 
-    def facets(self, limit=100):
+    def facets(self, limit: int = 100):
         """The models and the people found in the history, for the history's filters."""
         with self._connect() as db:
             models = [
@@ -37,7 +37,9 @@ class HistoryQueries(JobsDatabase):
             ]
         return models, people
 
-    def search(self, query="", status="", page=1, per_page=20, model="", person=""):
+    def search(
+        self, query: str = "", status: str = "", page: int = 1, per_page: int = 20, model: str = "", person: str = ""
+    ):
         """A page of history, newest first, filtered by prompt text, status, model and person; (records, total)."""
         where, args = [], []
         for column, value in (("model", model), ("submitted_by", person)):
@@ -59,7 +61,7 @@ class HistoryQueries(JobsDatabase):
             ).fetchall()
         return [record_from_row(r) for r in rows], total
 
-    def typical_seconds(self, model, seconds, size, limit=50):
+    def typical_seconds(self, model, seconds, size, limit: int = 50):
         """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
         from the upstream's own created and completed times; (None, 0) when there are none."""
         with self._connect() as db:

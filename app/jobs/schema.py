@@ -83,7 +83,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
 
 
-def migrate(db):
+def migrate(db) -> None:
     """Add what an older jobs.sqlite3 lacks."""
     have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
     missing = [name for name in ADDED_COLUMNS if name not in have]

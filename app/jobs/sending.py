@@ -45,7 +45,7 @@ def unwritable(exc):
 class AlreadySubmitted(Exception):
     """The same filled form was sent before; job_id is what it made ('' if that send never finished)."""
 
-    def __init__(self, job_id, record=None):
+    def __init__(self, job_id, record=None) -> None:
         super().__init__(job_id)
         self.job_id, self.record = job_id, record
 
@@ -57,7 +57,7 @@ class AlreadySubmitted(Exception):
 class MaybeCreated(Exception):
     """The request was sent and no usable answer came back; the job is kept as 'may have been created'."""
 
-    def __init__(self, job_id, error: UpstreamError):
+    def __init__(self, job_id, error: UpstreamError) -> None:
         super().__init__(error.message)
         self.job_id, self.error = job_id, error
 
@@ -65,7 +65,7 @@ class MaybeCreated(Exception):
 class HistoryUnavailable(Exception):
     """The history cannot be written, so nothing was sent (or a made job could not be recorded)."""
 
-    def __init__(self, message):
+    def __init__(self, message) -> None:
         super().__init__(message)
         self.message = message
 
@@ -226,14 +226,14 @@ def record_created(store, local_id, job, attempts=CREATED_ATTEMPTS):
     return job
 
 
-def _quietly(call, *args):
+def _quietly(call, *args) -> None:
     try:
         call(*args)
     except sqlite3.Error as exc:
         log.warning("could not release a form's token: %s", exc)
 
 
-def _give_back(allowance, place):
+def _give_back(allowance, place) -> None:
     if allowance is not None and place is not None:
         try:
             allowance.release(place)

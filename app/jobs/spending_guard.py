@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS allowance_by_time ON allowance (at);
 class LimitReached(Exception):
     """No place left; rule says which limit (as a person reads it) and wait how many seconds until one frees."""
 
-    def __init__(self, rule, wait, team=False):
+    def __init__(self, rule, wait, team: bool = False) -> None:
         super().__init__(rule)
         self.rule, self.wait, self.team = rule, max(1, int(wait)), team
 
@@ -69,7 +69,7 @@ PERIODS = {
 class Allowance:
     """Reserve-then-send counting over sliding windows, per person and for the team."""
 
-    def __init__(self, path, person_rules, team_daily_cap=0):
+    def __init__(self, path, person_rules, team_daily_cap: int = 0) -> None:
         self.path, self.person_rules, self.team_daily_cap = path, list(person_rules), team_daily_cap
         self.clock = time.time  # tests put their own clock here: windows are then exact
         with self._connect() as db:
@@ -121,7 +121,7 @@ class Allowance:
         if oldest is not None:
             raise LimitReached(rule_text(rule), oldest[0] + rule.seconds - now, team=team)
 
-    def release(self, place):
+    def release(self, place) -> None:
         """The upstream refused the job: its place is free again."""
         with self._connect() as db:
             db.execute("DELETE FROM allowance WHERE id = ?", (place,))

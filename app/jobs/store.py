@@ -23,14 +23,14 @@ from app.upstream import Job
 class JobStore(FollowerClaims, HistoryQueries):
     """SQLite-backed history, safe to share between gunicorn workers."""
 
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         super().__init__(path)  # the file, and the clock tests replace (with the follower's): times are then exact
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
         self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
         self._initialise()
 
-    def _initialise(self, attempts=50):
+    def _initialise(self, attempts: int = 50):
         # Several gunicorn workers start at once; switching to WAL can report "locked" without waiting.
         for attempt in range(attempts):
             try:
@@ -49,7 +49,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- recording a job before, during and after it is sent -----------------------------------
 
-    def add_sending(self, local_id, params, submitted_by=None, sender=None):
+    def add_sending(self, local_id, params, submitted_by=None, sender=None) -> None:
         """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
         now = self.clock()
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
@@ -73,7 +73,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             ),
         )
 
-    def created(self, local_id, job: Job):
+    def created(self, local_id, job: Job) -> None:
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = self.clock()
         with self._connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
@@ -97,7 +97,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                 ),
             )
 
-    def add(self, job: Job, params, submitted_by=None):
+    def add(self, job: Job, params, submitted_by=None) -> None:
         """Record a job that exists upstream already (imports and tests)."""
         local_id = f"local-{os.urandom(8).hex()}"
         self.add_sending(local_id, params, submitted_by)
@@ -114,7 +114,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             == 1
         )
 
-    def discard(self, local_id):
+    def discard(self, local_id) -> None:
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
         self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
 
@@ -127,7 +127,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             ).fetchall()
         return [record_from_row(r) for r in rows]
 
-    def found(self, local_id, job: Job, how):
+    def found(self, local_id, job: Job, how) -> bool:
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
         followed like any other; its settings remember how it was found. False if the row is no longer
         uncertain or the id is in the history already."""
@@ -180,7 +180,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         return [record_from_row(r) for r in rows]
 
-    def check_writable(self):
+    def check_writable(self) -> None:
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
         self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.clock()))
 
@@ -200,16 +200,16 @@ class JobStore(FollowerClaims, HistoryQueries):
                 row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
                 return (row[0] or "") if row else None
 
-    def finish_submission(self, token, job_id):
+    def finish_submission(self, token, job_id) -> None:
         self._execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
 
-    def release_submission(self, token):
+    def release_submission(self, token) -> None:
         """The form made no job (an error): it may be sent again."""
         self._execute("DELETE FROM submissions WHERE token = ?", (token,))
 
     # --- comparisons -------------------------------------------------------------------------------
 
-    def add_comparison(self, comparison_id, title, job_ids):
+    def add_comparison(self, comparison_id, title, job_ids) -> None:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",

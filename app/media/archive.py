@@ -29,7 +29,7 @@ POSTER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "poster
 class ArchiveError(Exception):
     """The video could not be archived; the message is fit to show a person."""
 
-    def __init__(self, message):
+    def __init__(self, message) -> None:
         super().__init__(message)
         self.message = message
 
@@ -44,8 +44,8 @@ class VideoArchive:
         max_age_seconds=None,
         heartbeat_seconds=HEARTBEAT_SECONDS,
         max_file_bytes=None,
-        fetch_seconds=900.0,
-    ):
+        fetch_seconds: float = 900.0,
+    ) -> None:
         self.folder = os.path.abspath(folder)
         self.heartbeat_seconds = heartbeat_seconds
         # No single file may be larger than this, nor than the whole archive's budget.
@@ -165,7 +165,7 @@ class VideoArchive:
                     continue
         return removed
 
-    def remove(self, job_id):
+    def remove(self, job_id) -> None:
         """Delete the job's files; only ever a folder directly inside the archive."""
         legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]  # folders named by the first version
         for folder in (self.job_dir(job_id), os.path.join(self.folder, legacy)):
@@ -196,7 +196,7 @@ class VideoArchive:
 FIRST_FRAME = "first-frame"  # _download_poster's answer when the thumbnail came back as the video
 
 
-def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS, at_seconds=1.0):
+def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS, at_seconds: float = 1.0) -> bool:
     """Save a frame near at_seconds as a JPEG poster, decoded in a child process with memory, CPU and time
     limits (app/media/poster.py): a hostile video cannot take the worker's memory or time."""
     try:
@@ -312,7 +312,7 @@ def _blocks(resp, deadline=None):
         yield chunk
 
 
-def _socket_timeout(raw, seconds):
+def _socket_timeout(raw, seconds) -> None:
     connection = getattr(raw, "connection", None)
     sock = getattr(connection, "sock", None)
     if sock is not None:
@@ -320,7 +320,7 @@ def _socket_timeout(raw, seconds):
         sock.settimeout(seconds if current is None else min(current, seconds))
 
 
-def _timed_out(exc):
+def _timed_out(exc) -> bool:
     while exc is not None:
         if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in str(exc).lower():
             return True
@@ -332,10 +332,10 @@ def _too_slow():
     return ArchiveError(Problem(N_("The download took longer than ARCHIVE_FETCH_SECONDS allows and was stopped.")))
 
 
-def _mb(size):
+def _mb(size) -> str:
     return f"{size / 1048576:.1f} MB"
 
 
-def _remove(path):
+def _remove(path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)

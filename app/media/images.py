@@ -30,7 +30,7 @@ SPOOL_ABOVE = 500 * 1024  # as Werkzeug: a request body up to this size keeps it
 class ImageError(ValueError):
     """The image cannot be used; the message is fit to show next to the field."""
 
-    def __init__(self, message):
+    def __init__(self, message) -> None:
         super().__init__(message)
         self.message = message
 
@@ -116,7 +116,7 @@ class UploadStore:
     """Uploaded images kept on disk under a random token, so a form shown again keeps the chosen picture
     (a name nobody can guess; not a content hash, which cost time on every upload and saved almost nothing)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder) -> None:
         self.folder = os.path.abspath(folder)
         os.makedirs(folder, exist_ok=True)
 
@@ -205,7 +205,7 @@ class UploadSpool:
     written to disk once (Werkzeug's own spool would write it to /tmp, then save_stream copy it again).
     Deleted when closed (at the end of the request) unless save_stream kept it."""
 
-    def __init__(self, folder):
+    def __init__(self, folder) -> None:
         fd, self.name = tempfile.mkstemp(dir=folder, suffix=".upload")
         self.file = os.fdopen(fd, "w+b")
         self.size, self.kept = 0, False
@@ -220,7 +220,7 @@ class UploadSpool:
     def __iter__(self):
         return iter(self.file)
 
-    def close(self):
+    def close(self) -> None:
         self.file.close()  # closing twice is harmless
         if not self.kept:
             with contextlib.suppress(OSError):
@@ -238,7 +238,7 @@ class UploadRequest(Request):
         self.__dict__.setdefault("_spools", []).append(spool)
         return spool
 
-    def close(self):
+    def close(self) -> None:
         """Also remove spooled files the form never reached: an upload cut off halfway (a tab closed)
         fails the parse before Werkzeug lists the file, so its own close() would not see it."""
         try:

@@ -22,7 +22,7 @@ LIFETIME = 14 * 86400
 class SessionRegistry:
     """The open sign-in sessions, in the job store's SQLite file (shared by every worker)."""
 
-    def __init__(self, path, secret_key, password):
+    def __init__(self, path, secret_key, password) -> None:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         # Changes with the password (and the secret key): every session made before no longer matches.
@@ -51,6 +51,6 @@ class SessionRegistry:
             ).fetchone()
         return row[0] if row else None
 
-    def end(self, sid):
+    def end(self, sid) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (str(sid or ""),))

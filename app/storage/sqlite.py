@@ -24,7 +24,7 @@ _spent: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
 )  # [in, locked] seconds while a request counts
 
 
-def count_time():
+def count_time() -> None:
     """Start adding up, for this request's thread, the time spent in the database and waiting for its lock."""
     _spent.set([0.0, 0.0])
 
@@ -81,7 +81,7 @@ _pid = os.getpid()
 
 
 @contextmanager
-def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS, synchronous="NORMAL"):
+def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS, synchronous: str = "NORMAL"):
     """A connection to path for the length of a with block, waiting up to busy_seconds for a lock.
 
     WAL with synchronous=NORMAL: a commit survives the app crashing (not the machine losing power) and does
@@ -138,7 +138,7 @@ def _borrow(key):
         return waiting.pop() if waiting else (None, None)
 
 
-def _give_back(key, db, inode):
+def _give_back(key, db, inode) -> None:
     with _lock:
         waiting = _idle.setdefault(key, [])
         if len(waiting) < MAX_IDLE and _pid == os.getpid():
@@ -155,6 +155,6 @@ def _inode(path):
     return (st.st_dev, st.st_ino)
 
 
-def _close(db):
+def _close(db) -> None:
     with suppress(sqlite3.Error):
         db.close()

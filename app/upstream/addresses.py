@@ -113,10 +113,10 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
         api_base_url,
         authorization=None,
         allowed_hosts=(),
-        blocksize=16384,
+        blocksize: int = 16384,
         resolve=socket.getaddrinfo,
-        pool_maxsize=32,
-    ):
+        pool_maxsize: int = 32,
+    ) -> None:
         self.api_origin = read_address(api_base_url).origin
         self.authorization = authorization
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
@@ -124,11 +124,11 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
         # Enough kept-alive connections for the follower's concurrent status reads (and pages' calls).
         super().__init__(pool_maxsize=pool_maxsize)
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args, **kwargs) -> None:
         kwargs["blocksize"] = self.blocksize
         super().init_poolmanager(*args, **kwargs)
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+    def send(self, request, stream: bool = False, timeout=None, verify: bool = True, cert=None, proxies=None):
         address = read_address(request.url)  # what requests prepared: the address it connects to
         request.headers.pop("Authorization", None)
         # The request carries its checked address to the connection step below (requests has no field for it).

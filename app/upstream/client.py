@@ -46,15 +46,15 @@ class VideoAPI:
         base_url,
         key,
         *,
-        connect_timeout=5.0,
-        read_timeout=60.0,
-        send_aliases=True,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        send_aliases: bool = True,
         session=None,
         allowed_private_hosts=(),
-        user_info="",
-        flavor="auto",
-        image_base64_format="raw",
-    ):
+        user_info: str = "",
+        flavor: str = "auto",
+        image_base64_format: str = "raw",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.send_aliases = send_aliases
@@ -160,11 +160,11 @@ class VideoAPI:
             job.raw = {**job.raw, "_poll_after_ms": min(int(hint), 3_600_000)}
         return job
 
-    def delete_video(self, video_id):
+    def delete_video(self, video_id) -> None:
         """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
         self._call("DELETE", f"/v1/videos/{path_segment(video_id)}")
 
-    def open_content(self, video_id, variant="video", index=None, url=None):
+    def open_content(self, video_id, variant: str = "video", index=None, url=None):
         """A streaming response with the MP4 (or thumbnail); the caller closes it."""
         params = {"variant": variant} if variant != "video" else {}
         if index:
@@ -181,7 +181,7 @@ class VideoAPI:
             "GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True, headers=accept
         )
 
-    def list_videos(self, limit=100, timeout=None):
+    def list_videos(self, limit: int = 100, timeout=None):
         """The API's most recent jobs (GET /v1/videos, newest first), as Jobs; jobs it cannot read are left
         out. Relays without the route answer 404, 405 or 400 (LiteLLM wants a provider named)."""
         resp = self._call("GET", "/v1/videos", params={"limit": limit, "order": "desc"}, timeout=timeout)
@@ -197,7 +197,7 @@ class VideoAPI:
                 continue
         return jobs
 
-    def list_models(self, timeout=3.0):
+    def list_models(self, timeout: float = 3.0):
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
         resp = self._call("GET", "/v1/models", timeout=(min(self.timeout[0], timeout), timeout))
         body = self._json(resp)
@@ -209,7 +209,9 @@ class VideoAPI:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _call(self, method, path, *, timeout=None, stream=False, absolute=False, headers=None, **kwargs):
+    def _call(
+        self, method, path, *, timeout=None, stream: bool = False, absolute: bool = False, headers=None, **kwargs
+    ):
         """One request. Its body is read here (capped, the key scrubbed) unless stream=True; an error
         status becomes an UpstreamError. Redirects are followed here, each hop checked like the first."""
         url = path if absolute else f"{self.base_url}{path}"
@@ -328,7 +330,7 @@ class VideoAPI:
         resp._content, resp._content_consumed = body, True
         resp.close()  # the body is read: the connection goes back to the pool, kept alive
 
-    def _log(self, method, path, outcome, started):
+    def _log(self, method, path, outcome, started) -> None:
         # A status read that went well is routine (hundreds a second with many jobs): DEBUG, not INFO.
         routine = (
             method == "GET"

@@ -55,8 +55,8 @@ class UpstreamError(Exception):
         code=None,
         retry_after=None,
         detail=None,
-        may_have_created=False,
-    ):
+        may_have_created: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message, self.status = message, status
         self.type, self.param, self.code = type_, param, code
@@ -193,7 +193,7 @@ def _validation_detail(item):
     return str(item.get("msg") or item), param
 
 
-def short_text(value, limit=100):
+def short_text(value, limit: int = 100):
     """An error's type, param or code: text of a sensible length, or None."""
     if value is None or value == "":
         return None
@@ -206,7 +206,7 @@ def retry_seconds(value):
     return str(min(int(text), 86400)) if text.isdigit() else None
 
 
-def excerpt(text, limit=300):
+def excerpt(text, limit: int = 300):
     """The readable text of a body, tags and scripts removed, cut to limit characters."""
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", text or "", flags=re.I | re.S)
     text = re.sub(r"<[^>]+>", " ", text)

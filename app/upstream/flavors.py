@@ -79,11 +79,11 @@ class UpstreamCall:
         return {"method": self.method, "path": self.path, "flavor": self.flavor, "parts": parts}
 
 
-def build_create(request: VideoRequest, flavor: Flavor, base64_format="raw", send_aliases=True):
+def build_create(request: VideoRequest, flavor: Flavor, base64_format: str = "raw", send_aliases: bool = True):
     """POST /v1/videos for this request, written the way `flavor` reads it."""
     parts = []
 
-    def add(name, value):
+    def add(name, value) -> None:
         if value is not None and value != "":
             parts.append((name, _text(value)))
 

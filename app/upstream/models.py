@@ -95,7 +95,7 @@ class Job:
     metadata_kept: bool | None = None
     raw: dict = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.status = JobStatus(self.status)
 
     @property

@@ -10,11 +10,11 @@ CHUNK = 3 * 64 * 1024  # a multiple of 3, so base64 chunks join without padding 
 class Base64File:
     """A file's bytes as base64 text (optionally behind a prefix such as 'data:image/png;base64,'), read in chunks."""
 
-    def __init__(self, path, prefix="", filename=""):
+    def __init__(self, path, prefix: str = "", filename: str = "") -> None:
         self.path, self.prefix, self.filename = path, prefix.encode("ascii"), filename
         self.size = os.path.getsize(path)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.prefix) + 4 * ((self.size + 2) // 3)
 
     def chunks(self):
@@ -34,11 +34,11 @@ class Base64File:
 class FilePart:
     """A file sent as a file part (filename and Content-Type), read from disk in chunks as it is sent."""
 
-    def __init__(self, path, filename, content_type):
+    def __init__(self, path, filename, content_type) -> None:
         self.path, self.filename, self.content_type = path, filename, content_type
         self.size = os.path.getsize(path)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.size
 
     def chunks(self):
@@ -53,7 +53,7 @@ class FilePart:
 class MultipartBody:
     """A file-like request body for requests: len() is known up front, read() produces it piece by piece."""
 
-    def __init__(self, parts):
+    def __init__(self, parts) -> None:
         self.boundary = "----videostudio" + secrets.token_hex(12)
         self._pieces = []
         for name, value in parts:
@@ -69,10 +69,10 @@ class MultipartBody:
         self._buffer = bytearray()
 
     @property
-    def content_type(self):
+    def content_type(self) -> str:
         return f"multipart/form-data; boundary={self.boundary}"
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.length
 
     def _generate(self):

@@ -12,7 +12,7 @@ WINDOW = 12
 
 
 class Redactor:
-    def __init__(self, *secrets):
+    def __init__(self, *secrets) -> None:
         pieces = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_CHARS:
@@ -23,7 +23,7 @@ class Redactor:
         # A look-ahead finds overlapping pieces, so a whole key is covered end to end.
         self._pattern = re.compile(f"(?=({alternatives}))", re.I) if pieces else None
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self._pattern is not None
 
     def text(self, text):

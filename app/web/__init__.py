@@ -31,7 +31,7 @@ from app.web.signin_limit import init_limiter, limiter
 csrf = CSRFProtect()
 
 
-def init_web(app, settings):
+def init_web(app, settings) -> None:
     """Requests, security, sign-in, languages, CSRF, filters, template helpers, blueprints, error pages."""
     app.request_class = UploadRequest  # an uploaded image is written to disk once, where it is kept
     init_job_urls(app)  # before the blueprints: their rules use <job:...>
@@ -62,13 +62,13 @@ def init_web(app, settings):
     register_errorhandlers(app, settings)
 
 
-def register_blueprints(app):
+def register_blueprints(app) -> None:
     """Every page of the studio, by area."""
     for module in (studio, code, remix, examples, compare, language, auth):
         app.register_blueprint(module.bp)
 
 
-def register_errorhandlers(app, settings):
+def register_errorhandlers(app, settings) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         if request.endpoint == "studio.create_job":

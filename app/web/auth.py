@@ -43,7 +43,7 @@ def has_control_characters(text):
     return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS for c in text)
 
 
-def init_auth(app):
+def init_auth(app) -> None:
     app.before_request(require_identity)
 
 
@@ -174,7 +174,7 @@ def safe_next(target):
     return url_for("studio.new_job")
 
 
-def sending(settings, token=None, typed_user=None, resend_confirmed=False):
+def sending(settings, token=None, typed_user=None, resend_confirmed: bool = False):
     """How this request sends a job, the same for create, compare and remix: filed under the signed-in
     person (with open access, the `user` typed in the form), counted against spender_key()."""
     return Sending(
@@ -185,7 +185,7 @@ def sending(settings, token=None, typed_user=None, resend_confirmed=False):
     )
 
 
-def spender_key(settings):
+def spender_key(settings) -> str:
     """Whom the per-person limits count: a name a person cannot change at will. Behind a sign-in proxy
     that is the proxy's identity; otherwise (open, or one shared team password where the name is typed
     freely) the client's address."""

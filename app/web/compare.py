@@ -110,6 +110,6 @@ def comparison(comparison_id):
     return render_template("studio/compare.html", title=title, cards=cards)
 
 
-def _label(change):
+def _label(change) -> str:
     name, value = next(iter(change.items()))
     return f"{name} {str(value)[:40]}"

@@ -27,7 +27,7 @@ PARAM_TO_FIELD = {
 }
 
 
-def form_field(error, image_is_url=False):
+def form_field(error, image_is_url: bool = False):
     """The form field an upstream error names, when it names one (an image error goes to the image used)."""
     if not error.param:
         return None

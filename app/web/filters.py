@@ -97,7 +97,7 @@ def dom_id(job_id):
     return "j" + hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:16]
 
 
-def register_filters(app):
+def register_filters(app) -> None:
     for func in (
         dom_id,
         status_label,

@@ -73,7 +73,7 @@ def advanced_open(form):
     return bool(form.user.errors or (user and user != (g.get("identity") or "")))
 
 
-def render_form(form, status=200, upstream_error=None, notice=None, uncertain=None):
+def render_form(form, status: int = 200, upstream_error=None, notice=None, uncertain=None):
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
     if upstream_error is not None and field in form and upstream_error.message not in form[field].errors:

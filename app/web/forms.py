@@ -67,7 +67,7 @@ MAX_DIGITS = 20  # a whole number of the form (seed, size, fps, n) is never long
 class WholeNumberField(IntegerField):
     """An integer input whose complaint a person understands."""
 
-    def __init__(self, *args, example="30", **kwargs):
+    def __init__(self, *args, example: str = "30", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.example = example
 
@@ -112,10 +112,10 @@ class SecondsField(FloatField):
 class _RangeMessage:
     """'Width must be between 64 and 4,096.', in the reader's language when shown."""
 
-    def __init__(self, what, low, high):
+    def __init__(self, what, low, high) -> None:
         self.what, self.low, self.high = what, low, high
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _(
             "%(what)s must be between %(low)s and %(high)s.",
             what=str(self.what),
@@ -253,7 +253,7 @@ class VideoJobForm(FlaskForm):
     extras_errors = {}  # {input name: message}
     extras_metadata = {}  # {provider's metadata key: value}
 
-    def read_extras(self, profile, formdata=None):
+    def read_extras(self, profile, formdata=None) -> bool:
         """Read the model family's extra parameters (config/model-profiles.toml) from the posted form;
         False when one is not accepted, with the message at its input."""
         self.extras_metadata, self.extras_typed, self.extras_errors = (
@@ -261,7 +261,7 @@ class VideoJobForm(FlaskForm):
         )
         return not self.extras_errors
 
-    def fill_extras(self, profile, typed):
+    def fill_extras(self, profile, typed) -> None:
         """Put stored extra values back into the form (a job's settings again, an example)."""
         typed = typed if isinstance(typed, dict) else {}
         if profile is not None:
@@ -333,7 +333,7 @@ class VideoJobForm(FlaskForm):
             self[name].errors = [*self[name].errors, message]
         return self.read_extras(profile) and not problems
 
-    def take_image(self, uploads, max_bytes):
+    def take_image(self, uploads, max_bytes) -> bool:
         """Check and keep a new upload, or reload the one kept from an earlier try; False with an error
         at the image field when it cannot be used."""
         upload = self.image_file.data

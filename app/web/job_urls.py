@@ -37,5 +37,5 @@ class JobIdConverter(BaseConverter):
             raise ValidationError() from None
 
 
-def init_job_urls(app):
+def init_job_urls(app) -> None:
     app.url_map.converters["job"] = JobIdConverter

@@ -32,7 +32,7 @@ def live_state(record, **extra):
     )
 
 
-def download_name(record, index):
+def download_name(record, index) -> str:
     """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
     words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
     words = words[:60].strip("_.-")
@@ -56,7 +56,7 @@ def ignored_fields(record):
     return []
 
 
-def short(text, limit=40):
+def short(text, limit: int = 40):
     """text on one line, at most limit characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -44,7 +44,7 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
-def init_security(app, settings):
+def init_security(app, settings) -> None:
     if settings.trusted_proxies:
         # Only the headers the shipped nginx site sets (docs/deploy/): a header the proxy passes on unchanged
         # (X-Forwarded-Port, X-Forwarded-Prefix) would be the client's own word.
@@ -54,7 +54,7 @@ def init_security(app, settings):
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
 
     @app.before_request
-    def start_timer():
+    def start_timer() -> None:
         g.request_started = time.monotonic()
         count_time()
 
@@ -68,7 +68,7 @@ def init_security(app, settings):
         return response
 
 
-def _log_request(response):
+def _log_request(response) -> None:
     started = g.get("request_started")
     took = (time.monotonic() - started) * 1000 if started else 0
     job = JOB_IN_PATH.match(request.path)
@@ -89,7 +89,7 @@ def _log_request(response):
     )
 
 
-def _loggable(text, limit=300):
+def _loggable(text, limit: int = 300):
     """A path or an opaque id on one log line: control characters escaped (a "%0A" in a URL cannot start a
     forged line), at most limit characters."""
     text = str(text)

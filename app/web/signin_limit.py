@@ -38,14 +38,14 @@ def limit(*args, **kwargs):
     return decorate
 
 
-def init_limiter(app, settings):
+def init_limiter(app, settings) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_uri
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
 
 
 @limiter.request_filter
-def _not_limited():
+def _not_limited() -> bool:
     """Every other request skips Flask-Limiter's lookup of the limits that might apply to it: it would find
     none, and the lookup was close to half of what the app adds to every page, video and status read."""
     return current_app.view_functions.get(request.endpoint or "") not in _LIMITED_VIEWS
@@ -56,7 +56,7 @@ class SQLiteStorage(Storage):
 
     STORAGE_SCHEME = ["sqlite"]
 
-    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = uri[len("sqlite://") :]
         if self.path.startswith("//"):
@@ -76,7 +76,7 @@ class SQLiteStorage(Storage):
     def _db(self):
         return connect(self.path)
 
-    def incr(self, key, expiry, amount=1):
+    def incr(self, key, expiry, amount: int = 1):
         now = time.time()
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -103,7 +103,7 @@ class SQLiteStorage(Storage):
             row = db.execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
         return row[0] if row else time.time()
 
-    def check(self):
+    def check(self) -> bool:
         try:
             with self._db() as db:
                 db.execute("SELECT 1")
@@ -115,6 +115,6 @@ class SQLiteStorage(Storage):
         with self._db() as db:
             return db.execute("DELETE FROM counters").rowcount
 
-    def clear(self, key):
+    def clear(self, key) -> None:
         with self._db() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
