@@ -45,7 +45,7 @@ class FollowerClaims(JobsDatabase):
         with self._connect() as db:
             return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN {_IN}", _RUNNING).fetchone()[0]
 
-    def claim_due_status_reads(self, now, lease_seconds, limit):
+    def claim_due_status_reads(self, now: float, lease_seconds: float, limit):
         """Claim up to `limit` running jobs whose status read is due, in one statement (oldest due first);
         returns their ids. Each is leased to the caller until now + lease_seconds."""
         if limit <= 0:
@@ -58,7 +58,7 @@ class FollowerClaims(JobsDatabase):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def check_state(self, job_id):
+    def check_state(self, job_id: str):
         """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
         with self._connect() as db:
             row = db.execute(
@@ -80,7 +80,7 @@ class FollowerClaims(JobsDatabase):
             else None
         )
 
-    def status_unchanged(self, job_id, next_check_at, stalled) -> None:
+    def status_unchanged(self, job_id: str, next_check_at: float, stalled: bool) -> None:
         """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
         now = self.clock()
         self._execute(
@@ -90,7 +90,7 @@ class FollowerClaims(JobsDatabase):
             (now, now, next_check_at, stalled, now, job_id),
         )
 
-    def status_answered(self, job: Job, next_check_at, stalled):
+    def status_answered(self, job: Job, next_check_at: float, stalled: bool):
         """Store what the upstream said; returns True when status or progress moved."""
         now = self.clock()
         with self._connect() as db:
@@ -127,7 +127,7 @@ class FollowerClaims(JobsDatabase):
             db.execute("COMMIT")
         return moved
 
-    def status_unanswered(self, job_id, message, next_check_at, stalled) -> None:
+    def status_unanswered(self, job_id: str, message, next_check_at: float, stalled: bool) -> None:
         """The status could not be read: keep the last known state and say why."""
         now = self.clock()
         self._execute(
@@ -136,7 +136,7 @@ class FollowerClaims(JobsDatabase):
             (stored(message), now, next_check_at, stalled, now, job_id),
         )
 
-    def check_now(self, job_id):
+    def check_now(self, job_id: str):
         """A person asked to check again: read the status at once and restart the stall clock."""
         now = self.clock()
         return (
@@ -150,7 +150,7 @@ class FollowerClaims(JobsDatabase):
 
     # --- following: the archive ------------------------------------------------------------------
 
-    def due_archives(self, now, lease_seconds, limit: int = 10):
+    def due_archives(self, now: float, lease_seconds: float, limit: int = 10):
         """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
         with self._connect() as db:
             rows = db.execute(
@@ -162,7 +162,7 @@ class FollowerClaims(JobsDatabase):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def claim_archive(self, job_id, lease_seconds, holder=None):
+    def claim_archive(self, job_id: str, lease_seconds: float, holder: str | None = None):
         """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
         now = self.clock()
         return (
@@ -194,27 +194,27 @@ class FollowerClaims(JobsDatabase):
         with self._connect() as db:
             return [tuple(r) for r in db.execute(f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
 
-    def break_archive_lease(self, job_id, holder) -> None:
+    def break_archive_lease(self, job_id: str, holder: str) -> None:
         """The fetch's worker is gone: its job is due again at once."""
         self._execute(
             f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}' AND archive_holder = ?",
             (job_id, holder),
         )
 
-    def archive_heartbeat(self, job_id) -> None:
+    def archive_heartbeat(self, job_id: str) -> None:
         """A fetch still in progress renews its own lease."""
         self._execute(
             f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.clock(), job_id)
         )
 
-    def archive_done(self, job_id, files, total_bytes) -> None:
+    def archive_done(self, job_id: str, files, total_bytes) -> None:
         self._execute(
             f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
             " archive_error = NULL WHERE id = ?",
             (json.dumps(files), total_bytes, self.clock(), job_id),
         )
 
-    def archive_failed(self, job_id, message, retry_at) -> None:
+    def archive_failed(self, job_id: str, message, retry_at) -> None:
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
         self._execute(
@@ -223,7 +223,7 @@ class FollowerClaims(JobsDatabase):
             (str(state), stored(message), retry_at or 0, job_id),
         )
 
-    def fetch_again(self, job_id):
+    def fetch_again(self, job_id: str):
         """A person asked to fetch the video again now."""
         return (
             self._execute(
@@ -234,7 +234,7 @@ class FollowerClaims(JobsDatabase):
             == 1
         )
 
-    def archive_expired(self, job_id) -> None:
+    def archive_expired(self, job_id: str) -> None:
         self._execute(
             f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,)
         )

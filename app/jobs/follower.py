@@ -186,7 +186,7 @@ class Follower:
             self._next_housekeeping = now + self.housekeeping_every
             self.housekeeping(now)
 
-    def _dispatch_status_reads(self, now) -> None:
+    def _dispatch_status_reads(self, now: float) -> None:
         """Claim as many due status reads as there are free hands (FOLLOWER_CONCURRENCY per worker) in one
         statement and start them; each one that finishes wakes the loop to take the next, so the pace
         follows the work and the upstream's latency rather than a fixed tick."""
@@ -230,7 +230,7 @@ class Follower:
                 busy.discard(job_id)
                 return
 
-    def _guarded(self, kind, work, job_id) -> None:
+    def _guarded(self, kind, work, job_id: str) -> None:
         try:
             work(job_id)
         except Exception:
@@ -240,7 +240,7 @@ class Follower:
             if kind == "status" and self._more_due:
                 self._wake.set()  # a hand is free and work was waiting: take the next now
 
-    def _settle_lost_sends(self, now) -> None:
+    def _settle_lost_sends(self, now: float) -> None:
         """A row still 'sending' whose worker is gone, or that is older than any send can take."""
         for job_id, sender, submitted_at in self.store.sending():
             gone = sender_is_gone(sender)
@@ -254,7 +254,7 @@ class Follower:
                 self.store.break_archive_lease(job_id, holder)
                 log.warning("job %s: the worker fetching its video is gone; fetching it again", job_id)
 
-    def reconcile(self, now) -> None:
+    def reconcile(self, now: float) -> None:
         """Look for jobs that may have been created in the API's list of recent jobs (GET /v1/videos): a
         listed job not in the history, of the same model and prompt, made around when the row was sent, is
         attached to it and followed. An API without a list is asked again an hour later."""
@@ -280,7 +280,7 @@ class Follower:
 
     # --- status ----------------------------------------------------------------------------------
 
-    def check(self, job_id) -> None:
+    def check(self, job_id: str) -> None:
         """Read one job's status upstream and store it; archive it at once when it has completed."""
         record = self.store.check_state(job_id)
         if record is None or not record.status.is_running:
@@ -310,13 +310,13 @@ class Follower:
                 lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()),
             )
 
-    def _running_jobs(self, now):
+    def _running_jobs(self, now: float):
         """How many jobs are being followed (counted at most once a second)."""
         if now - self._counted_at >= 1.0:
             self._running, self._counted_at = self.store.count_running(), now
         return self._running
 
-    def _listen(self, exc, delay, now):
+    def _listen(self, exc, delay, now: float):
         """The wait before trying again: at least what Retry-After asked for; and when the API says it is
         overloaded (429 or 503 with Retry-After), one pause for every job and every worker, not one per job."""
         asked = float(exc.retry_after) if exc.retry_after else 0.0
@@ -326,7 +326,7 @@ class Follower:
             log.warning("the video API is overloaded (HTTP %s): leaving it alone for %.0f s", exc.status, asked)
         return max(delay, asked * random.uniform(1.0, 1.2)) if asked else delay
 
-    def _interval(self, job, record, now, stalled):
+    def _interval(self, job, record, now: float, stalled: bool):
         """The upstream's hint (never faster than min_interval), slower as a job grows old or stalls, and
         spread so that all running jobs together ask at most max_reads_per_second of the API."""
         hint = job.raw.get("_poll_after_ms") or 0
@@ -340,7 +340,7 @@ class Follower:
 
     # --- the archive -----------------------------------------------------------------------------
 
-    def fetch(self, job_id) -> None:
+    def fetch(self, job_id: str) -> None:
         """Fetch a completed job's video; on failure schedule a retry with backoff until the upstream's copy expires."""
         record = self.store.get(job_id)
         if record is None:
@@ -390,7 +390,7 @@ class Follower:
             if removed:
                 log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
 
-    def forget(self, job_id):
+    def forget(self, job_id: str):
         """Remove a job from history and archive, and upstream where the route exists; returns (what a person
         is told, whether the API confirmed it)."""
         note, confirmed = Problem(N_("The job was deleted.")), True

@@ -11,7 +11,6 @@ import ctypes
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -70,12 +69,17 @@ def _watch_parent(parent, follower) -> None:
 class FollowerKeeper:
     """Used by gunicorn.conf.py in the master: starts the follower process, starts it again if it dies
     (waiting 1 s, then up to 30 s if it keeps dying) and stops it with the server. Its own thread starts the
-    process, so the kernel's parent-death signal fires when the master goes, not when a hook returns."""
+    process, so the kernel's parent-death signal fires when the master goes, not when a hook returns.
+
+    The process is started with posix_spawn, not subprocess.Popen: Popen waits on a pipe until the child
+    has started, and a gunicorn worker forked from the master at that moment (workers fork and never exec)
+    keeps the pipe open, so the keeper waited for as long as that worker lived and never saw the follower
+    die (seen under load in tests/test_follower_process.py)."""
 
     def __init__(self, logger) -> None:
         self.log = logger
         self._stopping = threading.Event()
-        self._proc = None
+        self._pid: int | None = None
         self._thread = None
 
     def start(self) -> None:
@@ -98,32 +102,47 @@ class FollowerKeeper:
     def _run_one(self) -> None:
         """Start a follower process and return when it has gone (or the keeper is stopping)."""
         env = {**os.environ, "FOLLOWER_PARENT": str(os.getpid())}
-        proc = self._proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env)
-        # Polled, not waited for: gunicorn's master reaps any child that exits (waitpid(-1)), and poll() then
-        # reads the process as gone all the same; /proc is asked too, in case the exit was collected first.
-        while proc.poll() is None and _running(proc.pid) and not self._stopping.wait(0.5):
+        pid = self._pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "app.jobs.follower_process"], env)
+        # Polled, not waited for: gunicorn's master collects any child that exits (waitpid(-1)), so the exit
+        # is read from waitpid here or, when the master was first, from /proc.
+        while _alive_child(pid) and not self._stopping.wait(0.5):
             pass
         if not self._stopping.is_set():
-            self.log.warning("the follower process (pid %s) has stopped; starting it again", proc.pid)
+            self.log.warning("the follower process (pid %s) has stopped; starting it again", pid)
 
     def restart(self) -> None:
         """Stop the running follower process; the keeper starts a new one (gunicorn reload: new settings)."""
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        if self._pid is not None and _alive_child(self._pid):
+            _signal(self._pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        pid = self._pid
+        if pid is not None and _alive_child(pid):
+            _signal(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive_child(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive_child(pid):
+                _signal(pid, signal.SIGKILL)
+                while _alive_child(pid) and time.monotonic() < deadline + 5:
+                    time.sleep(0.1)
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _alive_child(pid: int) -> bool:
+    """True while the child runs; collects its exit status when it has ended."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False  # collected already (by gunicorn's master)
+    return done == 0 and _running(pid)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def _running(pid):

@@ -45,7 +45,7 @@ def unwritable(exc):
 class AlreadySubmitted(Exception):
     """The same filled form was sent before; job_id is what it made ('' if that send never finished)."""
 
-    def __init__(self, job_id, record=None) -> None:
+    def __init__(self, job_id: str, record=None) -> None:
         super().__init__(job_id)
         self.job_id, self.record = job_id, record
 
@@ -57,7 +57,7 @@ class AlreadySubmitted(Exception):
 class MaybeCreated(Exception):
     """The request was sent and no usable answer came back; the job is kept as 'may have been created'."""
 
-    def __init__(self, job_id, error: UpstreamError) -> None:
+    def __init__(self, job_id: str, error: UpstreamError) -> None:
         super().__init__(error.message)
         self.job_id, self.error = job_id, error
 
@@ -145,7 +145,7 @@ def submit_job(form, api, store, settings, sending: Sending, allowance=None):
     )
 
 
-def remix_job(source, prompt, api, store, settings, sending: Sending, allowance=None):
+def remix_job(source, prompt: str, api, store, settings, sending: Sending, allowance=None):
     """Ask the upstream to remix a finished job with a new prompt; returns the new Job (see send_once)."""
     call = api.prepare_remix(source.id, prompt)
     params = {
@@ -156,7 +156,7 @@ def remix_job(source, prompt, api, store, settings, sending: Sending, allowance=
     return send_once(call, params, api, store, settings, sending, allowance)
 
 
-def send_recorded(store, params, send, allowance=None, spender=None, submitted_by=None, on_recorded=None):
+def send_recorded(store, params, send, allowance=None, spender=None, submitted_by: str | None = None, on_recorded=None):
     """Take a place in the allowance, record the job as sending, send it, and record what came of it.
     on_recorded(local_id) is called once the row exists, before anything is sent."""
     place = None
@@ -191,7 +191,7 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
     return record_created(store, local_id, job)
 
 
-def record_created(store, local_id, job, attempts=CREATED_ATTEMPTS):
+def record_created(store, local_id: str, job, attempts=CREATED_ATTEMPTS):
     """The row takes the upstream's id. The job exists and is paid for, so its id is never dropped: the
     write is tried again, and if the database still refuses, the id goes to the journal the follower
     replays (app/jobs/journal.py); the person is sent to the job either way. Returns the id to show."""
@@ -241,7 +241,7 @@ def _give_back(allowance, place) -> None:
             log.warning("could not give back an allowance place: %s", exc)
 
 
-def _claim(store, token, settings):
+def _claim(store, token: str, settings):
     """None when this request owns the token; else the job id an earlier send made ('' if still unknown).
 
     A second send of a form still in flight waits for the first one's answer; if that one fails and lets

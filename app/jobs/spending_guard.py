@@ -110,7 +110,7 @@ class Allowance:
             raise LimitReached(rule_text(checks[0][0]), 1)  # places came and went three times: try again soon
 
     @staticmethod
-    def _refuse_if_full(db, rule, team, who, now):
+    def _refuse_if_full(db, rule, team, who, now: float):
         since = now - rule.seconds
         where, args = ("1", ()) if team else ("who = ?", (who,))
         # The place that frees first is the oldest of the last `amount` counted (none: there is room).

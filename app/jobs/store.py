@@ -49,7 +49,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- recording a job before, during and after it is sent -----------------------------------
 
-    def add_sending(self, local_id, params, submitted_by=None, sender=None) -> None:
+    def add_sending(self, local_id: str, params, submitted_by: str | None = None, sender: str | None = None) -> None:
         """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
         now = self.clock()
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
@@ -73,7 +73,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             ),
         )
 
-    def created(self, local_id, job: Job) -> None:
+    def created(self, local_id: str, job: Job) -> None:
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = self.clock()
         with self._connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
@@ -97,13 +97,13 @@ class JobStore(FollowerClaims, HistoryQueries):
                 ),
             )
 
-    def add(self, job: Job, params, submitted_by=None) -> None:
+    def add(self, job: Job, params, submitted_by: str | None = None) -> None:
         """Record a job that exists upstream already (imports and tests)."""
         local_id = f"local-{os.urandom(8).hex()}"
         self.add_sending(local_id, params, submitted_by)
         self.created(local_id, job)
 
-    def uncertain(self, job_id, message):
+    def uncertain(self, job_id: str, message):
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
         return (
             self._execute(
@@ -114,11 +114,11 @@ class JobStore(FollowerClaims, HistoryQueries):
             == 1
         )
 
-    def discard(self, local_id) -> None:
+    def discard(self, local_id: str) -> None:
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
         self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
 
-    def uncertain_since(self, since):
+    def uncertain_since(self, since: float):
         """Records that may have been created, sent after `since`, oldest first."""
         with self._connect() as db:
             rows = db.execute(
@@ -127,7 +127,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             ).fetchall()
         return [record_from_row(r) for r in rows]
 
-    def found(self, local_id, job: Job, how) -> bool:
+    def found(self, local_id: str, job: Job, how) -> bool:
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
         followed like any other; its settings remember how it was found. False if the row is no longer
         uncertain or the id is in the history already."""
@@ -163,7 +163,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- reading -------------------------------------------------------------------------------
 
-    def get(self, job_id):
+    def get(self, job_id: str):
         """The record by its id, or by the id it had while being sent."""
         with self._connect() as db:
             row = (
@@ -184,12 +184,12 @@ class JobStore(FollowerClaims, HistoryQueries):
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
         self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.clock()))
 
-    def delete(self, job_id):
+    def delete(self, job_id: str):
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
     # --- one job per filled form ---------------------------------------------------------------
 
-    def claim_submission(self, token):
+    def claim_submission(self, token: str):
         """None for the first request with this form token; else the job id it made (or '' while in flight)."""
         with self._connect() as db:
             db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.clock() - 7 * 86400,))
@@ -200,23 +200,23 @@ class JobStore(FollowerClaims, HistoryQueries):
                 row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
                 return (row[0] or "") if row else None
 
-    def finish_submission(self, token, job_id) -> None:
+    def finish_submission(self, token: str, job_id: str) -> None:
         self._execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
 
-    def release_submission(self, token) -> None:
+    def release_submission(self, token: str) -> None:
         """The form made no job (an error): it may be sent again."""
         self._execute("DELETE FROM submissions WHERE token = ?", (token,))
 
     # --- comparisons -------------------------------------------------------------------------------
 
-    def add_comparison(self, comparison_id, title, job_ids) -> None:
+    def add_comparison(self, comparison_id: str, title, job_ids) -> None:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
                 (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
             )
 
-    def get_comparison(self, comparison_id):
+    def get_comparison(self, comparison_id: str):
         """(title, [records in the order sent]) or None."""
         with self._connect() as db:
             row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()

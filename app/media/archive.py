@@ -54,7 +54,7 @@ class VideoArchive:
         self.max_bytes, self.max_age_seconds = max_bytes, max_age_seconds
         os.makedirs(folder, exist_ok=True)
 
-    def job_dir(self, job_id):
+    def job_dir(self, job_id: str):
         """The job's folder: named from a hash of its id, never from upstream text itself."""
         return os.path.join(self.folder, hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:32])
 
@@ -146,7 +146,7 @@ class VideoArchive:
                 log.warning("thumbnail of job %s not used: %s", job.id, type(exc).__name__)
                 return False
 
-    def remove_orphan_parts(self, now, older_than, gone):
+    def remove_orphan_parts(self, now: float, older_than, gone):
         """Delete the temporary files of downloads that will never finish: their worker is gone (gone(pid)),
         or they have not grown for older_than seconds. Returns how many."""
         removed = 0
@@ -165,7 +165,7 @@ class VideoArchive:
                     continue
         return removed
 
-    def remove(self, job_id) -> None:
+    def remove(self, job_id: str) -> None:
         """Delete the job's files; only ever a folder directly inside the archive."""
         legacy = re.sub(r"[^A-Za-z0-9_.-]", "_", str(job_id))[:200]  # folders named by the first version
         for folder in (self.job_dir(job_id), os.path.join(self.folder, legacy)):

@@ -158,14 +158,14 @@ class UploadStore:
         os.replace(tmp, image.path)
         return image
 
-    def path(self, token):
+    def path(self, token: str):
         """The file behind a token, or None when the token is malformed or unknown."""
         if not token or not TOKEN_RE.match(token):
             return None
         path = os.path.join(self.folder, token)
         return path if os.path.exists(path) else None
 
-    def load(self, token, max_bytes):
+    def load(self, token: str, max_bytes):
         path = self.path(token)
         if path is None:
             return None

@@ -128,7 +128,15 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
         kwargs["blocksize"] = self.blocksize
         super().init_poolmanager(*args, **kwargs)
 
-    def send(self, request, stream: bool = False, timeout=None, verify: bool = True, cert=None, proxies=None):
+    def send(
+        self,
+        request,
+        stream: bool = False,
+        timeout: float | None = None,
+        verify: bool = True,
+        cert=None,
+        proxies=None,
+    ):
         address = read_address(request.url)  # what requests prepared: the address it connects to
         request.headers.pop("Authorization", None)
         # The request carries its checked address to the connection step below (requests has no field for it).

@@ -28,6 +28,8 @@ from app.upstream.flavors import FLAVORS, OPENAI, RELAY, UpstreamCall, build_cre
 from app.upstream.models import Job, VideoRequest
 from app.upstream.redaction import Redactor
 
+Timeout = float | tuple[float, float]  # seconds, or (connect, read) as requests takes it
+
 log = logging.getLogger("app.upstream")
 
 MAX_ANSWER_BYTES = 2 * 1024 * 1024  # a job object is a few kB; a relay answer beyond this is refused unread
@@ -118,7 +120,7 @@ class VideoAPI:
         chosen = FLAVORS[flavor] if flavor in FLAVORS else self.flavor()
         return build_create(request, chosen, self.image_base64_format, self.send_aliases)
 
-    def prepare_remix(self, video_id, prompt) -> UpstreamCall:
+    def prepare_remix(self, video_id: str, prompt: str) -> UpstreamCall:
         return build_remix(video_id, prompt)
 
     def send(self, call: UpstreamCall) -> Job:
@@ -129,7 +131,7 @@ class VideoAPI:
         """POST /v1/videos as multipart/form-data, written in the upstream's flavour."""
         return self.send(self.prepare_create(request))
 
-    def remix_video(self, video_id, prompt) -> Job:
+    def remix_video(self, video_id: str, prompt: str) -> Job:
         """POST /v1/videos/{id}/remix: the same video again with a new prompt (relays and OpenAI have it;
         an upstream without the route answers 404 or 405)."""
         return self.send(self.prepare_remix(video_id, prompt))
@@ -145,7 +147,7 @@ class VideoAPI:
         log.info("upstream created job=%s status=%s", job.id, job.status)
         return job
 
-    def get_video(self, video_id, timeout=None) -> Job:
+    def get_video(self, video_id: str, timeout: Timeout | None = None) -> Job:
         """GET /v1/videos/{id}, with the upstream's polling hint in job.raw['_poll_after_ms'].
 
         The job keeps the id it was asked for: a relay may answer with another one (or a task_id).
@@ -160,11 +162,11 @@ class VideoAPI:
             job.raw = {**job.raw, "_poll_after_ms": min(int(hint), 3_600_000)}
         return job
 
-    def delete_video(self, video_id) -> None:
+    def delete_video(self, video_id: str) -> None:
         """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
         self._call("DELETE", f"/v1/videos/{path_segment(video_id)}")
 
-    def open_content(self, video_id, variant: str = "video", index=None, url=None):
+    def open_content(self, video_id: str, variant: str = "video", index=None, url: str | None = None):
         """A streaming response with the MP4 (or thumbnail); the caller closes it."""
         params = {"variant": variant} if variant != "video" else {}
         if index:
@@ -181,7 +183,7 @@ class VideoAPI:
             "GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True, headers=accept
         )
 
-    def list_videos(self, limit: int = 100, timeout=None):
+    def list_videos(self, limit: int = 100, timeout: Timeout | None = None):
         """The API's most recent jobs (GET /v1/videos, newest first), as Jobs; jobs it cannot read are left
         out. Relays without the route answer 404, 405 or 400 (LiteLLM wants a provider named)."""
         resp = self._call("GET", "/v1/videos", params={"limit": limit, "order": "desc"}, timeout=timeout)
@@ -210,7 +212,15 @@ class VideoAPI:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _call(
-        self, method, path, *, timeout=None, stream: bool = False, absolute: bool = False, headers=None, **kwargs
+        self,
+        method,
+        path,
+        *,
+        timeout: Timeout | None = None,
+        stream: bool = False,
+        absolute: bool = False,
+        headers=None,
+        **kwargs,
     ):
         """One request. Its body is read here (capped, the key scrubbed) unless stream=True; an error
         status becomes an UpstreamError. Redirects are followed here, each hop checked like the first."""

@@ -132,12 +132,12 @@ def build_create(request: VideoRequest, flavor: Flavor, base64_format: str = "ra
     return UpstreamCall("POST", "/v1/videos", parts, flavor.name)
 
 
-def build_remix(video_id, prompt):
+def build_remix(video_id: str, prompt: str):
     """POST /v1/videos/{id}/remix with the new prompt (the id percent-encoded as one path segment)."""
     return UpstreamCall("POST", f"/v1/videos/{path_segment(video_id)}/remix", [("prompt", prompt)], "")
 
 
-def path_segment(video_id):
+def path_segment(video_id: str):
     """An opaque id as one path segment: every byte but letters, digits and "-._~" percent-encoded, so "/",
     "%", "?", "#", "=" and non-ASCII reach the upstream as the id and never as path syntax."""
     return quote(str(video_id), safe="")

@@ -7,6 +7,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -120,7 +121,7 @@ def _identity(settings):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limit("20 per minute", methods=["POST"], key_func=lambda: f"login:{request.remote_addr}")
-def login():
+def login() -> ResponseReturnValue:
     """The team password page."""
     settings = services().settings
     if settings.auth_mode != "password":
@@ -146,7 +147,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """End the session, on the server too: the old cookie no longer signs anyone in."""
     sessions = services().sessions
     if sessions is not None:

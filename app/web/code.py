@@ -1,6 +1,7 @@
 """Copy as code: the request a job made, or the one the form would make, as curl and Python."""
 
 from flask import Blueprint, current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from app.services import services
 from app.upstream import UpstreamError
@@ -27,7 +28,7 @@ def job_call(record):
 
 
 @bp.get("/jobs/<job:job_id>/code")
-def job_code(job_id):
+def job_code(job_id: str) -> ResponseReturnValue:
     """A job's request as code."""
     record = record_or_404(job_id)
     code = snippets(job_call(record), services().settings.video_api_base_url)
@@ -35,7 +36,7 @@ def job_code(job_id):
 
 
 @bp.post("/code")
-def form_code():
+def form_code() -> ResponseReturnValue:
     """The form's current values as code (nothing is sent; the form and its picture are checked first)."""
     svc = services()
     form = VideoJobForm()

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from app.core.i18n import gettext as _
 from app.core.i18n import problem_text
@@ -22,7 +23,7 @@ bp = Blueprint("compare", __name__)
 
 
 @bp.post("/compare")
-def create_comparison():
+def create_comparison() -> ResponseReturnValue:
     """Check the form and the values to compare, send one job per value, then show them together."""
     svc = services()
     form = VideoJobForm()
@@ -100,7 +101,7 @@ def create_comparison():
 
 
 @bp.get("/compare/<comparison_id>")
-def comparison(comparison_id):
+def comparison(comparison_id: str) -> ResponseReturnValue:
     """The jobs of a comparison side by side; each card follows its own job."""
     found = services().store.get_comparison(comparison_id)
     if found is None:

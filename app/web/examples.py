@@ -3,6 +3,7 @@
 import json
 
 from flask import Blueprint, abort, send_file
+from flask.typing import ResponseReturnValue
 
 from app.services import services
 from app.web.forms import FORM_DEFAULTS
@@ -24,7 +25,7 @@ def example_values(example):
 
 
 @bp.get("/examples/<example_id>.png")
-def example_image(example_id):
+def example_image(example_id: str) -> ResponseReturnValue:
     """An example's picture, for its card above the form."""
     example = next((e for e in services().examples if e.id == example_id and e.image_path), None)
     if example is None:

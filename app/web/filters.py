@@ -92,7 +92,7 @@ def metadata_value(value):
     return value
 
 
-def dom_id(job_id):
+def dom_id(job_id: str):
     """A short HTML id part for a job: upstream ids are opaque (spaces, quotes, 1,000 characters)."""
     return "j" + hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:16]
 

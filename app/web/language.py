@@ -1,6 +1,7 @@
 """The language switch: a cookie, and the same page back in the chosen language with every value kept."""
 
 from flask import Blueprint, g, make_response, redirect, request
+from flask.typing import ResponseReturnValue
 from flask_babel import refresh
 
 from app.core.i18n import COOKIE, COOKIE_SECONDS, LANGUAGES
@@ -12,7 +13,7 @@ bp = Blueprint("i18n", __name__)
 
 
 @bp.post("/language")
-def switch_language():
+def switch_language() -> ResponseReturnValue:
     """Keep the chosen language in a cookie. Sent with the job form (its buttons submit the form here) by a
     signed-in person, the same page comes back in the new language with every value kept; otherwise back
     to where it was. Signed out (the sign-in page has the switch too), it only sets the cookie: it renders

@@ -1,6 +1,7 @@
 """Remix: a finished job again, with a new prompt, through the upstream's /remix route."""
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.core.i18n import gettext as _
 from app.core.i18n import problem_text
@@ -18,7 +19,7 @@ bp = Blueprint("remix", __name__)
 
 
 @bp.post("/jobs/<job:job_id>/remix")
-def remix(job_id):
+def remix(job_id: str) -> ResponseReturnValue:
     """Send the remix, then show the new job; where the upstream cannot remix, offer the settings again."""
     source = record_or_404(job_id)
     prompt = " ".join((request.form.get("prompt") or "").split())[:PROMPT_LIMIT]

@@ -20,6 +20,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app.core.i18n import gettext as _
@@ -43,7 +44,7 @@ bp = Blueprint("studio", __name__)
 HISTORY_PAGE_SIZE = 20
 
 
-def record_or_404(job_id):
+def record_or_404(job_id: str):
     """The stored record (pages never wait on the upstream: the follower keeps it current)."""
     record = services().store.get(job_id)
     if record is None:
@@ -52,7 +53,7 @@ def record_or_404(job_id):
 
 
 @bp.get("/")
-def new_job():
+def new_job() -> ResponseReturnValue:
     """The form: empty with defaults, or filled from an example (?example=) or an earlier job (?from=<id>)."""
     page = empty_form_page()
     if page is not None:
@@ -62,7 +63,7 @@ def new_job():
 
 
 @bp.post("/jobs")
-def create_job():
+def create_job() -> ResponseReturnValue:
     """Validate, send upstream (once per filled form), then redirect to the job's permalink."""
     form = VideoJobForm()
     settings = services().settings
@@ -116,7 +117,7 @@ def create_job():
 
 
 @bp.get("/jobs/<job:job_id>")
-def job_page(job_id):
+def job_page(job_id: str) -> ResponseReturnValue:
     """The job's card beside the form filled with its settings: a permalink that shows the current state,
     and where a person lands after Create, ready for the next variation."""
     record = record_or_404(job_id)
@@ -148,7 +149,7 @@ def job_page_with(form, path):
 
 
 @bp.get("/jobs/<job:job_id>/status")
-def job_status(job_id):
+def job_status(job_id: str) -> ResponseReturnValue:
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
     card = render_template(
@@ -158,18 +159,18 @@ def job_status(job_id):
 
 
 @bp.post("/jobs/<job:job_id>/check")
-def check_again(job_id):
+def check_again(job_id: str) -> ResponseReturnValue:
     """Ask the follower to read a (stalled) job's status now."""
     return _nudge_follower(job_id, services().store.check_now, N_("The status will be checked again now."))
 
 
 @bp.post("/jobs/<job:job_id>/fetch")
-def fetch_again(job_id):
+def fetch_again(job_id: str) -> ResponseReturnValue:
     """Ask the follower to fetch a completed job's video again now."""
     return _nudge_follower(job_id, services().store.fetch_again, N_("The video will be fetched again now."))
 
 
-def _nudge_follower(job_id, reset, message):
+def _nudge_follower(job_id: str, reset, message):
     record = record_or_404(job_id)
     if reset(record.id):
         services().follower.wake()
@@ -178,7 +179,7 @@ def _nudge_follower(job_id, reset, message):
 
 
 @bp.post("/jobs/<job:job_id>/attach")
-def attach_found_job(job_id):
+def attach_found_job(job_id: str) -> ResponseReturnValue:
     """ "I found it": the id of the job a lost send made, pasted by a person; checked with the API, then
     followed under that id."""
     record = record_or_404(job_id)
@@ -204,7 +205,7 @@ def attach_found_job(job_id):
 
 
 @bp.get("/history/live")
-def history_live():
+def history_live() -> ResponseReturnValue:
     """The current rows of the history entries a page is showing (?id=... repeated), for in-place updates."""
     ids = [i for i in request.args.getlist("id") if i][:100]
     rows = {}
@@ -217,7 +218,7 @@ def history_live():
 
 
 @bp.get("/jobs/<job:job_id>/video/<int:index>.mp4")
-def job_video(job_id, index):
+def job_video(job_id: str, index: int) -> ResponseReturnValue:
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
     record = record_or_404(job_id)
     path, relative = _archived_file(record, index, "video")
@@ -230,14 +231,14 @@ def job_video(job_id, index):
 
 
 @bp.get("/jobs/<job:job_id>/poster/<int:index>.jpg")
-def job_poster(job_id, index):
+def job_poster(job_id: str, index: int) -> ResponseReturnValue:
     """The archived video's poster frame."""
     record = record_or_404(job_id)
     return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
 
 
 @bp.post("/jobs/<job:job_id>/delete")
-def delete_job(job_id):
+def delete_job(job_id: str) -> ResponseReturnValue:
     """Remove a job from history and archive (and upstream where that is possible)."""
     record_or_404(job_id)
     note, confirmed = services().follower.forget(job_id)
@@ -246,7 +247,7 @@ def delete_job(job_id):
 
 
 @bp.get("/jobs")
-def history():
+def history() -> ResponseReturnValue:
     """Every job submitted through the app, newest first; search by prompt, filter by status, model and person."""
     args = request.args
     models, people = services().store.facets()
@@ -281,7 +282,7 @@ def history():
 
 
 @bp.get("/uploads/<token>")
-def uploaded_image(token):
+def uploaded_image(token: str) -> ResponseReturnValue:
     """An image someone uploaded, for the preview in the form."""
     path = services().uploads.path(token)
     if path is None:
@@ -290,13 +291,13 @@ def uploaded_image(token):
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """The process answers."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     """Ready when the store takes writes and the video API answers. Strangers learn only that; the
     details (and the API's address) go to the log, and to signed-in people."""
     checks, ready = {}, True
