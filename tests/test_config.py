@@ -81,15 +81,11 @@ def test_without_secret_key_one_is_made_once_and_kept(tmp_path):
     assert len(first.secret_key) >= 32 and first.secret_key == second.secret_key
 
 
-def test_gunicorn_start_up_stops_with_one_line_naming_the_variable(tmp_path):
+def gunicorn_start_up(tmp_path, **variables):
+    """gunicorn started as a person would, with these variables: the finished process (it should stop)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEO_API_")}
-    env.update(
-        VIDEO_API_BASE_URL="https://api.example.com",
-        VIDEO_API_TIMEOUT="soon",
-        DATA_DIR=str(tmp_path),
-        BIND="127.0.0.1:0",
-    )
-    proc = subprocess.run(
+    env.update(VIDEO_API_BASE_URL="https://api.example.com", DATA_DIR=str(tmp_path), BIND="127.0.0.1:0", **variables)
+    return subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
         env=env,
@@ -97,6 +93,10 @@ def test_gunicorn_start_up_stops_with_one_line_naming_the_variable(tmp_path):
         text=True,
         timeout=60,
     )
+
+
+def test_gunicorn_start_up_stops_with_one_line_naming_the_variable(tmp_path):
+    proc = gunicorn_start_up(tmp_path, VIDEO_API_TIMEOUT="soon")
     assert proc.returncode != 0
     assert "configuration error: VIDEO_API_TIMEOUT must be a number, not 'soon'" in proc.stderr
 
@@ -124,21 +124,7 @@ def test_gunicorn_start_up_stops_with_one_line_naming_the_variable(tmp_path):
 def test_a_wrong_key_or_type_in_a_data_file_stops_start_up_with_one_line(tmp_path, variable, text, expected):
     data_file = tmp_path / "data.toml"
     data_file.write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEO_API_")}
-    env.update(
-        VIDEO_API_BASE_URL="https://api.example.com",
-        DATA_DIR=str(tmp_path),
-        BIND="127.0.0.1:0",
-        **{variable: str(data_file)},
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = gunicorn_start_up(tmp_path, **{variable: str(data_file)})
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if "configuration error" in line]
     assert len(lines) == 1, proc.stderr  # one line, naming the file, the entry and the key
