@@ -5,6 +5,8 @@ kill -9."""
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import requests
@@ -94,3 +96,46 @@ def test_the_follower_process_follows_is_restarted_after_a_kill_and_dies_with_th
         for pid in started:  # whatever outlived the master, should a check above fail
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_follower_process_stops_on_sigterm_however_many_arrive(tmp_path):
+    """A stop signal is only noted in its handler: one that took a lock while the main thread held it
+    (an Event's, inside Event.wait) waited for ever, and orphaned followers piled up."""
+    upstream = ScriptedUpstream()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEO_API_")}
+    env.update(VIDEO_API_BASE_URL=upstream.url, VIDEO_API_KEY="k", DATA_DIR=str(tmp_path), SECRET_KEY="s")
+    log = open(tmp_path / "follower.log", "wb")  # noqa: SIM115 - closed below, after the process
+    proc = subprocess.Popen([sys.executable, "-m", "app.jobs.follower_process"], env=env, stdout=log, stderr=log)
+    try:
+        wait_for(
+            lambda: b"following jobs in" in (tmp_path / "follower.log").read_bytes(),
+            timeout=60,
+            what="the follower process starting",
+        )
+        for _ in range(20):  # the server stopping, a supervisor, a person pressing Ctrl-C
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert b"stopped" in (tmp_path / "follower.log").read_bytes()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        upstream.stop()
+
+
+def test_stopping_the_server_stops_its_follower(tmp_path):
+    upstream = ScriptedUpstream()
+    app = AppProcess(tmp_path / "app", {"VIDEO_API_BASE_URL": upstream.url, "VIDEO_API_KEY": "k"})
+    follower = None
+    try:
+        app.start()
+        follower = wait_for(app.follower_pid, timeout=60, what="the follower process")
+        app.stop()  # SIGTERM to gunicorn, as systemd or make run's Ctrl-C does
+        wait_for(lambda: not _alive(follower), timeout=60, what="the follower stopping with the server")
+    finally:
+        app.stop()
+        upstream.stop()
+        if follower is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(follower, signal.SIGKILL)

@@ -99,20 +99,6 @@ class Follower:
             self._thread = threading.Thread(target=self._run, daemon=True, name="follower")
             self._thread.start()
 
-    def serve(self) -> None:
-        """Follow in the calling thread until stop() (a follower process of its own: app/jobs/follower_process.py)."""
-        with self._lock:
-            asked_to_stop = self._stop.is_set()  # a signal that came before this call still counts
-            self._prepare()
-            if asked_to_stop:
-                self._stop.set()
-            self._thread = threading.current_thread()
-        self._run()
-
-    def stopping(self, timeout):
-        """Wait up to timeout seconds; True once a stop was asked for."""
-        return self._stop.wait(timeout)
-
     def _prepare(self) -> None:
         self._pid = os.getpid()
         self._stop, self._wake = threading.Event(), threading.Event()
@@ -138,11 +124,6 @@ class Follower:
             self._pools = None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-
-    def request_stop(self) -> None:
-        """Ask serve() to return after the current round (safe in a signal handler: takes no lock)."""
-        self._stop.set()
-        self._wake.set()
 
     def wake(self) -> None:
         """Look for work now rather than at the next tick (a job was just created)."""

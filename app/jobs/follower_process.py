@@ -31,39 +31,37 @@ def main() -> None:
         sys.exit(f"configuration error: {exc}")
     logging.getLogger().setLevel(settings.log_level)
     follower = build_services(settings).follower
+    asked = []
 
-    def stop(*_) -> None:
-        follower.request_stop()
+    def stop(signum, frame) -> None:
+        # Only a note: a signal handler runs between two steps of the main thread, which may hold a lock
+        # (an Event's) at that moment, so taking one here could wait for ever.
+        asked.append(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     parent = _parent_to_outlive()
-    if parent is not None:
-        threading.Thread(target=_watch_parent, args=(parent, follower), daemon=True, name="parent").start()
+    follower.start()
     log.info("follower process %s following jobs in %s", os.getpid(), settings.data_dir)
-    follower.serve()
+    while not asked:
+        if parent is not None and os.getppid() != parent:
+            log.warning("the server that started this follower is gone; stopping")
+            break
+        time.sleep(0.5)
     follower.stop()
     log.info("follower process %s stopped", os.getpid())
 
 
-def _parent_to_outlive():
+def _parent_to_outlive() -> int | None:
     """The pid of the gunicorn master that started this process (FOLLOWER_PARENT), if it did. On Linux the
-    kernel also sends SIGTERM here when that process dies, even by kill -9."""
+    kernel also sends SIGTERM here when that process dies, even by kill -9; elsewhere main() notices
+    within half a second that its parent has changed."""
     text = os.environ.get("FOLLOWER_PARENT", "")
     if not text.isdigit():
         return None
-    parent = int(text)
-    with suppress(OSError, AttributeError):  # not Linux: the watcher thread notices within a second
+    with suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    return parent
-
-
-def _watch_parent(parent, follower) -> None:
-    while not follower.stopping(1.0):
-        if os.getppid() != parent:
-            log.warning("the server that started this follower is gone; stopping")
-            follower.request_stop()
-            return
+    return int(text)
 
 
 class FollowerKeeper:
