@@ -12,6 +12,7 @@ that connects exactly where that reading says.
 
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,16 +37,16 @@ class Address:
     url: str  # as urllib3 writes it back: what requests will send
 
     @property
-    def origin(self):
+    def origin(self) -> tuple[str, str, int]:
         return self.scheme, self.host, self.port
 
     @property
-    def netloc(self):
+    def netloc(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
-def read_address(url):
+def read_address(url: str | None) -> Address:
     """The address as the connection will read it, or AddressRefused."""
     text = str(url or "")
     if len(text) > MAX_ADDRESS_CHARS:
@@ -73,7 +74,7 @@ def read_address(url):
     return Address(scheme, host, port, parsed.url)
 
 
-def without_user_info(url):
+def without_user_info(url: str | None) -> str:
     """An address fit to show or log: any user name and password taken out."""
     try:
         parts = urlsplit(str(url))
@@ -84,7 +85,7 @@ def without_user_info(url):
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def checked_ip(address, allowed_hosts=(), resolve=socket.getaddrinfo):
+def checked_ip(address: Address, allowed_hosts: Collection[str] = (), resolve=socket.getaddrinfo) -> str:
     """The address to connect to for a host other than the API's: every address the name resolves to must
     be public, unless the host is listed in allowed_hosts. Raises AddressRefused."""
     try:

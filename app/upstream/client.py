@@ -24,7 +24,16 @@ from app.upstream.errors import (
     excerpt,
     looks_like_html,
 )
-from app.upstream.flavors import FLAVORS, OPENAI, RELAY, UpstreamCall, build_create, build_remix, path_segment
+from app.upstream.flavors import (
+    FLAVORS,
+    OPENAI,
+    RELAY,
+    Flavor,
+    UpstreamCall,
+    build_create,
+    build_remix,
+    path_segment,
+)
 from app.upstream.models import Job, VideoRequest
 from app.upstream.redaction import Redactor
 
@@ -80,7 +89,7 @@ class VideoAPI:
         self.session.headers.pop("Authorization", None)
         self.session.headers["Accept"] = "application/json"
 
-    def flavor(self):
+    def flavor(self) -> Flavor:
         """The flavour requests are written in: VIDEO_API_FLAVOR, or for "auto" the one the upstream was
         recognised as (see detect_flavor)."""
         if self._flavor is None:
@@ -95,7 +104,7 @@ class VideoAPI:
                         self._probe_again_at = time.monotonic() + PROBE_AGAIN_SECONDS
         return self._flavor or RELAY
 
-    def detect_flavor(self):
+    def detect_flavor(self) -> Flavor:
         """openai for OpenAI's own host and for LiteLLM's proxy (it answers GET /health/liveliness and stamps
         x-litellm-version on its answers); relay for everything else, new-api and one-api included."""
         if (urlsplit(self.base_url).hostname or "").lower() == "api.openai.com":
@@ -166,9 +175,11 @@ class VideoAPI:
         """DELETE /v1/videos/{id}; relays without the route answer 404/405, which callers may ignore."""
         self._call("DELETE", f"/v1/videos/{path_segment(video_id)}")
 
-    def open_content(self, video_id: str, variant: str = "video", index=None, url: str | None = None):
+    def open_content(
+        self, video_id: str, variant: str = "video", index: int | None = None, url: str | None = None
+    ) -> requests.Response:
         """A streaming response with the MP4 (or thumbnail); the caller closes it."""
-        params = {"variant": variant} if variant != "video" else {}
+        params: dict[str, str | int] = {"variant": variant} if variant != "video" else {}
         if index:
             params["index"] = index
         # Ask for the media itself: an upstream that picks the format from Accept would otherwise send JSON.
@@ -183,7 +194,7 @@ class VideoAPI:
             "GET", f"/v1/videos/{path_segment(video_id)}/content", params=params, stream=True, headers=accept
         )
 
-    def list_videos(self, limit: int = 100, timeout: Timeout | None = None):
+    def list_videos(self, limit: int = 100, timeout: Timeout | None = None) -> list[Job]:
         """The API's most recent jobs (GET /v1/videos, newest first), as Jobs; jobs it cannot read are left
         out. Relays without the route answer 404, 405 or 400 (LiteLLM wants a provider named)."""
         resp = self._call("GET", "/v1/videos", params={"limit": limit, "order": "desc"}, timeout=timeout)
@@ -199,7 +210,7 @@ class VideoAPI:
                 continue
         return jobs
 
-    def list_models(self, timeout: float = 3.0):
+    def list_models(self, timeout: float = 3.0) -> list[str]:
         """Model ids from GET /v1/models (OpenAI's list shape, or a bare list)."""
         resp = self._call("GET", "/v1/models", timeout=(min(self.timeout[0], timeout), timeout))
         body = self._json(resp)

@@ -193,20 +193,20 @@ def _validation_detail(item):
     return str(item.get("msg") or item), param
 
 
-def short_text(value, limit: int = 100):
+def short_text(value: object, limit: int = 100) -> str | None:
     """An error's type, param or code: text of a sensible length, or None."""
     if value is None or value == "":
         return None
     return str(value)[:limit]
 
 
-def retry_seconds(value):
+def retry_seconds(value: str | None) -> str | None:
     """Retry-After as whole seconds (at most a day), or None for anything else."""
     text = (value or "").strip()
     return str(min(int(text), 86400)) if text.isdigit() else None
 
 
-def excerpt(text, limit: int = 300):
+def excerpt(text: str, limit: int = 300) -> str:
     """The readable text of a body, tags and scripts removed, cut to limit characters."""
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", text or "", flags=re.I | re.S)
     text = re.sub(r"<[^>]+>", " ", text)
@@ -214,7 +214,7 @@ def excerpt(text, limit: int = 300):
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def looks_like_html(text):
+def looks_like_html(text: str) -> bool:
     head = (text or "").lstrip()[:200].lower()
     return head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head or "<title" in head
 

@@ -63,10 +63,10 @@ class UpstreamCall:
     parts: list = field(default_factory=list)
     flavor: str = ""
 
-    def body(self):
+    def body(self) -> MultipartBody:
         return MultipartBody(self.parts)
 
-    def record(self):
+    def record(self) -> dict:
         """The call as JSON-able data (no image bytes): kept with the job and printed as code."""
         parts = []
         for name, value in self.parts:
@@ -79,7 +79,9 @@ class UpstreamCall:
         return {"method": self.method, "path": self.path, "flavor": self.flavor, "parts": parts}
 
 
-def build_create(request: VideoRequest, flavor: Flavor, base64_format: str = "raw", send_aliases: bool = True):
+def build_create(
+    request: VideoRequest, flavor: Flavor, base64_format: str = "raw", send_aliases: bool = True
+) -> UpstreamCall:
     """POST /v1/videos for this request, written the way `flavor` reads it."""
     parts = []
 
@@ -132,12 +134,12 @@ def build_create(request: VideoRequest, flavor: Flavor, base64_format: str = "ra
     return UpstreamCall("POST", "/v1/videos", parts, flavor.name)
 
 
-def build_remix(video_id: str, prompt: str):
+def build_remix(video_id: str, prompt: str) -> UpstreamCall:
     """POST /v1/videos/{id}/remix with the new prompt (the id percent-encoded as one path segment)."""
     return UpstreamCall("POST", f"/v1/videos/{path_segment(video_id)}/remix", [("prompt", prompt)], "")
 
 
-def path_segment(video_id: str):
+def path_segment(video_id: str) -> str:
     """An opaque id as one path segment: every byte but letters, digits and "-._~" percent-encoded, so "/",
     "%", "?", "#", "=" and non-ASCII reach the upstream as the id and never as path syntax."""
     return quote(str(video_id), safe="")

@@ -1,10 +1,13 @@
 """The contract's request and job models, and how the upstream's answers are normalised into them:
 status spellings, timestamp units, numbers clamped, ids checked (see docs/relay-notes.md)."""
 
+from __future__ import annotations
+
 import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from app.core.lifecycle import JobStatus
 
@@ -56,7 +59,7 @@ class VideoRequest:
 
     prompt: str
     model: str | None = None
-    image: "str | ImageUpload | None" = None  # an http(s) URL passed through, or a checked upload on disk
+    image: str | ImageUpload | None = None  # an http(s) URL passed through, or a checked upload on disk
     duration: float | None = None
     width: int | None = None
     height: int | None = None
@@ -99,18 +102,18 @@ class Job:
         self.status = JobStatus(self.status)
 
     @property
-    def is_finished(self):
+    def is_finished(self) -> bool:
         return self.status.is_finished
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict) -> Job:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @classmethod
-    def from_upstream(cls, data):
+    def from_upstream(cls, data: Any) -> Job:
         """Normalise an upstream job object (OpenAI, the contract, or a relay's variant)."""
         if not isinstance(data, dict):
             raise ValueError("the job is not a JSON object")
@@ -172,7 +175,7 @@ class Job:
         )
 
 
-def is_usable_id(value):
+def is_usable_id(value: str) -> bool:
     """An upstream id is opaque: any printable text up to MAX_ID_LENGTH characters, kept as sent. It is
     percent-encoded wherever it goes into a path and never names a file; only control characters (and lone
     surrogates, which no URL or database can carry) are refused, and "." and "..", which every HTTP stack
@@ -185,7 +188,7 @@ def is_usable_id(value):
     )
 
 
-def unix_seconds(value):
+def unix_seconds(value: Any) -> int | None:
     """Unix seconds from seconds, milliseconds, numeric strings or ISO text; None when absent."""
     if value is None or value == "" or isinstance(value, bool):
         return None

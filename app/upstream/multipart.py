@@ -26,7 +26,7 @@ class Base64File:
                     return
                 yield base64.b64encode(block)
 
-    def text(self):
+    def text(self) -> str:
         """The whole value as a string (for small files and tests)."""
         return b"".join(self.chunks()).decode("ascii")
 
@@ -82,7 +82,7 @@ class MultipartBody:
             else:
                 yield piece
 
-    def read(self, size=-1):
+    def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:
             try:
                 self._buffer += next(self._iter)

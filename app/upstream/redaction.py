@@ -26,7 +26,7 @@ class Redactor:
     def __bool__(self) -> bool:
         return self._pattern is not None
 
-    def text(self, text):
+    def text(self, text: str) -> str:
         """text with every trace of a secret replaced; text that holds none comes back unchanged (an address
         stays byte for byte the same). Text that hides one behind escapes comes back unescaped, masked."""
         if not text or self._pattern is None or not isinstance(text, str):
@@ -38,7 +38,7 @@ class Redactor:
             return self._mask(plain)
         return text
 
-    def bytes(self, body):
+    def bytes(self, body: bytes) -> bytes:
         """A raw body with the secrets as sent (in any case) replaced; escaped forms are caught once parsed."""
         if self._pattern is None:
             return body
@@ -46,7 +46,7 @@ class Redactor:
             body = re.sub(re.escape(secret.encode("utf-8")), REDACTED.encode(), body, flags=re.I)
         return body
 
-    def tree(self, value):
+    def tree(self, value: object) -> object:
         """Every string of a parsed answer, keys included."""
         if isinstance(value, str):
             return self.text(value)
