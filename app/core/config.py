@@ -1,8 +1,11 @@
 """Settings read once from the environment (and an optional .env file); a bad value stops start-up."""
 
+from __future__ import annotations
+
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -127,20 +130,20 @@ class Settings:
             )
 
     @property
-    def auth_mode(self):
+    def auth_mode(self) -> str:
         return "password" if self.app_password else "header" if self.auth_header else "open"
 
     @property
-    def ratelimit_uri(self):
+    def ratelimit_uri(self) -> str:
         default = os.path.abspath(os.path.join(self.data_dir, "ratelimits.sqlite3"))
         return self.ratelimit_storage_uri or f"sqlite:///{default}"
 
     @property
-    def max_upload_bytes(self):
+    def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
 
     @classmethod
-    def from_env(cls, environ=None, env_file: str = ".env"):
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
         """Settings from os.environ, with values from env_file for variables not set there."""
         env = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
         env.update(os.environ if environ is None else environ)
@@ -207,7 +210,7 @@ class Settings:
         values["secret_key"] = get("SECRET_KEY") or _stored_secret(data_dir)
         return cls(**values)
 
-    def describe(self):
+    def describe(self) -> str:
         """The settings for a start-up log line, the secrets left out."""
         hidden = {"video_api_key", "secret_key", "app_password", "video_api_user_info"}
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}

@@ -8,9 +8,10 @@ Werkzeug's best_match failing zh-CN against zh_Hans_CN."""
 
 import logging
 import os
-from typing import cast
+from collections.abc import Mapping
+from typing import Any, cast
 
-from flask import g, has_app_context, request
+from flask import Flask, g, has_app_context, request
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel.speaklater import LazyString
 
@@ -24,7 +25,7 @@ COOKIE = "lang"
 COOKIE_SECONDS = 365 * 86400
 
 
-def translations():
+def translations() -> Any:
     """This request's catalogue, found once per request. Flask-Babel finds it again on every call
     (about 30 microseconds each: a job page makes some 160 of them, for its labels and texts)."""
     if not has_app_context():
@@ -35,20 +36,20 @@ def translations():
     return found
 
 
-def gettext(string, **variables):
+def gettext(string: str, **variables: object) -> str:
     """The text in the request's language, through the catalogue found once per request: the one way the
     app translates (pages, forms, messages)."""
     text = translations().ugettext(string)
     return text % variables if variables else text
 
 
-def ngettext(singular, plural, num, **variables):
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
     """The singular or plural text for num, through the request's catalogue; %(num)s is filled in."""
     text = translations().ungettext(singular, plural, num)
     return text % {"num": num, **variables}
 
 
-def lazy_gettext(string, **variables) -> str:
+def lazy_gettext(string: str, **variables: object) -> str:
     """A text translated when shown, in the language of the request showing it (form labels). A LazyString
     reads as a str wherever one is expected (WTForms' labels and messages), so it is typed as one."""
     return cast(str, LazyString(gettext, string, **variables))
@@ -62,7 +63,7 @@ def _template_ngettext(singular, plural, num):
     return translations().ungettext(singular, plural, num)
 
 
-def select_language():
+def select_language() -> str:
     chosen = g.get("language") or request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
@@ -73,7 +74,7 @@ def select_language():
     return "en"
 
 
-def current_language():
+def current_language() -> str:
     return str(get_locale() or "en").split("_")[0]
 
 
@@ -89,21 +90,21 @@ class Localized(str):
         return self
 
 
-def localized_field(entry, key):
+def localized_field(entry: Mapping, key: str) -> Localized:
     """entry[key] with its translations (entry[key + "_zh"], ...)."""
     return Localized(str(entry.get(key) or ""), {lang: entry.get(f"{key}_{lang}") for lang in LANGUAGES})
 
 
-def localized(value):
+def localized(value: Any) -> Any:
     if isinstance(value, Localized):
         return value.translations.get(current_language(), str(value))
     return value
 
 
-def init_i18n(app) -> None:
+def init_i18n(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS
     Babel(app, locale_selector=select_language)
-    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
+    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)  # pyright: ignore[reportAttributeAccessIssue]  (Jinja's i18n extension adds it)
     app.add_template_filter(localized)
     app.context_processor(
         lambda: {"languages": LANGUAGES, "lang": current_language(), "html_lang": HTML_LANG[current_language()]}
@@ -130,7 +131,7 @@ def _translate(problem):
         return str(problem)
 
 
-def problem_text(value):
+def problem_text(value: Any) -> Any:
     """A message in the reader's language: the app's own translated; anything else exactly as it is."""
     if isinstance(value, Problem):
         return _translate(value)

@@ -9,11 +9,13 @@ sentences, whatever it looks like. Nothing is ever recognised by its shape outsi
 """
 
 import json
+from collections.abc import Collection
+from typing import Any
 
 TEXT_LIMIT = 4000  # characters of someone else's text kept in a message (an upstream error is a sentence)
 
 
-def N_(msgid):
+def N_(msgid: str) -> str:
     """Marks a message for the catalogue; it is translated where it is shown."""
     return msgid
 
@@ -28,7 +30,7 @@ class Problem(str):
         self.msgid, self.values = msgid, values
         return self
 
-    def to_json(self):
+    def to_json(self) -> dict:
         return {
             "m": self.msgid,
             "a": {k: v.to_json() if isinstance(v, Problem) else _value(v) for k, v in self.values.items()},
@@ -42,11 +44,11 @@ def _value(value):
     return cut(str(value))
 
 
-def cut(text, limit=TEXT_LIMIT):
+def cut(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def stored(message):
+def stored(message: object) -> str | None:
     """The record to keep in the database for a message (None stays None)."""
     if message is None:
         return None
@@ -54,7 +56,7 @@ def stored(message):
     return json.dumps(record, ensure_ascii=False)
 
 
-def loaded(value, known_msgids=None):
+def loaded(value: Any, known_msgids: Collection[str] | None = None) -> Any:
     """A message back from the database: a Problem for the app's own, text for anything else.
 
     Only records made by stored() are read as ours. A value stored before records were typed (plain
@@ -98,7 +100,7 @@ def _problem(record, known_msgids, depth):
         return None
 
 
-def legacy_record(value, known_msgids):
+def legacy_record(value: str | None, known_msgids: Collection[str]) -> str | None:
     """The typed record for a value stored before records were typed: an old record of ours whose ids
     are all in the catalogue stays ours, everything else becomes text."""
     if value is None:

@@ -33,7 +33,7 @@ class SessionRegistry:
     def _connect(self):
         return connect(self.path)
 
-    def start(self, identity):
+    def start(self, identity: str) -> tuple[str, str]:
         """A new session; returns (id, tag) for the cookie."""
         sid, now = secrets.token_urlsafe(24), time.time()
         with self._connect() as db:
@@ -41,7 +41,7 @@ class SessionRegistry:
             db.execute("INSERT INTO sessions (id, identity, started_at) VALUES (?, ?, ?)", (sid, identity, now))
         return sid, self.tag
 
-    def identity(self, sid, tag):
+    def identity(self, sid: str | None, tag: str | None) -> str | None:
         """The signed-in name for a cookie's id and tag, or None when the session has ended."""
         if not sid or not tag or not hmac.compare_digest(str(tag), self.tag):
             return None

@@ -12,7 +12,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 MAX_IDLE = 8
 BUSY_SECONDS = 10.0
@@ -29,14 +31,14 @@ def count_time() -> None:
     _spent.set([0.0, 0.0])
 
 
-def time_spent():
+def time_spent() -> float:
     """Seconds spent in (or waiting for) the database since count_time() in this thread (0 if not called).
     On a busy worker most of it is waiting for the GIL between statements."""
     spent = _spent.get()
     return spent[0] if spent else 0.0
 
 
-def time_locked():
+def time_locked() -> float:
     """Seconds of time_spent() spent waiting for another connection's lock."""
     spent = _spent.get()
     return spent[1] if spent else 0.0
@@ -49,10 +51,10 @@ class _Connection(sqlite3.Connection):
 
     busy_seconds = BUSY_SECONDS
 
-    def execute(self, sql, parameters=()):
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         return self._patiently(super().execute, sql, parameters)
 
-    def executescript(self, script):
+    def executescript(self, script: str) -> sqlite3.Cursor:
         return self._patiently(super().executescript, script)
 
     def _patiently(self, call, *args):
@@ -81,7 +83,9 @@ _pid = os.getpid()
 
 
 @contextmanager
-def connect(path, row_factory=None, busy_seconds=BUSY_SECONDS, synchronous: str = "NORMAL"):
+def connect(
+    path: str, row_factory: Any = None, busy_seconds: float = BUSY_SECONDS, synchronous: str = "NORMAL"
+) -> Iterator[sqlite3.Connection]:
     """A connection to path for the length of a with block, waiting up to busy_seconds for a lock.
 
     WAL with synchronous=NORMAL: a commit survives the app crashing (not the machine losing power) and does
