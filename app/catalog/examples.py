@@ -36,11 +36,11 @@ class Example:
     extras: dict = field(default_factory=dict)  # the model profile's extra parameters {name: value}
 
     @property
-    def kind(self):
+    def kind(self) -> str:
         return N_("image to video") if self.image_path or self.values.get("image_url") else N_("text to video")
 
 
-def load_examples(path=None):
+def load_examples(path: str | None = None) -> list[Example]:
     """The examples in the file, checked (app/catalog/data_files.py): a broken file stops start-up with one line
     saying what is wrong and where."""
     path = path or DEFAULT_FILE

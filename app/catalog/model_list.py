@@ -8,7 +8,7 @@ from app.upstream import UpstreamError
 
 log = logging.getLogger("app.catalog.model_list")
 
-BUILT_IN_MODELS = (
+BUILT_IN_MODELS: tuple[str, ...] = (
     "kling-v1",
     "kling-v1-5",
     "kling-v1-6",
@@ -33,10 +33,11 @@ class ModelCatalogue:
     def __init__(self, api, ttl: float = 300.0) -> None:
         self.api, self.ttl = api, ttl
         self._lock = threading.Lock()
-        self._models, self._until, self.from_upstream = list(BUILT_IN_MODELS), 0.0, False
+        self._models: list[str] = list(BUILT_IN_MODELS)
+        self._until, self.from_upstream = 0.0, False
         self._refreshing = None
 
-    def models(self):
+    def models(self) -> list[str]:
         with self._lock:
             stale = time.monotonic() >= self._until
             if stale and self._refreshing is None:
@@ -48,6 +49,7 @@ class ModelCatalogue:
         return self._models
 
     def _refresh(self) -> None:
+        models: list[str]
         try:
             found = self.api.list_models()
             video_like = [m for m in found if not m.lower().startswith(NOT_VIDEO)]

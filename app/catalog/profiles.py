@@ -4,6 +4,7 @@ The server checks a form against the profile its model matches; the page's scrip
 import fnmatch
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import format_decimal
@@ -37,7 +38,7 @@ class Extra:
         """The form input's name and id, unique across profiles."""
         return f"x-{self.profile}-{self.name}"
 
-    def read(self, raw):
+    def read(self, raw: str | None) -> object:
         """The value to send for what was typed (None: leave it to the API); ValueError with a message."""
         raw = (raw or "").strip()
         if not raw:
@@ -104,7 +105,7 @@ class Extra:
             return value
         return raw
 
-    def as_json(self):
+    def as_json(self) -> dict:
         return {"name": self.name, "input": self.input_name, "key": self.key}
 
 
@@ -119,10 +120,10 @@ class Profile:
     image: str = "any"
     extras: tuple = field(default_factory=tuple)
 
-    def matches(self, model):
+    def matches(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model.lower(), pattern.lower()) for pattern in self.models)
 
-    def problems(self, values):
+    def problems(self, values: dict) -> dict[str, str]:
         """{form field: message} for the values this family does not accept."""
         found = {}
         duration = values.get("duration")
@@ -154,7 +155,7 @@ class Profile:
             )
         return found
 
-    def read_extras(self, formdata):
+    def read_extras(self, formdata: Mapping) -> tuple[dict, dict, dict[str, str]]:
         """(metadata to send, what was typed, {input name: message}) for this family's extra parameters."""
         metadata, typed, errors = {}, {}, {}
         for extra in self.extras:
@@ -168,7 +169,7 @@ class Profile:
                 errors[extra.input_name] = str(exc)
         return metadata, typed, errors
 
-    def summary(self):
+    def summary(self) -> str:
         """The family's limits in one line, for the hint under the model."""
         parts = []
         if self.durations:
@@ -186,7 +187,7 @@ class Profile:
         )
         return _("%(parts)s.", parts=_("; ").join(parts))
 
-    def as_json(self):
+    def as_json(self) -> dict:
         return {
             "id": self.id,
             "label": localized(self.label),
@@ -206,12 +207,12 @@ class Profiles:
     def __init__(self, profiles) -> None:
         self.all = tuple(profiles)
 
-    def match(self, model):
+    def match(self, model: str | None) -> "Profile | None":
         model = (model or "").strip()
         return next((p for p in self.all if model and p.matches(model)), None)
 
 
-def load_profiles(path=None):
+def load_profiles(path: str | None = None) -> Profiles:
     """The profiles in the file, checked (app/catalog/data_files.py): a wrong key or type stops start-up."""
     path = path or DEFAULT_FILE
     if not os.path.exists(path):

@@ -1,5 +1,7 @@
 """The archive of finished videos: fetched once from the upstream, streamed to disk, served from here."""
 
+from __future__ import annotations
+
 import contextlib
 import errno
 import hashlib
@@ -12,11 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from PIL import Image
 
 from app.core.messages import N_, Problem
-from app.upstream import UpstreamError
+from app.upstream import Job, UpstreamError, VideoAPI
 
 log = logging.getLogger("app.media.archive")
 CHUNK = 256 * 1024
@@ -54,11 +58,11 @@ class VideoArchive:
         self.max_bytes, self.max_age_seconds = max_bytes, max_age_seconds
         os.makedirs(folder, exist_ok=True)
 
-    def job_dir(self, job_id: str):
+    def job_dir(self, job_id: str) -> str:
         """The job's folder: named from a hash of its id, never from upstream text itself."""
         return os.path.join(self.folder, hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:32])
 
-    def path(self, relative):
+    def path(self, relative: str) -> str | None:
         """The absolute path of an archived file, refusing anything outside the archive."""
         full = os.path.realpath(os.path.join(self.folder, relative))
         root = os.path.realpath(self.folder)
@@ -66,7 +70,7 @@ class VideoArchive:
             return None
         return full
 
-    def fetch(self, api, job, heartbeat=None):
+    def fetch(self, api: VideoAPI, job: Job, heartbeat: Callable[[], None] | None = None) -> tuple[list, int]:
         """Download every variant of a completed job (and a poster for each); returns (files, bytes).
 
         heartbeat() is called every few seconds while bytes arrive, so other workers know the fetch is alive.
@@ -146,7 +150,7 @@ class VideoArchive:
                 log.warning("thumbnail of job %s not used: %s", job.id, type(exc).__name__)
                 return False
 
-    def remove_orphan_parts(self, now: float, older_than, gone):
+    def remove_orphan_parts(self, now: float, older_than: float, gone: Callable[[int], bool]) -> int:
         """Delete the temporary files of downloads that will never finish: their worker is gone (gone(pid)),
         or they have not grown for older_than seconds. Returns how many."""
         removed = 0
@@ -173,7 +177,7 @@ class VideoArchive:
             if os.path.dirname(real) == os.path.realpath(self.folder) and legacy not in ("", ".", ".."):
                 shutil.rmtree(real, ignore_errors=True)
 
-    def evict(self, store, now=None):
+    def evict(self, store: Any, now: float | None = None) -> list[str]:
         """Drop the oldest archived videos beyond the age and size limits; their history rows stay."""
         now = now or time.time()
         entries = store.archived_oldest_first()

@@ -1,6 +1,8 @@
 """The request's image: an upload streamed to disk and checked with Pillow, sent as base64 from there;
 or a URL passed through unchanged."""
 
+from __future__ import annotations
+
 import contextlib
 import os
 import re
@@ -8,6 +10,7 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from flask import Request, current_app
@@ -47,7 +50,7 @@ class CheckedImage:
     warnings: list = field(default_factory=list)
 
 
-def check_image_file(path, max_bytes):
+def check_image_file(path: str, max_bytes: int) -> CheckedImage:
     """Pillow must read it as png, jpeg or webp within the size limit; Kling's rules become warnings."""
     size = os.path.getsize(path)
     if size == 0:
@@ -100,7 +103,7 @@ def check_image_file(path, max_bytes):
     return CheckedImage(path, ALLOWED_FORMATS[fmt], width, height, warnings=warnings)
 
 
-def check_image_url(url):
+def check_image_url(url: str) -> str:
     """An http(s) address with a host, passed to the upstream unchanged."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -120,11 +123,11 @@ class UploadStore:
         self.folder = os.path.abspath(folder)
         os.makedirs(folder, exist_ok=True)
 
-    def spool(self):
+    def spool(self) -> UploadSpool:
         """Where a form's file field is written as it arrives (see UploadRequest)."""
         return UploadSpool(self.folder)
 
-    def save_stream(self, stream, max_bytes):
+    def save_stream(self, stream: BinaryIO, max_bytes: int) -> CheckedImage:
         """Copy an upload to disk in chunks (never whole in memory), check it, and keep it under a new token.
         An upload already spooled into this folder (UploadSpool) is checked and renamed, not copied."""
         if isinstance(stream, UploadSpool) and os.path.dirname(stream.name) == self.folder:
@@ -158,14 +161,14 @@ class UploadStore:
         os.replace(tmp, image.path)
         return image
 
-    def path(self, token: str):
+    def path(self, token: str) -> str | None:
         """The file behind a token, or None when the token is malformed or unknown."""
         if not token or not TOKEN_RE.match(token):
             return None
         path = os.path.join(self.folder, token)
         return path if os.path.exists(path) else None
 
-    def load(self, token: str, max_bytes):
+    def load(self, token: str, max_bytes: int) -> CheckedImage | None:
         path = self.path(token)
         if path is None:
             return None
@@ -175,7 +178,7 @@ class UploadStore:
             os.utime(path)  # in use again: housekeeping keeps it for another full period
         return image
 
-    def remove_older_than(self, cutoff, now=None):
+    def remove_older_than(self, cutoff: float, now: float | None = None) -> int:
         """Delete uploads last used before cutoff, and partial uploads left for an hour (a worker killed
         while one arrived: a live one is written to all along); returns how many."""
         partial_cutoff = max(cutoff, (now or time.time()) - PARTIAL_UPLOAD_SECONDS)
@@ -210,7 +213,7 @@ class UploadSpool:
         self.file = os.fdopen(fd, "w+b")
         self.size, self.kept = 0, False
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         self.size += len(data)
         return self.file.write(data)
 

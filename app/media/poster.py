@@ -51,7 +51,7 @@ def make_poster(video_path: str, poster_path: str, at_seconds: float = 1.0) -> b
         return True
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     limit_self()
     try:
         at_seconds = float(argv[3]) if len(argv) > 3 else 1.0

@@ -14,7 +14,14 @@ from werkzeug.http import dump_options_header, http_date
 CHUNK = 256 * 1024
 
 
-def send_video(path, *, max_age, download_name, as_attachment: bool = False, accel=None):
+def send_video(
+    path: str,
+    *,
+    max_age: int,
+    download_name: str,
+    as_attachment: bool = False,
+    accel: tuple[str, str] | None = None,
+) -> Response:
     """The MP4 at path, with Range support whose cost does not depend on where the range starts.
     accel: (internal location, path relative to it) when nginx in front should send the file itself."""
     if accel:

@@ -36,7 +36,7 @@ def create_comparison() -> ResponseReturnValue:
         form.compare_values.errors = [*form.compare_values.errors, str(exc)]
         changes, valid = [], False
     for model in [c["model"] for c in changes if "model" in c] or [form.model.data]:
-        problems = form.profile_problems(svc.profiles.match(model))  # each model compared must accept the form
+        problems = form.profile_problems(svc.profiles.match(str(model)))  # each model compared must accept the form
         if problems:
             form.compare_values.errors = [*form.compare_values.errors, f"{model}: " + " ".join(problems.values())]
             valid = False
