@@ -41,11 +41,11 @@ class CheckState:
 class FollowerClaims(JobsDatabase):
     """Part of JobStore (on its JobsDatabase): the status-read and archive bookkeeping of the follower."""
 
-    def count_running(self):
+    def count_running(self) -> int:
         with self._connect() as db:
             return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN {_IN}", _RUNNING).fetchone()[0]
 
-    def claim_due_status_reads(self, now: float, lease_seconds: float, limit):
+    def claim_due_status_reads(self, now: float, lease_seconds: float, limit: int) -> list[str]:
         """Claim up to `limit` running jobs whose status read is due, in one statement (oldest due first);
         returns their ids. Each is leased to the caller until now + lease_seconds."""
         if limit <= 0:
@@ -58,7 +58,7 @@ class FollowerClaims(JobsDatabase):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def check_state(self, job_id: str):
+    def check_state(self, job_id: str) -> CheckState | None:
         """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
         with self._connect() as db:
             row = db.execute(
@@ -90,7 +90,7 @@ class FollowerClaims(JobsDatabase):
             (now, now, next_check_at, stalled, now, job_id),
         )
 
-    def status_answered(self, job: Job, next_check_at: float, stalled: bool):
+    def status_answered(self, job: Job, next_check_at: float, stalled: bool) -> bool:
         """Store what the upstream said; returns True when status or progress moved."""
         now = self.clock()
         with self._connect() as db:
@@ -136,7 +136,7 @@ class FollowerClaims(JobsDatabase):
             (stored(message), now, next_check_at, stalled, now, job_id),
         )
 
-    def check_now(self, job_id: str):
+    def check_now(self, job_id: str) -> bool:
         """A person asked to check again: read the status at once and restart the stall clock."""
         now = self.clock()
         return (
@@ -150,7 +150,7 @@ class FollowerClaims(JobsDatabase):
 
     # --- following: the archive ------------------------------------------------------------------
 
-    def due_archives(self, now: float, lease_seconds: float, limit: int = 10):
+    def due_archives(self, now: float, lease_seconds: float, limit: int = 10) -> list[str]:
         """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
         with self._connect() as db:
             rows = db.execute(
@@ -162,7 +162,7 @@ class FollowerClaims(JobsDatabase):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def claim_archive(self, job_id: str, lease_seconds: float, holder: str | None = None):
+    def claim_archive(self, job_id: str, lease_seconds: float, holder: str | None = None) -> bool:
         """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
         now = self.clock()
         return (
@@ -184,12 +184,12 @@ class FollowerClaims(JobsDatabase):
             (until,),
         )
 
-    def upstream_paused_until(self):
+    def upstream_paused_until(self) -> float:
         with self._connect() as db:
             row = db.execute("SELECT value FROM upstream_state WHERE name = 'paused_until'").fetchone()
         return row[0] if row else 0.0
 
-    def fetches_in_progress(self):
+    def fetches_in_progress(self) -> list[tuple]:
         """[(id, holder)] of the videos being fetched now."""
         with self._connect() as db:
             return [tuple(r) for r in db.execute(f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
@@ -223,7 +223,7 @@ class FollowerClaims(JobsDatabase):
             (str(state), stored(message), retry_at or 0, job_id),
         )
 
-    def fetch_again(self, job_id: str):
+    def fetch_again(self, job_id: str) -> bool:
         """A person asked to fetch the video again now."""
         return (
             self._execute(
@@ -239,7 +239,7 @@ class FollowerClaims(JobsDatabase):
             f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,)
         )
 
-    def archived_oldest_first(self):
+    def archived_oldest_first(self) -> list[tuple]:
         """[(id, archived_at, bytes)] of every archived job, oldest first."""
         with self._connect() as db:
             return [

@@ -371,7 +371,7 @@ class Follower:
             if removed:
                 log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
 
-    def forget(self, job_id: str):
+    def forget(self, job_id: str) -> tuple[str, bool]:
         """Remove a job from history and archive, and upstream where the route exists; returns (what a person
         is told, whether the API confirmed it)."""
         note, confirmed = Problem(N_("The job was deleted.")), True
@@ -393,7 +393,7 @@ class Follower:
         return note, confirmed
 
 
-def jittered(seconds, spread: float = 0.15):
+def jittered(seconds: float, spread: float = 0.15) -> float:
     """seconds, give or take `spread` of it, so jobs sent together do not all ask again at once."""
     return seconds * random.uniform(1 - spread, 1 + spread)
 
@@ -416,7 +416,7 @@ def _best_match(record, listed, send_window):
     return min(found, key=lambda j: abs(j.created_at - record.submitted_at)) if found else None
 
 
-def sender_is_gone(sender):
+def sender_is_gone(sender: str | None) -> bool:
     """True when the worker sending a row (host:pid) ran on this host and is no longer alive."""
     host, _, pid = (sender or "").rpartition(":")
     return host == SENDER and pid.isdigit() and not _alive(int(pid))

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import time
+from typing import Any
 
 from app.upstream import Job
 
@@ -37,7 +38,7 @@ class CreatedJournal:
         finally:
             os.close(fd)
 
-    def pending(self):
+    def pending(self) -> dict[str, dict]:
         """{local_id: job dict} of the entries not yet replayed."""
         try:
             with open(self.path, encoding="utf-8") as fh:
@@ -46,7 +47,7 @@ class CreatedJournal:
             return {}
         return {entry["local_id"]: entry["job"] for entry in _entries(lines)}
 
-    def replay(self, store):
+    def replay(self, store: Any) -> int:
         """Write every kept id into the store; the lines the store took are dropped. Returns how many."""
         try:
             if os.path.getsize(self.path) == 0:

@@ -2,7 +2,7 @@
 
 from app.core.lifecycle import JobStatus
 from app.jobs.database import JobsDatabase
-from app.jobs.records import record_from_row
+from app.jobs.records import JobRecord, record_from_row
 
 STATUS_FILTERS = (
     JobStatus.QUEUED,
@@ -17,7 +17,7 @@ STATUS_FILTERS = (
 class HistoryQueries(JobsDatabase):
     """Part of JobStore (on its JobsDatabase): what the history page and the job card ask of it."""
 
-    def facets(self, limit: int = 100):
+    def facets(self, limit: int = 100) -> tuple[list[str], list[str]]:
         """The models and the people found in the history, for the history's filters."""
         with self._connect() as db:
             models = [
@@ -39,7 +39,7 @@ class HistoryQueries(JobsDatabase):
 
     def search(
         self, query: str = "", status: str = "", page: int = 1, per_page: int = 20, model: str = "", person: str = ""
-    ):
+    ) -> tuple[list[JobRecord], int]:
         """A page of history, newest first, filtered by prompt text, status, model and person; (records, total)."""
         where, args = [], []
         for column, value in (("model", model), ("submitted_by", person)):
@@ -61,7 +61,9 @@ class HistoryQueries(JobsDatabase):
             ).fetchall()
         return [record_from_row(r) for r in rows], total
 
-    def typical_seconds(self, model, seconds, size, limit: int = 50):
+    def typical_seconds(
+        self, model: str | None, seconds: str | None, size: str | None, limit: int = 50
+    ) -> tuple[float | None, int]:
         """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
         from the upstream's own created and completed times; (None, 0) when there are none."""
         with self._connect() as db:

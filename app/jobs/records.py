@@ -2,6 +2,7 @@
 settings, how its status reads and archive went), read from a row of the jobs table."""
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 
 from app.core.lifecycle import ArchiveState, JobStatus
@@ -34,15 +35,15 @@ class JobRecord:
     sender: str | None = None  # host:pid of the worker sending it, while it is being sent
 
     @property
-    def id(self):
+    def id(self) -> str:
         return self.job.id
 
     @property
-    def status(self):
+    def status(self) -> JobStatus:
         return self.job.status
 
     @property
-    def is_settled(self):
+    def is_settled(self) -> bool:
         """Nothing more will change by itself: a live page may stop asking."""
         if self.status in (JobStatus.FAILED, JobStatus.UNCERTAIN):
             return True
@@ -53,19 +54,19 @@ class JobRecord:
         )
 
     @property
-    def is_stalled(self):
+    def is_stalled(self) -> bool:
         return self.stalled_at is not None and self.status.is_running
 
     @property
-    def has_video(self):
+    def has_video(self) -> bool:
         return self.archive == ArchiveState.ARCHIVED and any(f.get("video") for f in self.files)
 
     @property
-    def poster(self):
+    def poster(self) -> dict | None:
         return next((f for f in self.files if f.get("poster")), None)
 
     @property
-    def video_dimensions(self):
+    def video_dimensions(self) -> tuple[int, int] | None:
         """(width, height) of the video as the job says, else as it was asked for; None when unknown."""
         for text in (self.job.size, f"{self.params.get('width')}x{self.params.get('height')}"):
             parts = str(text or "").lower().replace("*", "x").split("x")
@@ -74,7 +75,7 @@ class JobRecord:
         return None
 
     @property
-    def shape(self):
+    def shape(self) -> str:
         """landscape, portrait or square: how the player should be laid out."""
         dims = self.video_dimensions
         if not dims or dims[0] > dims[1]:
@@ -82,7 +83,7 @@ class JobRecord:
         return "portrait" if dims[1] > dims[0] else "square"
 
     @property
-    def can_fetch_again(self):
+    def can_fetch_again(self) -> bool:
         return self.status == JobStatus.COMPLETED and self.archive in (
             ArchiveState.RETRYING,
             ArchiveState.FAILED,
@@ -90,7 +91,7 @@ class JobRecord:
         )
 
 
-def record_from_row(row) -> JobRecord:
+def record_from_row(row: sqlite3.Row) -> JobRecord:
     """The JobRecord of a row of the jobs table."""
     keys = row.keys()
     # The status column is the truth (the app's own states are written there alone).

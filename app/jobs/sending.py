@@ -9,12 +9,18 @@ import logging
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from app.core.config import Settings
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
 from app.jobs.follower import LOST_SEND, sender_id, sender_is_gone
-from app.upstream import UpstreamError
+from app.jobs.records import JobRecord
+from app.jobs.spending_guard import Allowance
+from app.jobs.store import JobStore
+from app.upstream import Job, UpstreamCall, UpstreamError, VideoAPI
 
 log = logging.getLogger("app.jobs.sending")
 IN_FLIGHT_WAIT = 0.25
@@ -34,7 +40,7 @@ DISK_FULL = Problem(
 )
 
 
-def unwritable(exc):
+def unwritable(exc: BaseException) -> Problem:
     """What to tell a person when the history refused a write: a full disk is named as such."""
     if "full" in str(exc).lower():
         log.error("the disk is full: the history (%s) cannot be written", exc)
@@ -50,7 +56,7 @@ class AlreadySubmitted(Exception):
         self.job_id, self.record = job_id, record
 
     @property
-    def may_have_created(self):
+    def may_have_created(self) -> bool:
         return self.record is not None and self.record.status == JobStatus.UNCERTAIN
 
 
@@ -84,7 +90,16 @@ class Sending:
     resend_confirmed: bool = False
 
 
-def send_once(call, params, api, store, settings, sending: Sending, allowance=None, retoken=None):
+def send_once(
+    call: UpstreamCall,
+    params: dict,
+    api: VideoAPI,
+    store: JobStore,
+    settings: Settings,
+    sending: Sending,
+    allowance: Allowance | None = None,
+    retoken: Callable[[str], None] | None = None,
+) -> Job:
     """Send a prepared upstream call once per token, with the stored key; returns the new Job.
 
     The job takes a place in the allowance (the spending guard) before it is sent, and gives it back when
@@ -130,7 +145,14 @@ def send_once(call, params, api, store, settings, sending: Sending, allowance=No
     return job
 
 
-def submit_job(form, api, store, settings, sending: Sending, allowance=None):
+def submit_job(
+    form: Any,  # the web layer's VideoJobForm: to_video_request(), image_value(), values(), submission_id
+    api: VideoAPI,
+    store: JobStore,
+    settings: Settings,
+    sending: Sending,
+    allowance: Allowance | None = None,
+) -> Job:
     """Send the form's request (see send_once)."""
     call = api.prepare_create(form.to_video_request(form.image_value()))
     return send_once(
@@ -145,7 +167,15 @@ def submit_job(form, api, store, settings, sending: Sending, allowance=None):
     )
 
 
-def remix_job(source, prompt: str, api, store, settings, sending: Sending, allowance=None):
+def remix_job(
+    source: JobRecord,
+    prompt: str,
+    api: VideoAPI,
+    store: JobStore,
+    settings: Settings,
+    sending: Sending,
+    allowance: Allowance | None = None,
+) -> Job:
     """Ask the upstream to remix a finished job with a new prompt; returns the new Job (see send_once)."""
     call = api.prepare_remix(source.id, prompt)
     params = {
@@ -156,7 +186,15 @@ def remix_job(source, prompt: str, api, store, settings, sending: Sending, allow
     return send_once(call, params, api, store, settings, sending, allowance)
 
 
-def send_recorded(store, params, send, allowance=None, spender=None, submitted_by: str | None = None, on_recorded=None):
+def send_recorded(
+    store: JobStore,
+    params: dict,
+    send: Callable[[], Job],
+    allowance: Allowance | None = None,
+    spender: str | None = None,
+    submitted_by: str | None = None,
+    on_recorded: Callable[[str], None] | None = None,
+) -> Job:
     """Take a place in the allowance, record the job as sending, send it, and record what came of it.
     on_recorded(local_id) is called once the row exists, before anything is sent."""
     place = None
@@ -191,7 +229,7 @@ def send_recorded(store, params, send, allowance=None, spender=None, submitted_b
     return record_created(store, local_id, job)
 
 
-def record_created(store, local_id: str, job, attempts=CREATED_ATTEMPTS):
+def record_created(store: JobStore, local_id: str, job: Job, attempts: int = CREATED_ATTEMPTS) -> Job:
     """The row takes the upstream's id. The job exists and is paid for, so its id is never dropped: the
     write is tried again, and if the database still refuses, the id goes to the journal the follower
     replays (app/jobs/journal.py); the person is sent to the job either way. Returns the id to show."""

@@ -42,7 +42,7 @@ class Rule:
     text: str
 
 
-def rules_from(rate_limit, daily_cap):
+def rules_from(rate_limit: str, daily_cap: int) -> list[Rule]:
     """SUBMIT_RATE_LIMIT ('10 per minute;100/hour') and DAILY_SUBMIT_CAP as rules for one person."""
     rules = [Rule(item.amount, item.get_expiry(), str(item)) for item in parse_many(rate_limit)] if rate_limit else []
     if daily_cap:
@@ -50,7 +50,7 @@ def rules_from(rate_limit, daily_cap):
     return rules
 
 
-def rule_text(rule):
+def rule_text(rule: Rule) -> str:
     """'5 per minute', in the reader's language."""
     if rule.seconds in PERIODS:
         return gettext(PERIODS[rule.seconds], num=rule.amount)
@@ -78,7 +78,7 @@ class Allowance:
     def _connect(self):
         return connect(self.path)
 
-    def reserve(self, who):
+    def reserve(self, who: str | None) -> int:
         """A place for one job by `who`; returns its id, or raises LimitReached."""
         now = self.clock()
         checks = [(rule, False) for rule in self.person_rules]
@@ -101,8 +101,8 @@ class Allowance:
                     f"INSERT INTO allowance (who, at) SELECT ?, ? WHERE {' AND '.join(conditions) or 1}", args
                 )
                 if taken.rowcount == 1:
-                    place = taken.lastrowid
-                    if place is not None and place % PRUNE_EVERY == 0:  # older places count for nothing
+                    place = int(taken.lastrowid or 0)  # the row just taken
+                    if place % PRUNE_EVERY == 0:  # older places count for nothing
                         db.execute("DELETE FROM allowance WHERE at < ?", (now - self._longest(),))
                     return place
                 for rule, team in checks:  # which limit refused it, and how long until a place frees

@@ -9,13 +9,14 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 
 from app.core.lifecycle import JobStatus
 from app.core.messages import loaded, stored
 from app.jobs.claims import FollowerClaims
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
-from app.jobs.records import record_from_row
+from app.jobs.records import JobRecord, record_from_row
 from app.jobs.schema import LATE_INDEXES, SCHEMA, migrate, type_messages
 from app.upstream import Job
 
@@ -103,7 +104,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         self.add_sending(local_id, params, submitted_by)
         self.created(local_id, job)
 
-    def uncertain(self, job_id: str, message):
+    def uncertain(self, job_id: str, message: str) -> bool:
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
         return (
             self._execute(
@@ -118,7 +119,7 @@ class JobStore(FollowerClaims, HistoryQueries):
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
         self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
 
-    def uncertain_since(self, since: float):
+    def uncertain_since(self, since: float) -> list[JobRecord]:
         """Records that may have been created, sent after `since`, oldest first."""
         with self._connect() as db:
             rows = db.execute(
@@ -151,7 +152,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             db.execute("COMMIT")
         return True
 
-    def sending(self):
+    def sending(self) -> list[tuple]:
         """[(id, sender, submitted_at)] of the rows still being sent."""
         with self._connect() as db:
             return [
@@ -163,7 +164,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- reading -------------------------------------------------------------------------------
 
-    def get(self, job_id: str):
+    def get(self, job_id: str) -> JobRecord | None:
         """The record by its id, or by the id it had while being sent."""
         with self._connect() as db:
             row = (
@@ -172,7 +173,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             )
         return record_from_row(row) if row else None
 
-    def get_many(self, job_ids):
+    def get_many(self, job_ids: Iterable[str]) -> list[JobRecord]:
         ids = list(job_ids)[:100]
         if not ids:
             return []
@@ -184,12 +185,12 @@ class JobStore(FollowerClaims, HistoryQueries):
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
         self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.clock()))
 
-    def delete(self, job_id: str):
+    def delete(self, job_id: str) -> bool:
         return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
     # --- one job per filled form ---------------------------------------------------------------
 
-    def claim_submission(self, token: str):
+    def claim_submission(self, token: str) -> str | None:
         """None for the first request with this form token; else the job id it made (or '' while in flight)."""
         with self._connect() as db:
             db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.clock() - 7 * 86400,))
@@ -216,7 +217,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                 (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
             )
 
-    def get_comparison(self, comparison_id: str):
+    def get_comparison(self, comparison_id: str) -> tuple[str, list[JobRecord]] | None:
         """(title, [records in the order sent]) or None."""
         with self._connect() as db:
             row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
