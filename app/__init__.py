@@ -15,7 +15,7 @@ from app.services import build_services
 from app.web import init_web
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from settings (by default read from the environment)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None):
     return app
 
 
-def configure_logging(app, settings) -> None:
+def configure_logging(app: Flask, settings: Settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -46,7 +46,7 @@ def configure_logging(app, settings) -> None:
     app.logger.setLevel(settings.log_level)
 
 
-def start_following(app) -> None:
+def start_following(app: Flask) -> None:
     """With FOLLOWER=thread this process follows jobs in a thread of its own: started here, and again on the
     first request after a fork (gunicorn --preload), since threads do not survive one. Under gunicorn the
     default is FOLLOWER=process: one process of its own follows (app/jobs/follower_process.py), so the workers'

@@ -127,7 +127,7 @@ class FollowerClaims(JobsDatabase):
             db.execute("COMMIT")
         return moved
 
-    def status_unanswered(self, job_id: str, message, next_check_at: float, stalled: bool) -> None:
+    def status_unanswered(self, job_id: str, message: str, next_check_at: float, stalled: bool) -> None:
         """The status could not be read: keep the last known state and say why."""
         now = self.clock()
         self._execute(
@@ -176,7 +176,7 @@ class FollowerClaims(JobsDatabase):
             == 1
         )
 
-    def pause_upstream(self, until) -> None:
+    def pause_upstream(self, until: float) -> None:
         """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
         self._execute(
             "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
@@ -207,14 +207,14 @@ class FollowerClaims(JobsDatabase):
             f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.clock(), job_id)
         )
 
-    def archive_done(self, job_id: str, files, total_bytes) -> None:
+    def archive_done(self, job_id: str, files: list, total_bytes: int) -> None:
         self._execute(
             f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
             " archive_error = NULL WHERE id = ?",
             (json.dumps(files), total_bytes, self.clock(), job_id),
         )
 
-    def archive_failed(self, job_id: str, message, retry_at) -> None:
+    def archive_failed(self, job_id: str, message: str, retry_at: float | None) -> None:
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
         self._execute(

@@ -357,7 +357,7 @@ class Follower:
 
     # --- tidying ---------------------------------------------------------------------------------
 
-    def housekeeping(self, now=None) -> None:
+    def housekeeping(self, now: float | None = None) -> None:
         """Evict old archived videos and forget uploaded images no one has used for a while."""
         now = now or self.clock()
         self.archive.evict(self.store, now)

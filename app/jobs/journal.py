@@ -24,7 +24,7 @@ class CreatedJournal:
     def __init__(self, path) -> None:
         self.path = os.path.abspath(path)
 
-    def append(self, local_id: str, job) -> None:
+    def append(self, local_id: str, job: Job) -> None:
         """Keep (local_id -> the upstream's job) durably; raises OSError when even that is impossible."""
         line = (
             json.dumps({"local_id": local_id, "job": job.to_dict(), "at": time.time()}, ensure_ascii=False, default=str)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 
 from babel.messages.pofile import read_po
 
@@ -83,7 +84,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
 
 
-def migrate(db) -> None:
+def migrate(db: sqlite3.Connection) -> None:
     """Add what an older jobs.sqlite3 lacks."""
     have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
     missing = [name for name in ADDED_COLUMNS if name not in have]
@@ -96,7 +97,7 @@ def migrate(db) -> None:
         )
 
 
-def type_messages(db):
+def type_messages(db: sqlite3.Connection) -> None:
     """Once per database: messages stored before they were typed records become records. An old record of
     the app's own stays one only if every message id in it is in the catalogue; anything else (an
     upstream's text, whatever its shape) becomes text. Later versions never guess."""

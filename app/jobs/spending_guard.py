@@ -121,7 +121,7 @@ class Allowance:
         if oldest is not None:
             raise LimitReached(rule_text(rule), oldest[0] + rule.seconds - now, team=team)
 
-    def release(self, place) -> None:
+    def release(self, place: int) -> None:
         """The upstream refused the job: its place is free again."""
         with self._connect() as db:
             db.execute("DELETE FROM allowance WHERE id = ?", (place,))

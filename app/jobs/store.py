@@ -50,7 +50,9 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- recording a job before, during and after it is sent -----------------------------------
 
-    def add_sending(self, local_id: str, params, submitted_by: str | None = None, sender: str | None = None) -> None:
+    def add_sending(
+        self, local_id: str, params: dict, submitted_by: str | None = None, sender: str | None = None
+    ) -> None:
         """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
         now = self.clock()
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
@@ -98,7 +100,7 @@ class JobStore(FollowerClaims, HistoryQueries):
                 ),
             )
 
-    def add(self, job: Job, params, submitted_by: str | None = None) -> None:
+    def add(self, job: Job, params: dict, submitted_by: str | None = None) -> None:
         """Record a job that exists upstream already (imports and tests)."""
         local_id = f"local-{os.urandom(8).hex()}"
         self.add_sending(local_id, params, submitted_by)
@@ -128,7 +130,7 @@ class JobStore(FollowerClaims, HistoryQueries):
             ).fetchall()
         return [record_from_row(r) for r in rows]
 
-    def found(self, local_id: str, job: Job, how) -> bool:
+    def found(self, local_id: str, job: Job, how: str) -> bool:
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
         followed like any other; its settings remember how it was found. False if the row is no longer
         uncertain or the id is in the history already."""
@@ -210,7 +212,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     # --- comparisons -------------------------------------------------------------------------------
 
-    def add_comparison(self, comparison_id: str, title, job_ids) -> None:
+    def add_comparison(self, comparison_id: str, title: str | None, job_ids: Iterable[str]) -> None:
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",

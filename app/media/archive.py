@@ -200,7 +200,7 @@ class VideoArchive:
 FIRST_FRAME = "first-frame"  # _download_poster's answer when the thumbnail came back as the video
 
 
-def extract_poster(video_path, poster_path, timeout=POSTER_SECONDS, at_seconds: float = 1.0) -> bool:
+def extract_poster(video_path: str, poster_path: str, timeout: float = POSTER_SECONDS, at_seconds: float = 1.0) -> bool:
     """Save a frame near at_seconds as a JPEG poster, decoded in a child process with memory, CPU and time
     limits (app/media/poster.py): a hostile video cannot take the worker's memory or time."""
     try:

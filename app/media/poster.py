@@ -18,7 +18,7 @@ CPU_SECONDS = 20
 POSTER_SIDE = 1280  # the poster's longest side
 
 
-def limit_self(memory_bytes=MEMORY_BYTES, cpu_seconds=CPU_SECONDS) -> None:
+def limit_self(memory_bytes: int = MEMORY_BYTES, cpu_seconds: int = CPU_SECONDS) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 

@@ -51,6 +51,6 @@ class SessionRegistry:
             ).fetchone()
         return row[0] if row else None
 
-    def end(self, sid) -> None:
+    def end(self, sid: str | None) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (str(sid or ""),))

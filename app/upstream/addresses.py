@@ -12,8 +12,9 @@ that connects exactly where that reading says.
 
 import ipaddress
 import socket
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -85,7 +86,7 @@ def without_user_info(url: str | None) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def checked_ip(address: Address, allowed_hosts: Collection[str] = (), resolve=socket.getaddrinfo) -> str:
+def checked_ip(address: Address, allowed_hosts: Collection[str] = (), resolve: Callable = socket.getaddrinfo) -> str:
     """The address to connect to for a host other than the API's: every address the name resolves to must
     be public, unless the host is listed in allowed_hosts. Raises AddressRefused."""
     try:
@@ -131,13 +132,13 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
 
     def send(
         self,
-        request,
+        request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: float | None = None,
-        verify: bool = True,
-        cert=None,
-        proxies=None,
-    ):
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         address = read_address(request.url)  # what requests prepared: the address it connects to
         request.headers.pop("Authorization", None)
         # The request carries its checked address to the connection step below (requests has no field for it).
@@ -150,7 +151,9 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
             request.headers["Host"] = address.netloc
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+    def get_connection_with_tls_context(
+        self, request: requests.PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
         pinned = getattr(request, "pinned", None)
         if pinned is None:
             return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
@@ -160,7 +163,7 @@ class PinnedTransport(requests.adapters.HTTPAdapter):
             pool_kwargs = {**pool_kwargs, "server_hostname": address.host, "assert_hostname": address.host}
         return self.poolmanager.connection_from_host(ip, address.port, address.scheme, pool_kwargs=pool_kwargs)
 
-    def request_url(self, request, proxies):
+    def request_url(self, request: requests.PreparedRequest, proxies: Any) -> str:
         if getattr(request, "pinned", None) is not None:
             return request.path_url  # straight to the checked address, never through a proxy
         return super().request_url(request, proxies)

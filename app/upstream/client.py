@@ -124,7 +124,7 @@ class VideoAPI:
             return OPENAI
         return RELAY
 
-    def prepare_create(self, request: VideoRequest, flavor=None) -> UpstreamCall:
+    def prepare_create(self, request: VideoRequest, flavor: str | None = None) -> UpstreamCall:
         """The create call for this request, exactly as it will be sent (and as "As code" prints it)."""
         chosen = FLAVORS[flavor] if flavor in FLAVORS else self.flavor()
         return build_create(request, chosen, self.image_base64_format, self.send_aliases)

@@ -3,7 +3,9 @@ relays send, see docs/relay-notes.md) become one of them."""
 
 import json
 import re
+from collections.abc import Callable
 from html import unescape
+from typing import Any
 
 from app.core.messages import N_, Problem
 
@@ -95,7 +97,9 @@ class UnsafeAddress(UpstreamError):
     kind = "unsafe_address"
 
 
-def error_from_response(status, text, retry_after, scrub):
+def error_from_response(
+    status: int, text: str, retry_after: str | None, scrub: Callable[[Any], Any]
+) -> UpstreamRefused:
     """An UpstreamRefused from an error answer: the contract's shape, a relay's, HTML or plain text.
 
     scrub(value) removes the key from any text or parsed JSON; it is applied before anything is cut.
@@ -219,7 +223,7 @@ def looks_like_html(text: str) -> bool:
     return head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head or "<title" in head
 
 
-def param_in_message(message):
+def param_in_message(message: str) -> str | None:
     """Relay errors like 'prompt is required' name the field only in their text."""
     match = re.match(r"^\W*([a-z_]+)\b", message.strip().lower())
     if match and match.group(1) in UPSTREAM_PARAMS and match.group(1) not in ("n", "user"):

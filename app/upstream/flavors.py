@@ -85,7 +85,7 @@ def build_create(
     """POST /v1/videos for this request, written the way `flavor` reads it."""
     parts = []
 
-    def add(name, value) -> None:
+    def add(name: str, value: object) -> None:
         if value is not None and value != "":
             parts.append((name, _text(value)))
 

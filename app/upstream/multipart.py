@@ -3,6 +3,7 @@
 import base64
 import os
 import secrets
+from collections.abc import Iterator
 
 CHUNK = 3 * 64 * 1024  # a multiple of 3, so base64 chunks join without padding in between
 
@@ -17,7 +18,7 @@ class Base64File:
     def __len__(self) -> int:
         return len(self.prefix) + 4 * ((self.size + 2) // 3)
 
-    def chunks(self):
+    def chunks(self) -> Iterator[bytes]:
         yield self.prefix
         with open(self.path, "rb") as fh:
             while True:
@@ -41,7 +42,7 @@ class FilePart:
     def __len__(self) -> int:
         return self.size
 
-    def chunks(self):
+    def chunks(self) -> Iterator[bytes]:
         with open(self.path, "rb") as fh:
             while True:
                 block = fh.read(CHUNK)
