@@ -10,10 +10,12 @@ import os
 import secrets
 import time
 
-from flask import current_app, render_template, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from app.core.config import Settings
 from app.core.i18n import gettext as _
 from app.core.i18n import init_i18n, problem_text
 from app.core.lifecycle import ArchiveState, JobStatus
@@ -31,7 +33,7 @@ from app.web.signin_limit import init_limiter, limiter
 csrf = CSRFProtect()
 
 
-def init_web(app, settings) -> None:
+def init_web(app: Flask, settings: Settings) -> None:
     """Requests, security, sign-in, languages, CSRF, filters, template helpers, blueprints, error pages."""
     app.request_class = UploadRequest  # an uploaded image is written to disk once, where it is kept
     init_job_urls(app)  # before the blueprints: their rules use <job:...>
@@ -62,15 +64,15 @@ def init_web(app, settings) -> None:
     register_errorhandlers(app, settings)
 
 
-def register_blueprints(app) -> None:
+def register_blueprints(app: Flask) -> None:
     """Every page of the studio, by area."""
     for module in (studio, code, remix, examples, compare, language, auth):
         app.register_blueprint(module.bp)
 
 
-def register_errorhandlers(app, settings) -> None:
+def register_errorhandlers(app: Flask, settings: Settings) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(err):
+    def csrf_error(err: CSRFError) -> ResponseReturnValue:
         if request.endpoint == "studio.create_job":
             return form_page.form_again(
                 400,
@@ -82,7 +84,7 @@ def register_errorhandlers(app, settings) -> None:
         return render_error(400, _("The form had expired"), _("Go back, reload the page and try again."))
 
     @app.errorhandler(429)
-    def too_many_requests(err):
+    def too_many_requests(err: Exception) -> ResponseReturnValue:
         """The sign-in page's own limit (the spending guard answers its refusals itself)."""
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current else 60
@@ -92,28 +94,29 @@ def register_errorhandlers(app, settings) -> None:
         return page, 429, {"Retry-After": str(wait)}
 
     @app.errorhandler(HTTPException)
-    def http_error(err):
+    def http_error(err: HTTPException) -> ResponseReturnValue:
         titles = {404: _("Page not found"), 405: _("Not allowed here"), 413: _("That upload is too large")}
         ours = isinstance(err.description, Problem)  # a message of ours; Werkzeug's own are English
         details = {
             404: _("There is nothing at this address. Check the link, or start from the form."),
             405: _("This address does not take that kind of request."),
         }
+        code = err.code or 500
         detail = (
             problem_text(err.description)
             if ours
-            else details.get(err.code, _("The request could not be handled (HTTP %(status)s).", status=err.code))
+            else details.get(code, _("The request could not be handled (HTTP %(status)s).", status=code))
         )
-        if err.code == 413:
+        if code == 413:
             detail = _(
                 "Images may be at most %(limit)s MB. Go back, choose a smaller image (or give its address "
                 "instead) and submit again: the rest of the form is still filled in.",
                 limit=f"{settings.max_upload_mb:g}",
             )
-        return render_error(err.code, titles.get(err.code, _("Something went wrong")), detail)
+        return render_error(code, titles.get(code, _("Something went wrong")), detail)
 
     @app.errorhandler(Exception)
-    def unexpected_error(err):
+    def unexpected_error(err: Exception) -> ResponseReturnValue:
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         return render_error(
             500,
@@ -128,14 +131,14 @@ def _asset_version(path, mtime):
         return hashlib.sha256(fh.read()).hexdigest()[:10]
 
 
-def asset_url(filename):
+def asset_url(filename: str) -> str:
     """The URL of a static file with its content hash, so a changed file is fetched anew."""
     path = os.path.join(current_app.static_folder or "static", filename)
     version = _asset_version(path, os.path.getmtime(path)) if os.path.exists(path) else "0"
     return url_for("static", filename=filename, v=version)
 
 
-def render_error(status, title, detail):
+def render_error(status: int, title: str, detail: str) -> tuple:
     try:
         return render_template("layout/error.html", status=status, title=title, detail=detail), status
     except Exception:  # the error page itself failed: plain text rather than nothing

@@ -6,12 +6,13 @@ import time
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.core.config import Settings
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.messages import N_, Problem
@@ -34,21 +35,21 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(_l("Team password"), validators=[DataRequired(_l("Enter the team password."))])
 
-    def validate_name(self, field):
+    def validate_name(self, field: Field) -> None:
         if has_control_characters(field.data or ""):
             raise ValidationError(_("A name cannot hold line breaks, tabs or other control characters."))
 
 
-def has_control_characters(text):
+def has_control_characters(text: str) -> bool:
     """Line breaks, tabs and other control characters (which could forge a log line or a page's layout)."""
     return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS for c in text)
 
 
-def init_auth(app) -> None:
+def init_auth(app: Flask) -> None:
     app.before_request(require_identity)
 
 
-def require_identity():
+def require_identity() -> ResponseReturnValue | None:
     """Every route but health checks, static files and the login page needs a signed-in person."""
     settings = services().settings
     g.identity = _identity(settings)
@@ -76,7 +77,7 @@ def require_identity():
     return None
 
 
-def signed_in():
+def signed_in() -> bool:
     """Whether this request may see the app's pages: it is open, or someone is signed in."""
     return services().settings.auth_mode == "open" or bool(g.get("identity"))
 
@@ -158,7 +159,7 @@ def logout() -> ResponseReturnValue:
     )
 
 
-def safe_next(target):
+def safe_next(target: str | None) -> str:
     """Only a path on this site. Browsers drop tabs and line breaks from addresses ("/\t/evil" becomes
     "//evil", another host), so any control character, space or backslash refuses it outright."""
     target = target or ""
@@ -175,7 +176,9 @@ def safe_next(target):
     return url_for("studio.new_job")
 
 
-def sending(settings, token=None, typed_user=None, resend_confirmed: bool = False):
+def sending(
+    settings: Settings, token: str | None = None, typed_user: str | None = None, resend_confirmed: bool = False
+) -> Sending:
     """How this request sends a job, the same for create, compare and remix: filed under the signed-in
     person (with open access, the `user` typed in the form), counted against spender_key()."""
     return Sending(
@@ -186,7 +189,7 @@ def sending(settings, token=None, typed_user=None, resend_confirmed: bool = Fals
     )
 
 
-def spender_key(settings) -> str:
+def spender_key(settings: Settings) -> str:
     """Whom the per-person limits count: a name a person cannot change at will. Behind a sign-in proxy
     that is the proxy's identity; otherwise (open, or one shared team password where the name is typed
     freely) the client's address."""

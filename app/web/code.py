@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
 
+from app.jobs.records import JobRecord
 from app.services import services
 from app.upstream import UpstreamError
 from app.web.errors import browser_status
@@ -14,7 +15,7 @@ from app.web.studio import record_or_404
 bp = Blueprint("code", __name__)
 
 
-def job_call(record):
+def job_call(record: JobRecord) -> dict:
     """The call a job made, as it was recorded when sent; for jobs sent before calls were recorded, the
     call their stored settings make in the relay flavour (what every earlier version sent)."""
     if isinstance(record.params.get("request"), dict):

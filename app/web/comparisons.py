@@ -17,7 +17,7 @@ MODES = {
 }
 
 
-def variants(mode, text):
+def variants(mode: str | None, text: str | None) -> list[dict]:
     """[{field: value}] for each job of a comparison; ValueError with a message fit for the field."""
     if mode not in MODES:
         raise ValueError(_("Choose what to compare: seeds, models or prompts."))

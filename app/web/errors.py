@@ -1,7 +1,7 @@
 """How the upstream's errors meet the web page: which form field an error concerns, and which HTTP
 status the browser gets for it."""
 
-from app.upstream import UpstreamRefused, UpstreamTimeout
+from app.upstream import UpstreamError, UpstreamRefused, UpstreamTimeout
 
 # Upstream field names (and the aliases relays read) -> the form field a person sees.
 PARAM_TO_FIELD = {
@@ -27,7 +27,7 @@ PARAM_TO_FIELD = {
 }
 
 
-def form_field(error, image_is_url: bool = False):
+def form_field(error: UpstreamError, image_is_url: bool = False) -> str | None:
     """The form field an upstream error names, when it names one (an image error goes to the image used)."""
     if not error.param:
         return None
@@ -38,7 +38,7 @@ def form_field(error, image_is_url: bool = False):
     return field
 
 
-def browser_status(error):
+def browser_status(error: UpstreamError) -> int:
     """What the app answers the browser with when the upstream failed."""
     if isinstance(error, UpstreamTimeout):
         return 504

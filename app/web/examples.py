@@ -5,13 +5,14 @@ import json
 from flask import Blueprint, abort, send_file
 from flask.typing import ResponseReturnValue
 
+from app.catalog.examples import Example
 from app.services import services
 from app.web.forms import FORM_DEFAULTS
 
 bp = Blueprint("examples", __name__)
 
 
-def example_values(example):
+def example_values(example: Example) -> dict:
     """The form's values for an example; its picture is kept like an upload, so the form shows it."""
     data = {**FORM_DEFAULTS, **example.values}
     if example.extras:

@@ -5,21 +5,24 @@ import hashlib
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
+from flask import Flask
 from flask_babel import format_datetime, format_decimal
 
 from app.core.i18n import gettext, ngettext, problem_text
 from app.core.lifecycle import STATUS_LABELS, JobStatus
+from app.upstream import Job
 
 
-def status_label(status):
+def status_label(status: str) -> str:
     try:
         return gettext(STATUS_LABELS[JobStatus(status)])
     except ValueError:
         return str(status).replace("_", " ").capitalize()
 
 
-def status_sentence(job):
+def status_sentence(job: Job) -> str:
     sentence = {
         JobStatus.SENDING: gettext("Sending the request to the video API…"),
         JobStatus.UNCERTAIN: gettext("The video API may have created this job, but its answer never arrived."),
@@ -38,7 +41,7 @@ def _datetime(seconds):
         return None
 
 
-def human_time(seconds):
+def human_time(seconds: float | None) -> str:
     """A moment in UTC, formatted for the reader's locale (the page's script shows it in their zone)."""
     moment = _datetime(seconds)
     if moment is None:
@@ -49,12 +52,12 @@ def human_time(seconds):
         return moment.isoformat()
 
 
-def iso_time(seconds):
+def iso_time(seconds: float | None) -> str:
     moment = _datetime(seconds)
     return moment.isoformat() if moment else ""
 
 
-def duration_text(seconds):
+def duration_text(seconds: float) -> str:
     """'45 seconds', '3 minutes', '2 hours': how long to wait, or how long something took."""
     seconds = max(0, int(seconds))
     if seconds < 90:
@@ -64,7 +67,7 @@ def duration_text(seconds):
     return ngettext("%(num)d hour", "%(num)d hours", round(seconds / 3600))
 
 
-def ago(seconds, now=None):
+def ago(seconds: float, now: float | None = None) -> str:
     """'12 s ago', '3 min ago', '2 h ago' for a past Unix time."""
     gap = max(0, int((now or time.time()) - float(seconds)))
     if gap < 90:
@@ -74,7 +77,7 @@ def ago(seconds, now=None):
     return gettext("%(num)s h ago", num=round(gap / 3600))
 
 
-def seconds_text(value):
+def seconds_text(value: Any) -> str:
     """A length in seconds: '5 s', '2.5 s'."""
     try:
         return f"{format_decimal(float(value), '#,##0.##')} s"
@@ -82,22 +85,22 @@ def seconds_text(value):
         return str(value)
 
 
-def number(value):
+def number(value: float) -> str:
     return format_decimal(value)
 
 
-def metadata_value(value):
+def metadata_value(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return value
 
 
-def dom_id(job_id: str):
+def dom_id(job_id: str) -> str:
     """A short HTML id part for a job: upstream ids are opaque (spaces, quotes, 1,000 characters)."""
     return "j" + hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:16]
 
 
-def register_filters(app) -> None:
+def register_filters(app: Flask) -> None:
     for func in (
         dom_id,
         status_label,

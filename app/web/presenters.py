@@ -8,10 +8,12 @@ import time
 from flask import url_for
 
 from app.core.i18n import gettext, problem_text
+from app.jobs.records import JobRecord
+from app.jobs.store import JobStore
 from app.web.filters import status_label
 
 
-def live_state(record, **extra):
+def live_state(record: JobRecord, **extra: object) -> dict:
     """What a live page needs to know about a job, read from the store only."""
     job = record.job
     return dict(
@@ -41,11 +43,12 @@ def download_name(record, index) -> str:
     return f"{words or 'video'}-{tail or 'job'}{suffix}.mp4".lower()
 
 
-def ignored_fields(record):
+def ignored_fields(record: JobRecord) -> list[str]:
     """The metadata keys the job sent that the API's answers show it did not keep (see Job.metadata_kept)."""
     if record.job.metadata_kept is not False:
         return []
-    call = record.params.get("request") if isinstance(record.params.get("request"), dict) else {}
+    recorded = record.params.get("request")
+    call: dict = recorded if isinstance(recorded, dict) else {}
     for part in call.get("parts", ()):
         if part.get("name") == "metadata" and "text" in part:
             try:
@@ -56,7 +59,7 @@ def ignored_fields(record):
     return []
 
 
-def short(text, limit: int = 40):
+def short(text: str | None, limit: int = 40) -> str:
     """text on one line, at most limit characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -77,7 +80,7 @@ def _typical(store, model, seconds, size):
     return cached[1]
 
 
-def run_estimate(record, store):
+def run_estimate(record: JobRecord, store: JobStore) -> dict | None:
     """For a running job: when it started, and the median run time of earlier jobs like it (or None)."""
     job = record.job
     if not job.status.is_running:

@@ -7,7 +7,7 @@ import shlex
 BASE64_FILE = "image.b64"  # where the curl snippet writes a picture's base64 text before sending it
 
 
-def curl(base_url, call):
+def curl(base_url: str, call: dict) -> str:
     url = base_url.rstrip("/") + call["path"]
     before, lines = (
         [],
@@ -34,7 +34,7 @@ def curl(base_url, call):
     return "\n".join([*before, " \\\n".join(lines)])
 
 
-def python(base_url, call):
+def python(base_url: str, call: dict) -> str:
     """A requests call sending the same multipart form (text fields as (None, value) parts)."""
     entries, uses_base64 = [], False
     for part in call["parts"]:
@@ -71,6 +71,6 @@ def python(base_url, call):
     )
 
 
-def snippets(call, base_url):
+def snippets(call: dict, base_url: str) -> dict[str, str]:
     """{"curl": ..., "python": ...} for one recorded call."""
     return {"curl": curl(base_url, call), "python": python(base_url, call)}

@@ -28,6 +28,7 @@ from app.core.i18n import problem_text
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
 from app.jobs.queries import STATUS_FILTERS
+from app.jobs.records import JobRecord
 from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
 from app.jobs.spending_guard import LimitReached
 from app.media.video_files import send_video
@@ -44,7 +45,7 @@ bp = Blueprint("studio", __name__)
 HISTORY_PAGE_SIZE = 20
 
 
-def record_or_404(job_id: str):
+def record_or_404(job_id: str) -> JobRecord:
     """The stored record (pages never wait on the upstream: the follower keeps it current)."""
     record = services().store.get(job_id)
     if record is None:
@@ -126,8 +127,8 @@ def job_page(job_id: str) -> ResponseReturnValue:
     return render_job_page(record, filled_form(record)[0])
 
 
-def render_job_page(record, form):
-    image_kept = bool(services().uploads.path(record.params.get("image_token")))
+def render_job_page(record: JobRecord, form: VideoJobForm) -> ResponseReturnValue:
+    image_kept = bool(services().uploads.path(record.params.get("image_token") or ""))
     return render_template(
         "studio/job.html",
         record=record,
@@ -138,7 +139,7 @@ def render_job_page(record, form):
     )
 
 
-def job_page_with(form, path):
+def job_page_with(form: VideoJobForm, path: str) -> ResponseReturnValue | None:
     """The job page at path (/jobs/<id>) with this form beside the card, or None when path is no job's."""
     try:
         endpoint, args = current_app.url_map.bind("localhost").match(path.split("?")[0], method="GET")
