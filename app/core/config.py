@@ -148,7 +148,7 @@ class Settings:
         env = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
         env.update(os.environ if environ is None else environ)
 
-        def get(name):
+        def get(name: str) -> str:
             return (env.get(name) or "").strip()
 
         base_url = get("VIDEO_API_BASE_URL")

@@ -33,7 +33,7 @@ def main() -> None:
     follower = build_services(settings).follower
     asked = []
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: object) -> None:
         # Only a note: a signal handler runs between two steps of the main thread, which may hold a lock
         # (an Event's) at that moment, so taking one here could wait for ever.
         asked.append(signum)

@@ -5,14 +5,19 @@ import secrets
 from contextlib import contextmanager
 
 from flask import current_app, g, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from app.catalog.profiles import Profile, Profiles
 from app.core.i18n import current_language, localized, problem_text
 from app.core.i18n import gettext as _
 from app.core.lifecycle import JobStatus
+from app.jobs.records import JobRecord
+from app.jobs.spending_guard import LimitReached
 from app.media.images import IMAGE_RULES
 from app.services import services
+from app.upstream import UpstreamError
 from app.web.errors import form_field
 from app.web.examples import example_values
 from app.web.filters import duration_text
@@ -24,7 +29,7 @@ _PROFILES_JSON = {}  # (language, the profiles) -> the script's copy
 ADVANCED_FIELDS = ("seed", "n", "response_format", "negative_prompt", "style", "quality_level", "metadata")
 
 
-def form_context(form):
+def form_context(form: VideoJobForm) -> dict:
     """What the form's template needs besides the form."""
     svc = services()
     if not form.submission_id.data:
@@ -47,7 +52,7 @@ def form_context(form):
     }
 
 
-def profiles_json(profiles):
+def profiles_json(profiles: Profiles) -> str:
     """The profiles as the page's script reads them, in the reader's language: built once per language."""
     key = (current_language(), profiles.all)
     if key not in _PROFILES_JSON:
@@ -55,7 +60,7 @@ def profiles_json(profiles):
     return _PROFILES_JSON[key]
 
 
-def folded_extras(profile):
+def folded_extras(profile: Profile) -> Markup:
     """The extra parameters of a model family other than the chosen one: hidden until the script shows
     them, always empty, so rendered once per language (they were half of the form page's time)."""
     key = (current_language(), profile)
@@ -65,7 +70,7 @@ def folded_extras(profile):
     return html
 
 
-def advanced_open(form):
+def advanced_open(form: VideoJobForm) -> bool:
     """The folded advanced fields open by themselves when one holds a value or an error."""
     if any(form[name].data not in (None, "") or form[name].errors for name in ADVANCED_FIELDS):
         return True
@@ -73,10 +78,21 @@ def advanced_open(form):
     return bool(form.user.errors or (user and user != (g.get("identity") or "")))
 
 
-def render_form(form, status: int = 200, upstream_error=None, notice=None, uncertain=None):
+def render_form(
+    form: VideoJobForm,
+    status: int = 200,
+    upstream_error: UpstreamError | None = None,
+    notice: str | None = None,
+    uncertain: JobRecord | None = None,
+) -> tuple[str, int]:
     """The form page, with errors from validation or the upstream, and every value kept."""
     field = form_field(upstream_error, bool(form.image_url.data)) if upstream_error is not None else None
-    if upstream_error is not None and field in form and upstream_error.message not in form[field].errors:
+    if (
+        upstream_error is not None
+        and field is not None
+        and field in form
+        and upstream_error.message not in form[field].errors
+    ):
         form[field].errors = [
             *form[field].errors,
             _("The video API says: %(message)s", message=problem_text(upstream_error.message)),
@@ -86,7 +102,7 @@ def render_form(form, status: int = 200, upstream_error=None, notice=None, uncer
     ), status
 
 
-def posted_form():
+def posted_form() -> VideoJobForm:
     """The form as just posted, not validated (a language switch): every value kept, the image too."""
     form = VideoJobForm(meta={"csrf": False})
     svc = services()
@@ -98,7 +114,7 @@ def posted_form():
 _CSRF_MARK, _SUBMISSION_MARK = "\x00csrf\x00", "\x00submission\x00"
 
 
-def empty_form_page():
+def empty_form_page() -> str | None:
     """The form page as most visits get it (no example, no earlier job, nobody signed in, no message):
     the same HTML every time but for the CSRF token and the one-time submission id, so it is rendered once
     per language and model list and those two are filled in. Anything else renders in full."""
@@ -119,7 +135,7 @@ def empty_form_page():
     return page.replace(_CSRF_MARK, token).replace(_SUBMISSION_MARK, secrets.token_hex(16))
 
 
-def page_csrf_token():
+def page_csrf_token() -> str:
     """The templates' csrf_token(): this visitor's token (Flask-WTF's generate_csrf()), or, while the page
     kept for everyone is rendered, the mark that each visit replaces with its own token."""
     return g.get("page_csrf_mark") or generate_csrf()
@@ -135,12 +151,12 @@ def _csrf_token_as(mark):
         g.pop("page_csrf_mark", None)
 
 
-def form_again(status, notice):
+def form_again(status: int, notice: str) -> tuple[str, int]:
     """The form refilled from what was just posted (not validated), for requests refused before validation."""
     return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
 
 
-def limit_reached(form, limit):
+def limit_reached(form: VideoJobForm, limit: LimitReached) -> ResponseReturnValue:
     """The form again, with why nothing was sent and when to try again."""
     message = (
         _(
@@ -161,7 +177,7 @@ def limit_reached(form, limit):
     return page, status, {"Retry-After": str(limit.wait)}
 
 
-def settings_of(record):
+def settings_of(record: JobRecord) -> dict:
     """A stored job's settings as form values: the seed the API chose included, so they repeat the result."""
     data = {k: v for k, v in record.params.items() if k != "image_warnings"}
     if data.get("seed") is None and record.job.seed is not None:
@@ -169,7 +185,7 @@ def settings_of(record):
     return data
 
 
-def filled_form(record=None):
+def filled_form(record: JobRecord | None = None) -> tuple[VideoJobForm, str | None]:
     """(form, notice): the form with defaults, the example asked for (?example=), an earlier job's settings
     (?from=<id>) or those of the job shown (record)."""
     svc = services()

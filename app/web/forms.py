@@ -2,8 +2,9 @@
 
 import json
 import math
+from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 from flask import request
 from flask_babel import format_decimal
@@ -11,6 +12,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    Field,
     FloatField,
     HiddenField,
     IntegerField,
@@ -21,11 +23,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # pyright: ignore[reportAttributeAccessIssue]  (stubs predate it)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.catalog.profiles import Profile
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.i18n import problem_text
 from app.core.messages import N_, stored
-from app.media.images import ImageError, check_image_url
+from app.media.images import ImageError, UploadStore, check_image_url
 from app.upstream import ImageUpload, VideoRequest
 
 PROMPT_LIMIT = 2500
@@ -71,7 +74,7 @@ class WholeNumberField(IntegerField):
         super().__init__(*args, **kwargs)
         self.example = example
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list) -> None:
         if not valuelist or not valuelist[0].strip():
             self.data = None
             return
@@ -93,7 +96,7 @@ class WholeNumberField(IntegerField):
 class SecondsField(FloatField):
     """A number of seconds; accepts 5, 5.5 or 5,5."""
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list) -> None:
         if not valuelist or not valuelist[0].strip():
             self.data = None
             return
@@ -131,7 +134,7 @@ def _range(low, high, what):
     return NumberRange(low, high, message=cast(str, _RangeMessage(what, low, high)))  # shown as str(message)
 
 
-def upload_name(name, mime):
+def upload_name(name: str | None, mime: str) -> str:
     """The picture's name as the person's file had it (no folders, no control characters, at most 100
     characters), or image.<ext> for its type when there is none."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -253,7 +256,7 @@ class VideoJobForm(FlaskForm):
     extras_errors = {}  # {input name: message}
     extras_metadata = {}  # {provider's metadata key: value}
 
-    def read_extras(self, profile, formdata=None) -> bool:
+    def read_extras(self, profile: Profile | None, formdata: Mapping | None = None) -> bool:
         """Read the model family's extra parameters (config/model-profiles.toml) from the posted form;
         False when one is not accepted, with the message at its input."""
         self.extras_metadata, self.extras_typed, self.extras_errors = (
@@ -261,13 +264,13 @@ class VideoJobForm(FlaskForm):
         )
         return not self.extras_errors
 
-    def fill_extras(self, profile, typed) -> None:
+    def fill_extras(self, profile: Profile | None, typed: dict | None) -> None:
         """Put stored extra values back into the form (a job's settings again, an example)."""
         typed = typed if isinstance(typed, dict) else {}
         if profile is not None:
             self.read_extras(profile, {e.input_name: str(typed[e.name]) for e in profile.extras if e.name in typed})
 
-    def validate_metadata(self, field):
+    def validate_metadata(self, field: Field) -> None:
         if len(field.data) > METADATA_LIMIT:
             raise ValidationError(
                 _(
@@ -294,13 +297,13 @@ class VideoJobForm(FlaskForm):
         if not isinstance(value, dict):
             raise ValidationError(_('Metadata must be a JSON object in braces, like {"mode": "pro"}.'))
 
-    def validate_image_url(self, field):
+    def validate_image_url(self, field: Field) -> None:
         try:
             field.data = check_image_url(field.data)
         except ImageError as exc:
             raise ValidationError(problem_text(exc.message)) from None
 
-    def validate(self, extra_validators=None):
+    def validate(self, extra_validators: Any = None) -> bool:
         """Check every field and the rules between them; no I/O (the image is taken by take_image())."""
         ok = super().validate(extra_validators)
         if (self.width.data is None) != (self.height.data is None) and not (self.width.errors or self.height.errors):
@@ -309,7 +312,7 @@ class VideoJobForm(FlaskForm):
             ok = False
         return ok
 
-    def profile_problems(self, profile):
+    def profile_problems(self, profile: Profile | None) -> dict[str, str]:
         """{field: message} for what this form asks that the model family does not accept."""
         if profile is None:
             return {}
@@ -325,7 +328,7 @@ class VideoJobForm(FlaskForm):
             }
         )
 
-    def check_profile(self, profile):
+    def check_profile(self, profile: Profile | None) -> bool:
         """The model family's own limits (app/catalog/profiles.py), each message at its field; True when none
         is broken."""
         problems = self.profile_problems(profile)
@@ -333,7 +336,7 @@ class VideoJobForm(FlaskForm):
             self[name].errors = [*self[name].errors, message]
         return self.read_extras(profile) and not problems
 
-    def take_image(self, uploads, max_bytes) -> bool:
+    def take_image(self, uploads: UploadStore, max_bytes: int) -> bool:
         """Check and keep a new upload, or reload the one kept from an earlier try; False with an error
         at the image field when it cannot be used."""
         upload = self.image_file.data
@@ -364,7 +367,7 @@ class VideoJobForm(FlaskForm):
             return False
         return True
 
-    def metadata_object(self):
+    def metadata_object(self) -> dict:
         merged = json.loads(self.metadata.data) if self.metadata.data and self.metadata.data.strip() else {}
         merged.update(self.extras_metadata)
         for key in METADATA_KEYS:
@@ -381,7 +384,7 @@ class VideoJobForm(FlaskForm):
             token.rsplit(".", 1)[-1], "image/png"
         )
 
-    def image_value(self, uploads=None):
+    def image_value(self, uploads: UploadStore | None = None) -> ImageUpload | str | None:
         """The request's picture: the checked upload (with its own file name and type), the address, or None.
         A job's stored settings name an upload by token; uploads (the store) finds its file again."""
         if self.checked_image is not None:
@@ -398,10 +401,10 @@ class VideoJobForm(FlaskForm):
             )
         return (self.image_url.data or "").strip() or None
 
-    def to_video_request(self, image_value):
+    def to_video_request(self, image_value: ImageUpload | str | None) -> VideoRequest:
         """The API request this form describes; image_value is the encoded upload or the URL."""
 
-        def text(field):
+        def text(field: Field) -> str | None:
             return (field.data or "").strip() or None
 
         return VideoRequest(
@@ -419,7 +422,7 @@ class VideoJobForm(FlaskForm):
             metadata=self.metadata_object(),
         )
 
-    def values(self):
+    def values(self) -> dict:
         """The form's values as they can be stored and put back into the form later."""
         values = {
             name: self[name].data for name in FIELD_ORDER if name != "image_file" and self[name].data not in (None, "")
@@ -435,7 +438,7 @@ class VideoJobForm(FlaskForm):
             values["image_warnings"] = [stored(w) for w in self.checked_image.warnings]
         return values
 
-    def error_fields(self):
+    def error_fields(self) -> list[tuple[str, Any]]:
         """(name, field) of every input with an error, in page order; extras as objects with id and errors."""
         fields = [(name, self[name]) for name in ERROR_ORDER if self[name].errors]
         extras = [(name, SimpleNamespace(id=name, errors=[message])) for name, message in self.extras_errors.items()]

@@ -10,6 +10,7 @@ import base64
 import binascii
 from urllib.parse import quote
 
+from flask import Flask
 from werkzeug.routing import BaseConverter, ValidationError
 
 ENCODED = "~"
@@ -21,13 +22,13 @@ class JobIdConverter(BaseConverter):
     regex = r"[^/]+"
     part_isolating = True
 
-    def to_url(self, value):
+    def to_url(self, value: object) -> str:
         value = str(value)
         if "/" in value or value in (".", "..") or value.startswith(ENCODED):
             return ENCODED + base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
         return quote(value, safe="=+:@,")
 
-    def to_python(self, value):
+    def to_python(self, value: str) -> str:
         if not value.startswith(ENCODED):
             return value
         text = value[len(ENCODED) :]
@@ -37,5 +38,5 @@ class JobIdConverter(BaseConverter):
             raise ValidationError() from None
 
 
-def init_job_urls(app) -> None:
+def init_job_urls(app: Flask) -> None:
     app.url_map.converters["job"] = JobIdConverter

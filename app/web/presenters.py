@@ -34,7 +34,7 @@ def live_state(record: JobRecord, **extra: object) -> dict:
     )
 
 
-def download_name(record, index) -> str:
+def download_name(record: JobRecord, index: int) -> str:
     """The prompt's first words (in any script: a Chinese prompt keeps its characters), the id's tail."""
     words = "_".join(re.sub(r"[^\w-]+", " ", record.params.get("prompt") or "").split()[:8])
     words = words[:60].strip("_.-")

@@ -4,10 +4,11 @@ import logging
 import re
 import time
 
-from flask import g, request
+from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.core.config import Settings
 from app.storage.sqlite import count_time, time_locked, time_spent
 
 log = logging.getLogger("app.request")
@@ -40,11 +41,11 @@ JOB_IN_PATH = re.compile(r"^/jobs/([^/]+)")
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over https (directly or via a trusted proxy)."""
 
-    def get_cookie_secure(self, app):
+    def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
-def init_security(app, settings) -> None:
+def init_security(app: Flask, settings: Settings) -> None:
     if settings.trusted_proxies:
         # Only the headers the shipped nginx site sets (docs/deploy/): a header the proxy passes on unchanged
         # (X-Forwarded-Port, X-Forwarded-Prefix) would be the client's own word.
@@ -59,7 +60,7 @@ def init_security(app, settings) -> None:
         count_time()
 
     @app.after_request
-    def finish(response):
+    def finish(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.endpoint != "static":

@@ -8,15 +8,18 @@ By default the counters live in SQLite under DATA_DIR (a `sqlite:///path` storag
 import os
 import sqlite3
 import time
+from collections.abc import Callable
+from typing import Any
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from limits.storage import Storage
 
+from app.core.config import Settings
 from app.storage.sqlite import connect
 
 
-def identity_key():
+def identity_key() -> str:
     """Who is submitting: the signed-in person, else the client's address."""
     return f"user:{g.identity}" if getattr(g, "identity", None) else f"ip:{request.remote_addr}"
 
@@ -27,10 +30,10 @@ limiter = Limiter(key_func=identity_key, strategy="fixed-window", headers_enable
 _LIMITED_VIEWS = set()  # the views with a limit of their own; there are no app-wide limits
 
 
-def limit(*args, **kwargs):
+def limit(*args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
     """limiter.limit for a view (use this, not limiter.limit: the filter below lets only these through)."""
 
-    def decorate(view):
+    def decorate(view: Callable) -> Callable:
         wrapped = limiter.limit(*args, **kwargs)(view)
         _LIMITED_VIEWS.add(wrapped)
         return wrapped
@@ -38,7 +41,7 @@ def limit(*args, **kwargs):
     return decorate
 
 
-def init_limiter(app, settings) -> None:
+def init_limiter(app: Flask, settings: Settings) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_uri
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
@@ -70,13 +73,13 @@ class SQLiteStorage(Storage):
             )
 
     @property
-    def base_exceptions(self):
+    def base_exceptions(self) -> type[Exception]:
         return sqlite3.Error
 
     def _db(self):
         return connect(self.path)
 
-    def incr(self, key, expiry, amount: int = 1):
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -93,12 +96,12 @@ class SQLiteStorage(Storage):
             db.execute("COMMIT")
         return count
 
-    def get(self, key):
+    def get(self, key: str) -> int:
         with self._db() as db:
             row = db.execute("SELECT count FROM counters WHERE key = ? AND expires > ?", (key, time.time())).fetchone()
         return row[0] if row else 0
 
-    def get_expiry(self, key):
+    def get_expiry(self, key: str) -> float:
         with self._db() as db:
             row = db.execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
         return row[0] if row else time.time()
@@ -111,10 +114,10 @@ class SQLiteStorage(Storage):
         except sqlite3.Error:
             return False
 
-    def reset(self):
+    def reset(self) -> int | None:
         with self._db() as db:
             return db.execute("DELETE FROM counters").rowcount
 
-    def clear(self, key) -> None:
+    def clear(self, key: str) -> None:
         with self._db() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))

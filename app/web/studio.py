@@ -330,7 +330,7 @@ def readyz() -> ResponseReturnValue:
     return jsonify(body), 200 if ready else 503
 
 
-def write_probe_file(folder, size=64 * 1024) -> None:
+def write_probe_file(folder: str, size: int = 64 * 1024) -> None:
     """Write (and remove) a small file in DATA_DIR, synced to disk: raises OSError when the disk is full."""
     path = os.path.join(folder, f".ready-probe-{os.getpid()}")
     try:
