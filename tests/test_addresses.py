@@ -159,7 +159,7 @@ def test_a_password_in_the_base_url_is_neither_shown_nor_logged_and_is_sent_as_b
     app = make_app(base, follow=False, video_api_key="")
     client = app.test_client()
     assert submit(client, {"prompt": "a kite"}).status_code == 303
-    job_id = app.extensions["studio"].store.search()[0][0].id
+    job_id = app.extensions["studio"].store.history.search()[0][0].id
     code = client.get(f"/jobs/{job_id}/code").get_data(as_text=True)
     assert upstream.url in code and password not in code
     assert password not in caplog.text and "team:" not in caplog.text

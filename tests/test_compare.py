@@ -89,5 +89,5 @@ def test_a_comparison_is_filed_under_the_signed_in_person_not_the_typed_user(mak
     client = app.test_client()
     client.environ_base["HTTP_X_USER"] = "ana"
     assert post_compare(client, "seeds", "1, 2", user="someone-else").status_code == 303
-    records = app.extensions["studio"].store.search()[0]
+    records = app.extensions["studio"].store.history.search()[0]
     assert len(records) == 2 and {r.submitted_by for r in records} == {"ana"}

@@ -100,6 +100,6 @@ def test_a_full_disk_is_named_in_readyz_the_card_and_the_create(studio_on, upstr
 
     os.remove(filler)
     assert client.get("/readyz").status_code == 200
-    store.fetch_again("video_full")
+    store.claims.fetch_again("video_full")
     app.extensions["studio"].follower.run_once()
     assert store.get("video_full").archive == "archived"

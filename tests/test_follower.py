@@ -211,7 +211,7 @@ def test_the_upstreams_poll_hint_is_honoured_and_old_jobs_are_read_less_often(ma
     store, follower = app.extensions["studio"].store, app.extensions["studio"].follower
     store.add(Job(id="video_fresh", status="queued"), {"prompt": "fresh"})
     store.add(Job(id="video_old", status="queued"), {"prompt": "old"})
-    store._execute("UPDATE jobs SET submitted_at = submitted_at - 7200 WHERE id = 'video_old'")
+    store.db.execute("UPDATE jobs SET submitted_at = submitted_at - 7200 WHERE id = 'video_old'")
     upstream.handler = running_upstream(hint=None)
     now = time.time()
     follower.clock = lambda: now  # the follower's clock stands still: intervals are exact
@@ -220,14 +220,14 @@ def test_the_upstreams_poll_hint_is_honoured_and_old_jobs_are_read_less_often(ma
     assert fresh.job.progress == 10 and old.job.progress == 10
     assert _next(store, "video_fresh") - now == 1.0  # a new job: once a second
     assert 30 * 0.85 <= _next(store, "video_old") - now <= 30 * 1.15  # two hours old: every 30 s, give or take
-    store._execute("UPDATE jobs SET next_check_at = 0")
+    store.db.execute("UPDATE jobs SET next_check_at = 0")
     upstream.handler = running_upstream(hint=7000)
     follower.run_once()
     assert 7 * 0.85 <= _next(store, "video_fresh") - now <= 7 * 1.15  # the upstream asked for 7 s
 
 
 def _next(store, job_id):
-    with store._connect() as db:
+    with store.db.connect() as db:
         return db.execute("SELECT next_check_at FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
 
 
@@ -259,7 +259,7 @@ def test_a_job_the_api_stops_answering_about_is_marked_stalled_too(make_app, ups
     app = make_app(upstream.url, follow=False, stall_after_minutes=1)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_quiet", status="in_progress", progress=40), {"prompt": "quiet"})
-    store._execute("UPDATE jobs SET answered_at = answered_at - 120, submitted_at = submitted_at - 120")
+    store.db.execute("UPDATE jobs SET answered_at = answered_at - 120, submitted_at = submitted_at - 120")
     follower.run_once()
     state = client.get("/jobs/video_quiet/status").get_json()
     assert state["stalled"] is True and "upstream maintenance" in state["check_error"]
@@ -293,12 +293,12 @@ def test_a_failed_archive_is_retried_with_backoff_until_the_api_copy_expires(mak
     first = store.get("video_retry")
     assert first.archive == "retrying" and "502" in first.archive_error
     assert 15 * 0.85 <= first.archive_next_at - now <= 15 * 1.15
-    store._execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_retry'")
+    store.db.execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_retry'")
     follower.run_once()
     second = store.get("video_retry")
     assert second.archive == "retrying" and 30 * 0.85 <= second.archive_next_at - now <= 30 * 1.15  # backing off
     fail["on"] = False
-    store._execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_retry'")
+    store.db.execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_retry'")
     follower.run_once()
     assert store.get("video_retry").archive == "archived"
     assert client.get("/jobs/video_retry/video/0.mp4").data == tiny_mp4
@@ -316,7 +316,7 @@ def test_after_the_api_copy_expired_the_app_gives_up_and_offers_fetch_again(make
     for _ in range(ARCHIVE_TRIES_PAST_EXPIRY - 1):
         follower.run_once()
         assert store.get("video_gone").archive == "retrying"
-        store._execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_gone'")
+        store.db.execute("UPDATE jobs SET archive_next_at = 0 WHERE id = 'video_gone'")
     follower.run_once()
     state = client.get("/jobs/video_gone/status").get_json()
     assert state["archive"] == "failed" and state["finished"] is True
@@ -373,7 +373,7 @@ def test_a_fetch_whose_worker_died_is_taken_over_at_once_and_its_part_files_remo
     store, follower = app.extensions["studio"].store, app.extensions["studio"].follower
     store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "o"})
     dead = _dead_pid()
-    assert store.claim_archive("video_orphan", 600, holder=f"{SENDER}:{dead}")  # a 10-minute lease...
+    assert store.claims.claim_archive("video_orphan", 600, holder=f"{SENDER}:{dead}")  # a 10-minute lease...
     archive = app.extensions["studio"].archive
     folder = archive.job_dir("video_orphan")
     os.makedirs(folder, exist_ok=True)
@@ -397,7 +397,7 @@ def test_a_job_whose_api_clock_is_ahead_shows_the_time_since_it_was_sent(make_ap
         Job(id="video_ahead", status="in_progress", progress=10, created_at=int(time.time()) + 3600),
         {"prompt": "ahead"},
     )
-    store._execute("UPDATE jobs SET submitted_at = ? WHERE id = 'video_ahead'", (time.time() - 150,))
+    store.db.execute("UPDATE jobs SET submitted_at = ? WHERE id = 'video_ahead'", (time.time() - 150,))
     card = app.test_client().get("/jobs/video_ahead").get_data(as_text=True)
     assert "Running for" in card and "2 min" in card
 
@@ -427,7 +427,7 @@ def test_an_overloaded_api_is_left_alone_by_every_job_for_as_long_as_it_asks(mak
     assert len(reads) == 1  # one read heard "wait", nobody asked again
     asked = reads[0].rsplit("/", 1)[1]
     assert _next(store, asked) - now >= 60
-    assert store.upstream_paused_until() == now + 60  # every worker sees the pause
+    assert store.claims.upstream_paused_until() == now + 60  # every worker sees the pause
     other = app.extensions["studio"].follower.__class__(
         app.extensions["studio"].api, store, app.extensions["studio"].archive
     )
@@ -455,4 +455,4 @@ def test_retry_after_on_one_job_delays_only_that_job(make_app, upstream):
     follower.clock = lambda: now
     follower.run_once()
     assert _next(store, "video_slow") - now >= 45 and _next(store, "video_quick") - now == 1.0
-    assert store.upstream_paused_until() == 0.0
+    assert store.claims.upstream_paused_until() == 0.0

@@ -217,10 +217,10 @@ def test_a_fetch_left_by_a_worker_that_died_is_taken_over_after_its_lease(make_a
     app = make_app(upstream.url, follow=False)
     store, follower, client = app.extensions["studio"].store, app.extensions["studio"].follower, app.test_client()
     store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "orphaned"})
-    assert store.claim_archive("video_orphan", follower.archive_lease)  # a worker claims the fetch, then dies
+    assert store.claims.claim_archive("video_orphan", follower.archive_lease)  # a worker claims the fetch, then dies
     follower.run_once()
     assert client.get("/jobs/video_orphan/status").get_json()["archive"] == "fetching"  # nobody steals a live lease
-    store._execute(
+    store.db.execute(
         "UPDATE jobs SET archive_started = archive_started - ? WHERE id = ?",
         (follower.archive_lease + 1, "video_orphan"),
     )  # ...its lease runs out

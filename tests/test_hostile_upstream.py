@@ -61,7 +61,7 @@ def test_an_id_no_address_can_carry_is_refused_and_deleting_it_deletes_nothing_e
     assert resp.status_code == 502 and "not one any address can carry" in resp.get_data(as_text=True)
     history = client.get("/jobs").get_data(as_text=True)
     assert "May have been created" in history  # kept, not followed by that id
-    local = list(app.extensions["studio"].store.search()[0])[0]
+    local = list(app.extensions["studio"].store.history.search()[0])[0]
     page = client.get(f"/jobs/{local.id}").get_data(as_text=True)
     from support.pages import hidden_value
 

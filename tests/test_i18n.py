@@ -180,7 +180,9 @@ def test_messages_stored_by_the_follower_are_shown_in_the_readers_language(make_
     app = make_app(upstream.url, follow=False)
     store, client = app.extensions["studio"].store, app.test_client()
     job_id = submit(client, {"prompt": "a lighthouse"}).headers["Location"].rsplit("/", 1)[1]
-    store.status_unanswered(job_id, Problem(N_("The video API closed the connection without answering.")), 0, False)
+    store.claims.status_unanswered(
+        job_id, Problem(N_("The video API closed the connection without answering.")), 0, False
+    )
     assert "closed the connection without answering" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
     client.set_cookie("lang", "zh")
     assert "视频接口没有回复就关闭了连接" in client.get(f"/jobs/{job_id}").get_data(as_text=True)

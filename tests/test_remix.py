@@ -72,7 +72,7 @@ def test_an_upstream_without_remix_offers_the_settings_again(make_app, upstream,
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/?from=video_plain")
     form = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "This video API has no remix" in form and Page(form).value("fps") == "12"
-    assert [r.job.id for r in app.extensions["studio"].store.search()[0]] == ["video_plain"]  # nothing added
+    assert [r.job.id for r in app.extensions["studio"].store.history.search()[0]] == ["video_plain"]  # nothing added
 
 
 def _finished_upstream(tiny_mp4):

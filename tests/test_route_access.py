@@ -87,7 +87,7 @@ def test_every_route_refuses_a_stranger_in_password_mode(make_app, upstream):
         "/login", data={"csrf_token": csrf_token(member, "/login"), "name": "Ana", "password": "correct horse battery"}
     )
     assert submit(member, {"prompt": SECRET_PROMPT}).status_code == 303
-    job_id = app.extensions["studio"].store.search()[0][0].id
+    job_id = app.extensions["studio"].store.history.search()[0][0].id
 
     def to_sign_in(resp):
         return resp.status_code == 401 or (resp.status_code in (302, 303) and "/login" in resp.headers["Location"])
@@ -101,7 +101,7 @@ def test_every_route_refuses_a_stranger_in_header_mode(make_app, upstream):
     member = app.test_client()
     member.environ_base["HTTP_X_FORWARDED_USER"] = "ana@example.com"
     assert submit(member, {"prompt": SECRET_PROMPT}).status_code == 303
-    job_id = app.extensions["studio"].store.search()[0][0].id
+    job_id = app.extensions["studio"].store.history.search()[0][0].id
     seen = signed_out_probe(app, app.test_client(), job_id, lambda resp: resp.status_code == 401)
     assert seen[("i18n.switch_language", "POST")] == 303
 
@@ -119,7 +119,7 @@ def test_the_language_switch_signed_out_only_sets_the_cookie(make_app, upstream,
             data={"csrf_token": csrf_token(member, "/login"), "name": "Ana", "password": "correct horse battery"},
         )
     assert submit(member, {"prompt": SECRET_PROMPT}).status_code == 303
-    job_id = app.extensions["studio"].store.search()[0][0].id
+    job_id = app.extensions["studio"].store.history.search()[0][0].id
     stranger = app.test_client()
     token = stranger_token(app, stranger)
     for _ in range(3):

@@ -38,11 +38,14 @@ class CheckState:
     check_failures: int
 
 
-class FollowerClaims(JobsDatabase):
+class FollowerClaims:
     """Part of JobStore (on its JobsDatabase): the status-read and archive bookkeeping of the follower."""
 
+    def __init__(self, db: JobsDatabase) -> None:
+        self.db = db
+
     def count_running(self) -> int:
-        with self._connect() as db:
+        with self.db.connect() as db:
             return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN {_IN}", _RUNNING).fetchone()[0]
 
     def claim_due_status_reads(self, now: float, lease_seconds: float, limit: int) -> list[str]:
@@ -50,7 +53,7 @@ class FollowerClaims(JobsDatabase):
         returns their ids. Each is leased to the caller until now + lease_seconds."""
         if limit <= 0:
             return []
-        with self._connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 f"UPDATE jobs SET next_check_at = ? WHERE id IN (SELECT id FROM jobs WHERE status IN {_IN}"
                 f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?) AND next_check_at <= ? RETURNING id",
@@ -60,7 +63,7 @@ class FollowerClaims(JobsDatabase):
 
     def check_state(self, job_id: str) -> CheckState | None:
         """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             row = db.execute(
                 "SELECT status, json_extract(job, '$.progress') AS progress, submitted_at, answered_at, changed_at,"
                 " check_error IS NOT NULL AS has_error, check_failures FROM jobs WHERE id = ?",
@@ -82,8 +85,8 @@ class FollowerClaims(JobsDatabase):
 
     def status_unchanged(self, job_id: str, next_check_at: float, stalled: bool) -> None:
         """The upstream answered and nothing moved: one short write of when to ask next (no job JSON)."""
-        now = self.clock()
-        self._execute(
+        now = self.db.clock()
+        self.db.execute(
             "UPDATE jobs SET checked_at = ?, answered_at = ?, check_error = NULL, check_failures = 0,"
             " next_check_at = ?, stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END"
             " WHERE id = ?",
@@ -92,8 +95,8 @@ class FollowerClaims(JobsDatabase):
 
     def status_answered(self, job: Job, next_check_at: float, stalled: bool) -> bool:
         """Store what the upstream said; returns True when status or progress moved."""
-        now = self.clock()
-        with self._connect() as db:
+        now = self.db.clock()
+        with self.db.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT status, job FROM jobs WHERE id = ?", (job.id,)).fetchone()
             if row is None:
@@ -129,8 +132,8 @@ class FollowerClaims(JobsDatabase):
 
     def status_unanswered(self, job_id: str, message: str, next_check_at: float, stalled: bool) -> None:
         """The status could not be read: keep the last known state and say why."""
-        now = self.clock()
-        self._execute(
+        now = self.db.clock()
+        self.db.execute(
             "UPDATE jobs SET check_error = ?, checked_at = ?, check_failures = check_failures + 1, next_check_at = ?,"
             " stalled_at = CASE WHEN ? THEN COALESCE(stalled_at, ?) ELSE stalled_at END WHERE id = ?",
             (stored(message), now, next_check_at, stalled, now, job_id),
@@ -138,9 +141,9 @@ class FollowerClaims(JobsDatabase):
 
     def check_now(self, job_id: str) -> bool:
         """A person asked to check again: read the status at once and restart the stall clock."""
-        now = self.clock()
+        now = self.db.clock()
         return (
-            self._execute(
+            self.db.execute(
                 f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
                 f" WHERE id = ? AND status IN {_IN}",
                 (now, job_id, *_RUNNING),
@@ -152,7 +155,7 @@ class FollowerClaims(JobsDatabase):
 
     def due_archives(self, now: float, lease_seconds: float, limit: int = 10) -> list[str]:
         """Ids of completed jobs whose video should be fetched now (new, due for a retry, or left by a dead worker)."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 f"SELECT id FROM jobs WHERE archive IN ('{A_NONE}', '{A_RETRYING}', '{A_FETCHING}')"
                 f" AND status = '{COMPLETED}' AND (archive = '{A_NONE}'"
@@ -164,9 +167,9 @@ class FollowerClaims(JobsDatabase):
 
     def claim_archive(self, job_id: str, lease_seconds: float, holder: str | None = None) -> bool:
         """True for the one caller that should fetch the job's video now; holder (host:pid) is written on it."""
-        now = self.clock()
+        now = self.db.clock()
         return (
-            self._execute(
+            self.db.execute(
                 f"UPDATE jobs SET archive = '{A_FETCHING}', archive_started = ?, archive_holder = ? WHERE id = ?"
                 f" AND status = '{COMPLETED}'"
                 f" AND (archive = '{A_NONE}' OR (archive = '{A_RETRYING}' AND archive_next_at <= ?)"
@@ -178,46 +181,46 @@ class FollowerClaims(JobsDatabase):
 
     def pause_upstream(self, until: float) -> None:
         """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
-        self._execute(
+        self.db.execute(
             "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
             " ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
             (until,),
         )
 
     def upstream_paused_until(self) -> float:
-        with self._connect() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT value FROM upstream_state WHERE name = 'paused_until'").fetchone()
         return row[0] if row else 0.0
 
     def fetches_in_progress(self) -> list[tuple]:
         """[(id, holder)] of the videos being fetched now."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             return [tuple(r) for r in db.execute(f"SELECT id, archive_holder FROM jobs WHERE archive = '{A_FETCHING}'")]
 
     def break_archive_lease(self, job_id: str, holder: str) -> None:
         """The fetch's worker is gone: its job is due again at once."""
-        self._execute(
+        self.db.execute(
             f"UPDATE jobs SET archive_started = 0 WHERE id = ? AND archive = '{A_FETCHING}' AND archive_holder = ?",
             (job_id, holder),
         )
 
     def archive_heartbeat(self, job_id: str) -> None:
         """A fetch still in progress renews its own lease."""
-        self._execute(
-            f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.clock(), job_id)
+        self.db.execute(
+            f"UPDATE jobs SET archive_started = ? WHERE id = ? AND archive = '{A_FETCHING}'", (self.db.clock(), job_id)
         )
 
     def archive_done(self, job_id: str, files: list, total_bytes: int) -> None:
-        self._execute(
+        self.db.execute(
             f"UPDATE jobs SET archive = '{A_ARCHIVED}', files = ?, archive_bytes = ?, archived_at = ?,"
             " archive_error = NULL WHERE id = ?",
-            (json.dumps(files), total_bytes, self.clock(), job_id),
+            (json.dumps(files), total_bytes, self.db.clock(), job_id),
         )
 
     def archive_failed(self, job_id: str, message: str, retry_at: float | None) -> None:
         """The fetch failed: try again at retry_at, or give up when that is None."""
         state = ArchiveState.RETRYING if retry_at is not None else ArchiveState.FAILED
-        self._execute(
+        self.db.execute(
             "UPDATE jobs SET archive = ?, archive_error = ?, archive_attempts = archive_attempts + 1,"
             " archive_next_at = ? WHERE id = ?",
             (str(state), stored(message), retry_at or 0, job_id),
@@ -226,7 +229,7 @@ class FollowerClaims(JobsDatabase):
     def fetch_again(self, job_id: str) -> bool:
         """A person asked to fetch the video again now."""
         return (
-            self._execute(
+            self.db.execute(
                 f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
                 f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
                 (job_id,),
@@ -235,13 +238,13 @@ class FollowerClaims(JobsDatabase):
         )
 
     def archive_expired(self, job_id: str) -> None:
-        self._execute(
+        self.db.execute(
             f"UPDATE jobs SET archive = '{A_EXPIRED}', files = '[]', archive_bytes = 0 WHERE id = ?", (job_id,)
         )
 
     def archived_oldest_first(self) -> list[tuple]:
         """[(id, archived_at, bytes)] of every archived job, oldest first."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             return [
                 tuple(r)
                 for r in db.execute(

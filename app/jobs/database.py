@@ -1,5 +1,7 @@
-"""The job store's SQLite file: the connection, the statement helper and the clock that its parts share
-(store.py records jobs, claims.py hands out the follower's work, queries.py answers the history)."""
+"""The job store's SQLite file: the connection, the statement helper and the clock that its parts share.
+
+JobStore (store.py) owns one JobsDatabase and hands it to its parts: FollowerClaims (claims.py, the
+follower's work) and HistoryQueries (queries.py, the history page's questions)."""
 
 import os
 import sqlite3
@@ -20,10 +22,11 @@ class JobsDatabase:
         self.path = os.path.abspath(path)
         self.clock: Callable[[], float] = time.time
 
-    def _connect(self, synchronous: str = "NORMAL") -> AbstractContextManager[sqlite3.Connection]:
+    def connect(self, synchronous: str = "NORMAL") -> AbstractContextManager[sqlite3.Connection]:
+        """A pooled connection for the length of a with block; one transaction, committed at its end."""
         return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds, synchronous=synchronous)
 
-    def _execute(self, sql: str, args: tuple = ()) -> int:
+    def execute(self, sql: str, args: tuple = ()) -> int:
         """Run one statement; the number of rows it changed."""
-        with self._connect() as db:
+        with self.connect() as db:
             return db.execute(sql, args).rowcount

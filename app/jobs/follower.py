@@ -153,15 +153,15 @@ class Follower:
         self._settle_lost_sends(now)
         self._break_dead_fetches()
         self.reconcile(now)
-        self._paused_until = max(self._paused_until, self.store.upstream_paused_until())
+        self._paused_until = max(self._paused_until, self.store.claims.upstream_paused_until())
         if now < self._paused_until:
             return  # the API asked to be left alone (429/503 with Retry-After)
         self._dispatch_status_reads(now)
         self._dispatch(
             "archive",
-            self.store.due_archives(now, self.archive_lease),
+            self.store.claims.due_archives(now, self.archive_lease),
             self.fetch,
-            lambda job_id: self.store.claim_archive(job_id, self.archive_lease, sender_id()),
+            lambda job_id: self.store.claims.claim_archive(job_id, self.archive_lease, sender_id()),
         )
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + self.housekeeping_every
@@ -175,7 +175,7 @@ class Follower:
         free = self.status_threads - len(busy)
         if free <= 0:
             return  # every hand busy: the next one to finish wakes the loop
-        claimed = self.store.claim_due_status_reads(now, self.status_lease, free)
+        claimed = self.store.claims.claim_due_status_reads(now, self.status_lease, free)
         self._more_due = len(claimed) == free
         for job_id in claimed:
             if job_id in busy or self.clock() < self._paused_until:
@@ -230,9 +230,9 @@ class Follower:
 
     def _break_dead_fetches(self) -> None:
         """A fetch whose worker on this host died (kill -9) is due again now, not when its lease runs out."""
-        for job_id, holder in self.store.fetches_in_progress():
+        for job_id, holder in self.store.claims.fetches_in_progress():
             if holder and sender_is_gone(holder):
-                self.store.break_archive_lease(job_id, holder)
+                self.store.claims.break_archive_lease(job_id, holder)
                 log.warning("job %s: the worker fetching its video is gone; fetching it again", job_id)
 
     def reconcile(self, now: float) -> None:
@@ -263,7 +263,7 @@ class Follower:
 
     def check(self, job_id: str) -> None:
         """Read one job's status upstream and store it; archive it at once when it has completed."""
-        record = self.store.check_state(job_id)
+        record = self.store.claims.check_state(job_id)
         if record is None or not record.status.is_running:
             return
         now = self.clock()
@@ -273,28 +273,28 @@ class Follower:
             delay = min(60.0, max(self.min_interval, 1.0) * 2 ** min(record.check_failures + 1, 6))
             delay = self._listen(exc, jittered(delay), now)
             quiet_since = max(record.answered_at, record.submitted_at)
-            self.store.status_unanswered(job_id, exc.message, now + delay, now - quiet_since > self.stall_after)
+            self.store.claims.status_unanswered(job_id, exc.message, now + delay, now - quiet_since > self.stall_after)
             log.info("status of %s unavailable (%s); next try in %.0f s", job_id, exc.kind, delay)
             return
         moved = job.status != record.status or job.progress != record.progress
         stalled = not moved and now - max(record.changed_at, record.submitted_at) > self.stall_after
         next_check_at = now + self._interval(job, record, now, stalled)
         if moved or record.has_error:
-            self.store.status_answered(job, next_check_at, stalled)
+            self.store.claims.status_answered(job, next_check_at, stalled)
         else:
-            self.store.status_unchanged(job_id, next_check_at, stalled)
+            self.store.claims.status_unchanged(job_id, next_check_at, stalled)
         if job.status == JobStatus.COMPLETED:
             self._dispatch(
                 "archive",
                 [job_id],
                 self.fetch,
-                lambda jid: self.store.claim_archive(jid, self.archive_lease, sender_id()),
+                lambda jid: self.store.claims.claim_archive(jid, self.archive_lease, sender_id()),
             )
 
     def _running_jobs(self, now: float):
         """How many jobs are being followed (counted at most once a second)."""
         if now - self._counted_at >= 1.0:
-            self._running, self._counted_at = self.store.count_running(), now
+            self._running, self._counted_at = self.store.claims.count_running(), now
         return self._running
 
     def _listen(self, exc, delay, now: float):
@@ -303,7 +303,7 @@ class Follower:
         asked = float(exc.retry_after) if exc.retry_after else 0.0
         if asked and exc.status in (429, 503):
             self._paused_until = max(self._paused_until, now + asked)
-            self.store.pause_upstream(now + asked)
+            self.store.claims.pause_upstream(now + asked)
             log.warning("the video API is overloaded (HTTP %s): leaving it alone for %.0f s", exc.status, asked)
         return max(delay, asked * random.uniform(1.0, 1.2)) if asked else delay
 
@@ -328,7 +328,7 @@ class Follower:
             return
         try:
             files, total = self.archive.fetch(
-                self.api, record.job, heartbeat=lambda: self.store.archive_heartbeat(job_id)
+                self.api, record.job, heartbeat=lambda: self.store.claims.archive_heartbeat(job_id)
             )
         except (ArchiveError, UpstreamError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
@@ -343,7 +343,7 @@ class Follower:
             # An expiry already past by our clock may be the API's clock: a few tries all the same.
             if retry_at > deadline and record.archive_attempts + 1 >= ARCHIVE_TRIES_PAST_EXPIRY:
                 retry_at = None
-            self.store.archive_failed(job_id, message, retry_at)
+            self.store.claims.archive_failed(job_id, message, retry_at)
             log.warning(
                 "archiving %s failed (%s); %s",
                 job_id,
@@ -351,7 +351,7 @@ class Follower:
                 f"next try in {retry_at - now:.0f} s" if retry_at else "giving up: the API's copy has expired",
             )
             return
-        self.store.archive_done(job_id, files, total)
+        self.store.claims.archive_done(job_id, files, total)
         log.info("archived %s: %d file(s), %d bytes", job_id, len(files), total)
         self.archive.evict(self.store)
 

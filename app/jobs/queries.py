@@ -14,12 +14,15 @@ STATUS_FILTERS = (
 )
 
 
-class HistoryQueries(JobsDatabase):
+class HistoryQueries:
     """Part of JobStore (on its JobsDatabase): what the history page and the job card ask of it."""
+
+    def __init__(self, db: JobsDatabase) -> None:
+        self.db = db
 
     def facets(self, limit: int = 100) -> tuple[list[str], list[str]]:
         """The models and the people found in the history, for the history's filters."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             models = [
                 r[0]
                 for r in db.execute(
@@ -53,7 +56,7 @@ class HistoryQueries(JobsDatabase):
             where.append("status = ?")
             args.append(str(status))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        with self._connect() as db:
+        with self.db.connect() as db:
             total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
             rows = db.execute(
                 f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
@@ -66,7 +69,7 @@ class HistoryQueries(JobsDatabase):
     ) -> tuple[float | None, int]:
         """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
         from the upstream's own created and completed times; (None, 0) when there are none."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 "SELECT json_extract(job, '$.completed_at') - json_extract(job, '$.created_at') FROM jobs"
                 " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"

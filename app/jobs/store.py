@@ -9,11 +9,12 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from app.core.lifecycle import JobStatus
 from app.core.messages import loaded, stored
 from app.jobs.claims import FollowerClaims
+from app.jobs.database import JobsDatabase
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
 from app.jobs.records import JobRecord, record_from_row
@@ -21,21 +22,33 @@ from app.jobs.schema import LATE_INDEXES, SCHEMA, migrate, type_messages
 from app.upstream import Job
 
 
-class JobStore(FollowerClaims, HistoryQueries):
+class JobStore:
     """SQLite-backed history, safe to share between gunicorn workers."""
 
     def __init__(self, path) -> None:
-        super().__init__(path)  # the file, and the clock tests replace (with the follower's): times are then exact
+        self.db = JobsDatabase(path)
+        self.path = self.db.path
+        self.claims = FollowerClaims(self.db)  # the follower's status reads and archive bookkeeping
+        self.history = HistoryQueries(self.db)  # the history page's search, filters and typical run times
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
         self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
         self._initialise()
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Where the store's times come from; tests set one clock for the store and the follower."""
+        return self.db.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.db.clock = clock
+
     def _initialise(self, attempts: int = 50):
         # Several gunicorn workers start at once; switching to WAL can report "locked" without waiting.
         for attempt in range(attempts):
             try:
-                with self._connect() as db:
+                with self.db.connect() as db:
                     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                         db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(SCHEMA)
@@ -54,9 +67,9 @@ class JobStore(FollowerClaims, HistoryQueries):
         self, local_id: str, params: dict, submitted_by: str | None = None, sender: str | None = None
     ) -> None:
         """Record a job about to be sent; it has no upstream id yet. sender is the sending worker's host:pid."""
-        now = self.clock()
+        now = self.db.clock()
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
-        self._execute(
+        self.db.execute(
             "INSERT INTO jobs (id, local_id, sender, submitted_at, submitted_by, prompt, model, size, seconds,"
             " status, params, job, changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -78,8 +91,8 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def created(self, local_id: str, job: Job) -> None:
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
-        now = self.clock()
-        with self._connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
+        now = self.db.clock()
+        with self.db.connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
             # One statement, so the write lock is held only while SQLite runs it. OR REPLACE: a relay that
             # reuses an id replaces the older row that had it.
             db.execute(
@@ -109,21 +122,21 @@ class JobStore(FollowerClaims, HistoryQueries):
     def uncertain(self, job_id: str, message: str) -> bool:
         """The send's outcome cannot be known: keep the row, say so, and never follow it blindly."""
         return (
-            self._execute(
+            self.db.execute(
                 "UPDATE jobs SET status = ?, check_error = ?, checked_at = ?, sender = NULL"
                 " WHERE id = ? AND status = ?",
-                (str(JobStatus.UNCERTAIN), stored(message), self.clock(), job_id, str(JobStatus.SENDING)),
+                (str(JobStatus.UNCERTAIN), stored(message), self.db.clock(), job_id, str(JobStatus.SENDING)),
             )
             == 1
         )
 
     def discard(self, local_id: str) -> None:
         """The upstream refused the job (or never got it): nothing was made, so there is nothing to keep."""
-        self._execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
+        self.db.execute("DELETE FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.SENDING)))
 
     def uncertain_since(self, since: float) -> list[JobRecord]:
         """Records that may have been created, sent after `since`, oldest first."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 "SELECT * FROM jobs WHERE status = ? AND submitted_at >= ? ORDER BY submitted_at",
                 (str(JobStatus.UNCERTAIN), since),
@@ -134,8 +147,8 @@ class JobStore(FollowerClaims, HistoryQueries):
         """An uncertain row's job was found upstream (how: "list" or "pasted"): it takes the job's id and is
         followed like any other; its settings remember how it was found. False if the row is no longer
         uncertain or the id is in the history already."""
-        now = self.clock()
-        with self._connect() as db:
+        now = self.db.clock()
+        with self.db.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT params FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.UNCERTAIN))
@@ -156,7 +169,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def sending(self) -> list[tuple]:
         """[(id, sender, submitted_at)] of the rows still being sent."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             return [
                 tuple(r)
                 for r in db.execute(
@@ -168,7 +181,7 @@ class JobStore(FollowerClaims, HistoryQueries):
 
     def get(self, job_id: str) -> JobRecord | None:
         """The record by its id, or by the id it had while being sent."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             row = (
                 db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
                 or db.execute("SELECT * FROM jobs WHERE local_id = ?", (job_id,)).fetchone()
@@ -179,49 +192,51 @@ class JobStore(FollowerClaims, HistoryQueries):
         ids = list(job_ids)[:100]
         if not ids:
             return []
-        with self._connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
         return [record_from_row(r) for r in rows]
 
     def check_writable(self) -> None:
         """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
-        self._execute("INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.clock()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.db.clock())
+        )
 
     def delete(self, job_id: str) -> bool:
-        return self._execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
+        return self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
     # --- one job per filled form ---------------------------------------------------------------
 
     def claim_submission(self, token: str) -> str | None:
         """None for the first request with this form token; else the job id it made (or '' while in flight)."""
-        with self._connect() as db:
-            db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.clock() - 7 * 86400,))
+        with self.db.connect() as db:
+            db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.db.clock() - 7 * 86400,))
             try:
-                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, self.clock()))
+                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, self.db.clock()))
                 return None
             except sqlite3.IntegrityError:
                 row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
                 return (row[0] or "") if row else None
 
     def finish_submission(self, token: str, job_id: str) -> None:
-        self._execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
+        self.db.execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
 
     def release_submission(self, token: str) -> None:
         """The form made no job (an error): it may be sent again."""
-        self._execute("DELETE FROM submissions WHERE token = ?", (token,))
+        self.db.execute("DELETE FROM submissions WHERE token = ?", (token,))
 
     # --- comparisons -------------------------------------------------------------------------------
 
     def add_comparison(self, comparison_id: str, title: str | None, job_ids: Iterable[str]) -> None:
-        with self._connect() as db:
+        with self.db.connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
-                (comparison_id, title, json.dumps(list(job_ids)), self.clock()),
+                (comparison_id, title, json.dumps(list(job_ids)), self.db.clock()),
             )
 
     def get_comparison(self, comparison_id: str) -> tuple[str, list[JobRecord]] | None:
         """(title, [records in the order sent]) or None."""
-        with self._connect() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT title, job_ids FROM comparisons WHERE id = ?", (comparison_id,)).fetchone()
         if row is None:
             return None

@@ -180,7 +180,7 @@ class VideoArchive:
     def evict(self, store: Any, now: float | None = None) -> list[str]:
         """Drop the oldest archived videos beyond the age and size limits; their history rows stay."""
         now = now or time.time()
-        entries = store.archived_oldest_first()
+        entries = store.claims.archived_oldest_first()
         total = sum(size for _, _, size in entries)
         evicted = []
         for job_id, archived_at, size in entries:
@@ -189,7 +189,7 @@ class VideoArchive:
             if not (too_old or too_big):
                 continue
             self.remove(job_id)
-            store.archive_expired(job_id)
+            store.claims.archive_expired(job_id)
             total -= size
             evicted.append(job_id)
         if evicted:

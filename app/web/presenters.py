@@ -76,7 +76,7 @@ def _typical(store, model, seconds, size):
     if cached is None or cached[0] < now:
         if len(_TYPICAL) > 1000:
             _TYPICAL.clear()
-        cached = _TYPICAL[key] = (now + TYPICAL_SECONDS, store.typical_seconds(model, seconds, size))
+        cached = _TYPICAL[key] = (now + TYPICAL_SECONDS, store.history.typical_seconds(model, seconds, size))
     return cached[1]
 
 

@@ -162,13 +162,13 @@ def job_status(job_id: str) -> ResponseReturnValue:
 @bp.post("/jobs/<job:job_id>/check")
 def check_again(job_id: str) -> ResponseReturnValue:
     """Ask the follower to read a (stalled) job's status now."""
-    return _nudge_follower(job_id, services().store.check_now, N_("The status will be checked again now."))
+    return _nudge_follower(job_id, services().store.claims.check_now, N_("The status will be checked again now."))
 
 
 @bp.post("/jobs/<job:job_id>/fetch")
 def fetch_again(job_id: str) -> ResponseReturnValue:
     """Ask the follower to fetch a completed job's video again now."""
-    return _nudge_follower(job_id, services().store.fetch_again, N_("The video will be fetched again now."))
+    return _nudge_follower(job_id, services().store.claims.fetch_again, N_("The video will be fetched again now."))
 
 
 def _nudge_follower(job_id: str, reset, message):
@@ -251,7 +251,7 @@ def delete_job(job_id: str) -> ResponseReturnValue:
 def history() -> ResponseReturnValue:
     """Every job submitted through the app, newest first; search by prompt, filter by status, model and person."""
     args = request.args
-    models, people = services().store.facets()
+    models, people = services().store.history.facets()
     filters = {
         "q": args.get("q", "").strip()[:200],
         "status": args.get("status", "") if args.get("status", "") in STATUS_FILTERS else "",
@@ -264,7 +264,7 @@ def history() -> ResponseReturnValue:
         page = min(max(1, int(args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
-    records, total = services().store.search(
+    records, total = services().store.history.search(
         filters["q"], filters["status"], page, HISTORY_PAGE_SIZE, model=filters["model"], person=filters["person"]
     )
     pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
