@@ -78,6 +78,9 @@ def test_the_catalogue_is_current_with_the_code(tmp_path):
     with open(CATALOGUE, "rb") as fh:
         have = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     assert wanted == have, f"missing: {sorted(wanted - have)[:5]}, obsolete: {sorted(have - wanted)[:5]}"
+    # Translators get sentences, not HTML: bold words, names to type and links are placed by the template.
+    with_markup = sorted(m for m in wanted if re.search(r"<[a-z/]", m))
+    assert not with_markup, f"markup inside messages: {with_markup[:3]}"
 
 
 def test_every_entry_is_translated_none_fuzzy_every_plural_form_included():

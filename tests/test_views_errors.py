@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 
 import pytest
 from werkzeug.wrappers import Response
@@ -134,6 +135,8 @@ def test_upstream_failures_are_readable_and_keep_the_values(client, upstream, na
     assert resp.status_code == status
     if name.startswith("200-"):  # the API said yes but its answer is unusable: the job may exist
         assert "No usable answer came back from the video API" in page and "may have been created" in page
+        # the notice links to the row kept in the history, so the person can check it before sending again
+        assert re.search(r'It is in the <a href="/jobs/[^"]+">history as “may have been created”</a>', page)
     else:
         assert "The video API could not create the job" in page and "Nothing was created" in page
     for text in texts:

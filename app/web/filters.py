@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import format_datetime, format_decimal
+from markupsafe import Markup
 
 from app.core.i18n import gettext, ngettext, problem_text
 from app.core.lifecycle import STATUS_LABELS, JobStatus
@@ -100,6 +101,21 @@ def dom_id(job_id: str) -> str:
     return "j" + hashlib.sha256(str(job_id).encode("utf-8")).hexdigest()[:16]
 
 
+def strong(text: Any) -> Markup:
+    """Text set in bold inside a translated sentence: the markup stays out of the message, the text is escaped."""
+    return Markup("<strong>%s</strong>") % text
+
+
+def code(text: Any) -> Markup:
+    """A name to type (a variable, a file) inside a translated sentence, escaped and never translated."""
+    return Markup('<code translate="no">%s</code>') % text
+
+
+def link_to(text: Any, url: str) -> Markup:
+    """A link inside a translated sentence: the sentence's translation places it, the markup stays out."""
+    return Markup('<a href="%s">%s</a>') % (url, text)
+
+
 def register_filters(app: Flask) -> None:
     for func in (
         dom_id,
@@ -113,6 +129,9 @@ def register_filters(app: Flask) -> None:
         seconds_text,
         number,
         problem_text,
+        strong,
+        code,
+        link_to,
     ):
         app.add_template_filter(func)
     app.add_template_global(time.time, "now")
