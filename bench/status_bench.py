@@ -16,7 +16,7 @@ from tests.support.pages import hidden_value
 
 VIEWERS = 20
 SECONDS = 10.0
-PAGE_INTERVAL = 1.0  # static/js/app.js: a job's status every second in its first two minutes
+PAGE_INTERVAL = 1.0  # static/js/live.js: a job's status every second in its first two minutes
 JOB = "video_status_bench"
 
 

@@ -95,6 +95,7 @@ def test_errors_sit_by_their_fields_and_focus_moves_to_the_summary(page):
     page.fill("#fps", "500")
     page.click("[data-submit]")
     page.wait_for_selector("[data-error-summary]")
+    page.wait_for_load_state("domcontentloaded")  # the page's modules have run: they moved the focus
     assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
     assert page.title().startswith("Error: ")
     assert page.evaluate("() => document.getElementById('advanced').open"), "the error is folded away"
@@ -285,6 +286,7 @@ def test_the_login_page_is_accessible_and_lets_the_team_in(browser, tmp_path, st
             page.fill("#password", "wrong")
             page.click(".login-card button[type=submit]")
             page.wait_for_selector("[data-error-summary]")
+            page.wait_for_load_state("domcontentloaded")  # the page's modules have run
             assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
             assert "That is not the team password." in page.inner_text("#password-error")
             assert_accessible(page, f"the login page with an error at {width} px")

@@ -8,7 +8,7 @@ from support.servers import free_port
 
 
 def test_security_headers_on_every_page(client):
-    for path in ("/", "/jobs", "/healthz", "/nope", "/static/js/app.js"):
+    for path in ("/", "/jobs", "/healthz", "/nope", "/static/js/live.js"):
         resp = client.get(path)
         csp = resp.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
@@ -17,6 +17,24 @@ def test_security_headers_on_every_page(client):
         assert resp.headers["Referrer-Policy"] == "same-origin"
     page = client.get("/").get_data(as_text=True)
     assert "<script>" not in page and " onclick=" not in page and " style=" not in page
+
+
+def test_the_page_script_is_modules_that_stay_current_after_a_deploy(client):
+    page = client.get("/").get_data(as_text=True)
+    entry = re.search(r'<script type="module" src="(/static/js/main\.js\?v=[0-9a-f]+)"></script>', page)
+    assert entry, "the page loads its script as a module, by an address that names its content"
+    main = client.get(entry.group(1))
+    assert main.status_code == 200 and "javascript" in main.headers["Content-Type"]
+    assert "immutable" in main.headers["Cache-Control"] and "max-age=31536000" in main.headers["Cache-Control"]
+    # The modules main.js imports are asked for by their plain names, so the browser checks them every visit
+    # (a 304 when unchanged): a deploy that changes live.js alone is seen at once.
+    imported = re.findall(r'from "\./(\w+\.js)"', main.get_data(as_text=True))
+    assert {"dom.js", "form.js", "live.js", "widgets.js"} <= set(imported)
+    for name in imported:
+        module = client.get(f"/static/js/{name}")
+        assert module.status_code == 200 and "no-cache" in module.headers["Cache-Control"], name
+        again = client.get(f"/static/js/{name}", headers={"If-None-Match": module.headers["ETag"]})
+        assert again.status_code == 304, name
 
 
 def test_cookies_are_secure_behind_an_https_proxy(make_app, upstream):

@@ -65,6 +65,11 @@ def init_security(app: Flask, settings: Settings) -> None:
             response.headers.setdefault(name, value)
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store" if request.method != "GET" else "no-cache")
+        elif "v" in request.args:  # asset_url's address names the content: it never changes
+            response.cache_control.immutable = True
+        else:  # a module imported by its plain name (./live.js): asked again each visit, 304 when unchanged
+            response.cache_control.max_age = 0
+            response.cache_control.no_cache = True
         _log_request(response)
         return response
 

@@ -1,0 +1,23 @@
+/* Progressive enhancement for the video studio. Everything works without it; this makes it nicer.
+A module runs once the page is parsed, so the page is there to enhance. Each area is a module:
+dom.js (helpers), form.js (the job form), live.js (cards and rows that follow their jobs, with the one
+poller in poller.js), widgets.js (hover to play, play all, copy, confirm). */
+
+import { localTimes } from "./dom.js";
+import { focusErrorSummary, imagePreview, modelProfiles, promptCounter, randomSeed, sizePresets, submitOnce } from "./form.js";
+import { followHistory, followJobs } from "./live.js";
+import { confirmForms, copyButtons, hoverPlay } from "./widgets.js";
+
+followJobs();
+followHistory();
+copyButtons();
+hoverPlay();
+confirmForms();
+focusErrorSummary();
+promptCounter();
+sizePresets();
+randomSeed();
+modelProfiles();
+imagePreview();
+submitOnce();
+localTimes();
