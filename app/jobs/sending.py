@@ -11,7 +11,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from app.core.config import Settings
 from app.core.lifecycle import JobStatus
@@ -143,28 +142,6 @@ def send_once(
     if token:
         _quietly(store.finish_submission, token, job.id)
     return job
-
-
-def submit_job(
-    form: Any,  # the web layer's VideoJobForm: to_video_request(), image_value(), values(), submission_id
-    api: VideoAPI,
-    store: JobStore,
-    settings: Settings,
-    sending: Sending,
-    allowance: Allowance | None = None,
-) -> Job:
-    """Send the form's request (see send_once)."""
-    call = api.prepare_create(form.to_video_request(form.image_value()))
-    return send_once(
-        call,
-        form.values(),
-        api,
-        store,
-        settings,
-        sending,
-        allowance,
-        retoken=lambda token: setattr(form.submission_id, "data", token),
-    )
 
 
 def remix_job(

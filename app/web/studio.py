@@ -29,7 +29,7 @@ from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
 from app.jobs.queries import STATUS_FILTERS
 from app.jobs.records import JobRecord
-from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, submit_job
+from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, send_once
 from app.jobs.spending_guard import LimitReached
 from app.media.video_files import send_video
 from app.services import services
@@ -75,15 +75,18 @@ def create_job() -> ResponseReturnValue:
     if g.get("identity") and not (form.user.data or "").strip():
         form.user.data = g.identity  # the API's `user` says who asked, unless the person typed another
     try:
-        job = submit_job(
-            form,
-            services().api,
+        api = services().api
+        job = send_once(
+            api.prepare_create(form.to_video_request(form.image_value())),
+            form.values(),
+            api,
             services().store,
             settings,
             sending(
                 settings, form.submission_id.data, form.user.data, resend_confirmed=request.form.get("resend") == "1"
             ),
             allowance=services().allowance,
+            retoken=lambda token: setattr(form.submission_id, "data", token),  # a form shown again carries it
         )
     except LimitReached as limit:
         return limit_reached(form, limit)
