@@ -14,6 +14,7 @@ from app.jobs.spending_guard import Allowance, rules_from
 from app.jobs.store import JobStore
 from app.media.archive import VideoArchive
 from app.media.images import UploadStore
+from app.storage.objects import ObjectStore
 from app.storage.sessions import SessionRegistry
 from app.upstream import VideoAPI
 
@@ -55,8 +56,9 @@ def build_services(settings: Settings) -> Services:
         max_age_seconds=settings.archive_max_days * 86400,
         max_file_bytes=int(settings.video_max_mb * 1024 * 1024),
         fetch_seconds=settings.archive_fetch_seconds,
+        objects=ObjectStore(settings.object_store_url) if settings.object_store_url else None,
     )
-    uploads = UploadStore(os.path.join(settings.data_dir, "uploads"))
+    uploads = UploadStore(os.path.join(settings.data_dir, "uploads"), archive.objects)
     follower = Follower(
         api,
         store,

@@ -58,6 +58,9 @@ class Settings:
     examples_file: str = ""  # the examples shown above the form (default: examples/examples.toml)
     model_profiles_file: str = ""  # what each model family accepts (default: config/model-profiles.toml)
     archive_accel_redirect: str = ""  # nginx in front: its internal location for DATA_DIR/archive/
+    # s3://bucket/prefix: archived videos and posters in an S3 API that every host shares (the endpoint and
+    # keys from the standard AWS_* variables); unset: under DATA_DIR/archive.
+    object_store_url: str = ""
     follower_concurrency: int = 32  # status reads in flight at once, per follower
     follower_reads_per_second: float = 400.0  # all running jobs together ask the API at most this often
     # Where jobs are followed: "thread" (in this process: flask run, tests), "process" (one process of its
@@ -124,6 +127,12 @@ class Settings:
                 f"archive, beginning and ending with /, like /_studio_archive/, not "
                 f"{self.archive_accel_redirect!r}"
             )
+        if self.object_store_url and not re.fullmatch(
+            r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._~/-]*)?", self.object_store_url
+        ):
+            raise ConfigError(
+                f"OBJECT_STORE_URL must look like s3://bucket or s3://bucket/prefix, not {self.object_store_url!r}"
+            )
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
             raise ConfigError(
                 f"{'DAILY_SUBMIT_CAP' if self.daily_submit_cap < 0 else 'TRUSTED_PROXIES'} must not be negative"
@@ -172,6 +181,7 @@ class Settings:
             "examples_file": get("EXAMPLES_FILE"),
             "model_profiles_file": get("MODEL_PROFILES_FILE"),
             "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
+            "object_store_url": get("OBJECT_STORE_URL"),
             "allowed_private_hosts": tuple(
                 h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",") if h.strip()
             ),

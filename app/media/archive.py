@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from app.core.messages import N_, Problem
+from app.storage.objects import ObjectBody, ObjectStore, ObjectStoreError
 from app.upstream import Job, UpstreamError, VideoAPI
 
 log = logging.getLogger("app.media.archive")
@@ -39,7 +40,11 @@ class ArchiveError(Exception):
 
 
 class VideoArchive:
-    """Files under DATA_DIR/archive/<job id>/: <i>.mp4 and <i>.jpg (the poster) for each variant."""
+    """Files under DATA_DIR/archive/<hash of the job id>/: <i>.mp4 and <i>.jpg (the poster) for each variant.
+
+    With an object store (OBJECT_STORE_URL) the same names live in the bucket under archive/, so every host
+    serves every video: a fetch still streams to DATA_DIR first (the size limits, the poster), then uploads
+    the files and removes its local copy."""
 
     def __init__(
         self,
@@ -49,8 +54,10 @@ class VideoArchive:
         heartbeat_seconds=HEARTBEAT_SECONDS,
         max_file_bytes=None,
         fetch_seconds: float = 900.0,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.folder = os.path.abspath(folder)
+        self.objects = objects
         self.heartbeat_seconds = heartbeat_seconds
         # No single file may be larger than this, nor than the whole archive's budget.
         self.max_file_bytes = min(b for b in (max_file_bytes, max_bytes, 2**62) if b is not None)
@@ -100,12 +107,45 @@ class VideoArchive:
                 )
                 if has_poster:
                     total += os.path.getsize(poster)
+            if self.objects is not None:
+                self._upload(files)
         except BaseException:
             # Nothing of a fetch that failed is kept: the retry fetches every variant again, and files no row
             # counts as archived would escape ARCHIVE_MAX_MB.
             self.remove(job.id)
             raise
         return files, total
+
+    def _upload(self, files: list) -> None:
+        """Move a fetched job's files to the object store: the poster first, the video last, so a video that
+        can be played always has its poster; the local copies go once all are stored."""
+        assert self.objects is not None
+        for entry in files:
+            for kind, content_type in (("poster", "image/jpeg"), ("video", "video/mp4")):
+                if entry.get(kind):
+                    try:
+                        self.objects.put_file("archive/" + entry[kind], self._local(entry[kind]), content_type)
+                    except ObjectStoreError as exc:
+                        raise ArchiveError(
+                            Problem(N_("The video could not be stored: %(reason)s"), reason=str(exc))
+                        ) from exc
+        for entry in files:
+            shutil.rmtree(os.path.dirname(self._local(entry["video"])), ignore_errors=True)
+
+    def _local(self, relative: str) -> str:
+        return os.path.join(self.folder, relative)
+
+    def open(self, relative: str, byte_range: str | None = None, if_none_match: str | None = None) -> ObjectBody | None:
+        """An archived file's bytes from the object store (None: not there); only with OBJECT_STORE_URL."""
+        assert self.objects is not None
+        if not re.fullmatch(r"[0-9a-f]{32}/\d+\.(mp4|jpg)", relative):
+            return None
+        return self.objects.open("archive/" + relative, byte_range, if_none_match)
+
+    def presigned_path(self, relative: str) -> str:
+        """For nginx's internal location to the store: the object's signed path and query."""
+        assert self.objects is not None
+        return self.objects.presigned_path("archive/" + relative)
 
     def _download_video(self, api, job, index, target, heartbeat, deadline):
         try:
@@ -176,6 +216,11 @@ class VideoArchive:
             real = os.path.realpath(folder)
             if os.path.dirname(real) == os.path.realpath(self.folder) and legacy not in ("", ".", ".."):
                 shutil.rmtree(real, ignore_errors=True)
+        if self.objects is not None:
+            try:
+                self.objects.delete_folder("archive/" + os.path.basename(self.job_dir(job_id)))
+            except ObjectStoreError as exc:  # the row is gone or expired either way; the operator is told
+                log.error("archive: %s", exc)
 
     def evict(self, store: Any, now: float | None = None) -> list[str]:
         """Drop the oldest archived videos beyond the age and size limits; their history rows stay."""

@@ -4,6 +4,7 @@ or a URL passed through unchanged."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
@@ -17,6 +18,9 @@ from flask import Request, current_app
 from PIL import Image, UnidentifiedImageError
 
 from app.core.messages import N_, Problem
+from app.storage.objects import ObjectStore, ObjectStoreError
+
+log = logging.getLogger("app.media.images")
 
 ALLOWED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -119,8 +123,11 @@ class UploadStore:
     """Uploaded images kept on disk under a random token, so a form shown again keeps the chosen picture
     (a name nobody can guess; not a content hash, which cost time on every upload and saved almost nothing)."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder, objects: ObjectStore | None = None) -> None:
         self.folder = os.path.abspath(folder)
+        # OBJECT_STORE_URL: every kept picture is also in the bucket under uploads/, so a form shown again
+        # on another host still has it; the folder is then this host's cache of them.
+        self.objects = objects
         os.makedirs(folder, exist_ok=True)
 
     def spool(self) -> UploadSpool:
@@ -159,6 +166,15 @@ class UploadStore:
         image.token = f"{secrets.token_hex(16)}.{EXTENSIONS[image.mime]}"
         image.path = os.path.join(self.folder, image.token)
         os.replace(tmp, image.path)
+        if self.objects is not None:
+            try:
+                self.objects.put_file("uploads/" + image.token, image.path, image.mime)
+            except ObjectStoreError as exc:
+                log.error("uploads: %s", exc)
+                _remove_quietly(image.path)
+                raise ImageError(
+                    Problem(N_("The picture could not be kept: the storage is not answering. Try again in a moment."))
+                ) from exc
         return image
 
     def path(self, token: str) -> str | None:
@@ -166,7 +182,20 @@ class UploadStore:
         if not token or not TOKEN_RE.match(token):
             return None
         path = os.path.join(self.folder, token)
-        return path if os.path.exists(path) else None
+        if os.path.exists(path) or self.objects is None:
+            return path if os.path.exists(path) else None
+        fd, part = tempfile.mkstemp(dir=self.folder, suffix=".upload")  # kept on another host: fetch a copy
+        os.close(fd)
+        try:
+            if not self.objects.get_file("uploads/" + token, part):
+                return None
+            os.replace(part, path)
+            return path
+        except (ObjectStoreError, OSError) as exc:
+            log.error("uploads: %s", exc)
+            return None
+        finally:
+            _remove_quietly(part)
 
     def load(self, token: str, max_bytes: int) -> CheckedImage | None:
         path = self.path(token)
@@ -176,6 +205,11 @@ class UploadStore:
         image.token = token
         with contextlib.suppress(OSError):
             os.utime(path)  # in use again: housekeeping keeps it for another full period
+        if self.objects is not None:
+            try:
+                self.objects.touch("uploads/" + token)
+            except ObjectStoreError as exc:
+                log.warning("uploads: %s", exc)
         return image
 
     def remove_older_than(self, cutoff: float, now: float | None = None) -> int:
@@ -193,7 +227,17 @@ class UploadStore:
                     removed += 1
             except OSError:
                 pass
+        if self.objects is not None:
+            try:
+                removed += self.objects.remove_older_than("uploads", cutoff)
+            except ObjectStoreError as exc:
+                log.error("uploads: %s", exc)
         return removed
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
 
 
 def _check_size(size, max_bytes):

@@ -11,6 +11,8 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 from werkzeug.http import dump_options_header, http_date
 
+from app.storage.objects import ObjectBody
+
 CHUNK = 256 * 1024
 
 
@@ -52,6 +54,34 @@ def send_video(
     response.headers["Accept-Ranges"] = "bytes"
     response.content_length = stop - start
     response.headers["Last-Modified"] = http_date(os.path.getmtime(path))
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response
+
+
+def send_object(
+    body: ObjectBody, *, max_age: int, download_name: str | None = None, as_attachment: bool = False
+) -> Response:
+    """An object streamed from the object store as it arrives, with the status, range and validators the
+    store answered for the request's own Range and If-None-Match."""
+    if body.status in (304, 416):
+        body.close()
+        headers = {"Accept-Ranges": "bytes"}
+        if body.status == 416:
+            headers["Content-Range"] = f"bytes */{body.total}"
+        return Response(status=body.status, headers=headers)
+    response = Response(body.chunks, status=body.status, mimetype=body.content_type, direct_passthrough=True)
+    response.call_on_close(body.close)
+    response.content_length = body.length
+    response.headers["Accept-Ranges"] = "bytes"
+    if body.content_range:
+        response.headers["Content-Range"] = body.content_range
+    if body.etag:
+        response.headers["ETag"] = body.etag
+    if body.last_modified:
+        response.headers["Last-Modified"] = http_date(body.last_modified)
+    if download_name:
+        response.headers["Content-Disposition"] = _disposition(as_attachment, download_name)
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     return response

@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import logging
 import math
 import os
 import sqlite3
@@ -31,8 +32,9 @@ from app.jobs.queries import STATUS_FILTERS
 from app.jobs.records import JobRecord
 from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated, send_once
 from app.jobs.spending_guard import LimitReached
-from app.media.video_files import send_video
+from app.media.video_files import send_object, send_video
 from app.services import services
+from app.storage.objects import ObjectStoreError
 from app.upstream import UpstreamError, UpstreamRefused, is_usable_id
 from app.web.auth import sending
 from app.web.errors import browser_status
@@ -41,6 +43,7 @@ from app.web.forms import VideoJobForm
 from app.web.presenters import download_name, live_state, run_estimate
 
 bp = Blueprint("studio", __name__)
+log = logging.getLogger("app.web.studio")
 
 HISTORY_PAGE_SIZE = 20
 
@@ -225,9 +228,18 @@ def history_live() -> ResponseReturnValue:
 def job_video(job_id: str, index: int) -> ResponseReturnValue:
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
     record = record_or_404(job_id)
-    path, relative = _archived_file(record, index, "video")
     download = request.args.get("download") == "1"
     location = services().settings.archive_accel_redirect
+    archive = services().archive
+    if archive.objects is not None:  # OBJECT_STORE_URL: every host serves it from the bucket
+        relative = _archived_name(record, index, "video")
+        if location:  # nginx fetches it from the store itself, by a short signed address
+            accel = (location, archive.presigned_path(relative))
+            return send_video(
+                "", max_age=86400, as_attachment=download, download_name=download_name(record, index), accel=accel
+            )
+        return _send_stored(relative, download_name(record, index), download)
+    path, relative = _archived_file(record, index, "video")
     accel = (location, relative) if location else None
     return send_video(
         path, max_age=86400, as_attachment=download, download_name=download_name(record, index), accel=accel
@@ -238,6 +250,8 @@ def job_video(job_id: str, index: int) -> ResponseReturnValue:
 def job_poster(job_id: str, index: int) -> ResponseReturnValue:
     """The archived video's poster frame."""
     record = record_or_404(job_id)
+    if services().archive.objects is not None:
+        return _send_stored(_archived_name(record, index, "poster"))
     return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
 
 
@@ -319,6 +333,13 @@ def readyz() -> ResponseReturnValue:
             f"full: {services().settings.data_dir} has no room" if full else f"not writable: {exc.strerror}"
         )
         ready = False
+    objects = services().archive.objects
+    if objects is not None:
+        try:
+            objects.check()
+            checks["object_store"] = "ok"
+        except ObjectStoreError as exc:
+            checks["object_store"], ready = str(exc), False
     try:
         services().api.list_models(timeout=3.0)
         checks["upstream"] = "ok"
@@ -344,6 +365,30 @@ def write_probe_file(folder: str, size: int = 64 * 1024) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.remove(path)
+
+
+def _archived_name(record, index, kind) -> str:
+    """The name in the archive of a job's video or poster, or a 404."""
+    entry = next((f for f in record.files if f.get("index") == index), None)
+    if entry is None or not entry.get(kind):
+        abort(404, description=Problem(N_("This video is not in the archive (yet, or any more).")))
+    return entry[kind]
+
+
+def _send_stored(relative: str, name: str | None = None, download: bool = False) -> ResponseReturnValue:
+    """An archived file streamed from the object store, with the request's Range; 503 if the store fails."""
+    try:
+        body = services().archive.open(
+            relative,
+            request.headers.get("Range") if request.range is not None and len(request.range.ranges) == 1 else None,
+            request.headers.get("If-None-Match"),
+        )
+    except ObjectStoreError as exc:
+        log.error("archive: %s", exc)
+        abort(503, description=Problem(N_("The archive's storage is not answering. Try again in a moment.")))
+    if body is None:
+        abort(404, description=Problem(N_("This video is not in the archive (yet, or any more).")))
+    return send_object(body, max_age=86400, download_name=name, as_attachment=download)
 
 
 def _archived_file(record, index, kind):
