@@ -14,10 +14,12 @@ from app import create_app
 from app.storage.objects import ObjectStore
 from support.client import make_settings, submit
 from support.media import make_png
+from support.nginx import shipped_nginx
 from support.object_store import SeaweedS3
-from support.pages import Page
-from support.servers import free_port
+from support.pages import Page, hidden_value
+from support.servers import AppProcess, free_port
 from support.upstreams import job_body, json_response
+from support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +142,55 @@ def test_a_picture_kept_on_one_host_is_sent_by_another(stored_app, upstream, s3,
         assert base64.b64encode(picture).decode() in create.body.decode("latin-1")
     finally:
         app_b.extensions["studio"].follower.stop()
+
+
+def test_behind_nginx_the_video_comes_from_the_store_by_a_signed_address_nobody_sees(demo_api, s3, tmp_path):
+    """ARCHIVE_ACCEL_REDIRECT with OBJECT_STORE_URL and the shipped nginx location: nginx fetches the
+    object from the store with the client's Range; the app only points, and the location is internal."""
+    app = AppProcess(
+        tmp_path / "app",
+        {
+            "VIDEO_API_BASE_URL": demo_api.base_url,
+            "VIDEO_API_KEY": demo_api.key,
+            "TRUSTED_PROXIES": "1",
+            "OBJECT_STORE_URL": f"s3://{s3.bucket}/behind-nginx",
+            "ARCHIVE_ACCEL_REDIRECT": "/_studio_store/",
+            **s3.env,
+        },
+    ).start()
+    try:
+        with (
+            shipped_nginx(str(tmp_path / "nginx"), app.port, store=f"127.0.0.1:{s3.port}") as (base_url, _),
+            requests.Session() as browser,
+        ):
+            token = hidden_value(browser.get(base_url + "/", timeout=10).text)
+            form = {"csrf_token": token, "prompt": "A paper boat", "duration": "1", "width": "320", "height": "180"}
+            sent = browser.post(base_url + "/jobs", data={**form, "fps": "10"}, timeout=30)
+            assert sent.status_code == 200, sent.text[:300]
+            job_id = sent.url.rsplit("/", 1)[1]
+
+            def settled():
+                state = browser.get(f"{base_url}/jobs/{job_id}/status", timeout=10).json()
+                return state if state["finished"] else None
+
+            assert wait_for(settled, what="the job settling")["archive"] == "archived"
+            keys = [k for k in s3.keys("behind-nginx/archive/") if k.endswith(".mp4")]
+            assert len(keys) == 1
+            expected = s3.client().get_object(Bucket=s3.bucket, Key=keys[0])["Body"].read()
+            video_url = f"/jobs/{job_id}/video/0.mp4"
+            whole = browser.get(base_url + video_url, timeout=10)
+            assert whole.status_code == 200 and whole.content == expected
+            assert whole.headers["Content-Type"] == "video/mp4" and "X-Accel-Redirect" not in whole.headers
+            assert not any(h.lower().startswith(("x-amz", "seaweed")) for h in whole.headers), whole.headers
+            assert whole.headers["Content-Disposition"].startswith("inline; filename=a_paper_boat")
+            part = browser.get(base_url + video_url, headers={"Range": "bytes=100-1099"}, timeout=10)
+            assert part.status_code == 206 and part.content == expected[100:1100]
+            assert part.headers["Content-Range"] == f"bytes 100-1099/{len(expected)}"
+            # The app only points, with a signature the browser never gets; the location is internal.
+            direct = requests.get(app.base_url + video_url, timeout=10)
+            hidden = direct.headers["X-Accel-Redirect"]
+            assert direct.content == b"" and hidden.startswith("/_studio_store/videos/") and "X-Amz-Signature" in hidden
+            assert requests.get(base_url + hidden, timeout=10).status_code == 404
+            assert s3.endpoint.split("//")[1] not in browser.get(f"{base_url}/jobs/{job_id}", timeout=10).text
+    finally:
+        app.stop()

@@ -25,7 +25,8 @@ def send_video(
     accel: tuple[str, str] | None = None,
 ) -> Response:
     """The MP4 at path, with Range support whose cost does not depend on where the range starts.
-    accel: (internal location, path relative to it) when nginx in front should send the file itself."""
+    accel: (internal location, path relative to it, or a presigned path and query to the object store) when
+    nginx in front should send the file itself."""
     if accel:
         return _handed_to_nginx(*accel, max_age=max_age, download_name=download_name, as_attachment=as_attachment)
     ranges = request.range
@@ -92,7 +93,8 @@ def _handed_to_nginx(location, relative, *, max_age, download_name, as_attachmen
     (ARCHIVE_ACCEL_REDIRECT): nginx then answers Range, If-Range and HEAD itself, with sendfile, and the
     worker's thread is free at once. nginx keeps the Content-Disposition and Cache-Control set here."""
     response = Response(status=200, mimetype="video/mp4")
-    response.headers["X-Accel-Redirect"] = location + quote(relative.replace(os.sep, "/"))
+    path, _, query = relative.partition("?")  # a presigned address to the object store keeps its query as is
+    response.headers["X-Accel-Redirect"] = location + quote(path.replace(os.sep, "/")) + (f"?{query}" if query else "")
     response.headers["Content-Disposition"] = _disposition(as_attachment, download_name)
     response.cache_control.public = True
     response.cache_control.max_age = max_age

@@ -14,6 +14,7 @@ from .servers import ROOT, free_port, wait_until_up
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SNIPPET = os.path.join(ROOT, "docs", "deploy", "nginx-video-studio-proxy.conf")
 SHIPPED_ARCHIVE = "/var/lib/video-studio/archive/"
+SHIPPED_STORE = "127.0.0.1:8333"  # the store's address in the shipped location, which an operator replaces
 
 
 def available():
@@ -28,12 +29,15 @@ def require_nginx():
         pytest.skip(reason)
 
 
-def shipped_site(folder, app_port, data_dir=None):
+def shipped_site(folder, app_port, data_dir=None, store=None):
     """The server block's contents: the shipped snippet pointed at app_port, and with data_dir, its
-    internal archive location at data_dir/archive/ instead of /var/lib/video-studio/archive/."""
+    internal archive location at data_dir/archive/ instead of /var/lib/video-studio/archive/; with store
+    ("host:port" of the object store), its internal store location pointed there."""
     with open(SNIPPET, encoding="utf-8") as fh:
         snippet = fh.read().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{app_port}")
-    assert SHIPPED_ARCHIVE in snippet
+    assert SHIPPED_ARCHIVE in snippet and snippet.count(SHIPPED_STORE) == 2
+    if store is not None:
+        snippet = snippet.replace(SHIPPED_STORE, store)
     if data_dir is not None:
         snippet = snippet.replace(SHIPPED_ARCHIVE, os.path.join(str(data_dir), "archive") + "/")
     with open(os.path.join(folder, "proxy.conf"), "w", encoding="utf-8") as fh:
@@ -94,11 +98,11 @@ def stop(proc):
 
 
 @contextlib.contextmanager
-def shipped_nginx(folder, app_port, data_dir=None):
+def shipped_nginx(folder, app_port, data_dir=None, store=None):
     """Yields (base_url, port) of nginx with the shipped settings in front of the app on app_port."""
     require_nginx()
     os.makedirs(folder, exist_ok=True)
-    proc, base_url = start(folder, shipped_site(folder, app_port, data_dir))
+    proc, base_url = start(folder, shipped_site(folder, app_port, data_dir, store))
     try:
         yield base_url, int(base_url.rsplit(":", 1)[1])
     finally:
