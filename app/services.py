@@ -9,6 +9,7 @@ from app.catalog.examples import load_examples
 from app.catalog.model_list import ModelCatalogue
 from app.catalog.profiles import Profiles, load_profiles
 from app.core.config import Settings
+from app.core.instance import use_instance_id
 from app.jobs.follower import Follower
 from app.jobs.spending_guard import Allowance, rules_from
 from app.jobs.store import JobStore
@@ -38,6 +39,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Create the client, the stores and the follower (not started) for these settings."""
+    use_instance_id(settings.instance_id)  # the name on this instance's sends and claims
     api = VideoAPI(
         settings.video_api_base_url,
         settings.video_api_key,

@@ -67,6 +67,11 @@ def test_env_file_fills_what_the_environment_does_not_set(tmp_path):
         ({"ARCHIVE_ACCEL_REDIRECT": "/_studio_archive"}, "ARCHIVE_ACCEL_REDIRECT"),
         ({"ARCHIVE_ACCEL_REDIRECT": "_studio_archive/"}, "ARCHIVE_ACCEL_REDIRECT"),
         ({"ARCHIVE_ACCEL_REDIRECT": "/a b/"}, "ARCHIVE_ACCEL_REDIRECT"),
+        ({"OBJECT_STORE_URL": "https://s3.example.com/videos", "SECRET_KEY": "k"}, "OBJECT_STORE_URL"),
+        ({"OBJECT_STORE_URL": "s3://Bad_Bucket/x", "SECRET_KEY": "k"}, "OBJECT_STORE_URL"),
+        ({"OBJECT_STORE_URL": "s3://videos/studio", "SECRET_KEY": ""}, "SECRET_KEY"),  # hosts share one key
+        ({"INSTANCE_ID": "host a"}, "INSTANCE_ID"),
+        ({"INSTANCE_ID": "x" * 65}, "INSTANCE_ID"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path, env, variable):

@@ -366,14 +366,14 @@ def _dead_pid():
 def test_a_fetch_whose_worker_died_is_taken_over_at_once_and_its_part_files_removed(make_app, upstream, tiny_mp4):
     import os
 
-    from app.jobs.follower import SENDER
+    from app.core.instance import instance_id
 
     upstream.handler = failing_content(tiny_mp4, {"on": False})
     app = make_app(upstream.url, follow=False)
     store, follower = app.extensions["studio"].store, app.extensions["studio"].follower
     store.add(Job(id="video_orphan", status="completed", progress=100), {"prompt": "o"})
     dead = _dead_pid()
-    assert store.claims.claim_archive("video_orphan", 600, holder=f"{SENDER}:{dead}")  # a 10-minute lease...
+    assert store.claims.claim_archive("video_orphan", 600, holder=f"{instance_id()}:{dead}")  # a 10-minute lease...
     archive = app.extensions["studio"].archive
     folder = archive.job_dir("video_orphan")
     os.makedirs(folder, exist_ok=True)

@@ -35,7 +35,7 @@ def stored_app(make_app, upstream, s3, monkeypatch, request):
     for name, value in s3.env.items():
         monkeypatch.setenv(name, value)
     prefix = f"t{abs(hash(request.node.name)) % 10**8}"
-    return make_app(upstream.url, object_store_url=f"s3://{s3.bucket}/{prefix}"), prefix
+    return make_app(upstream.url, object_store_url=f"s3://{s3.bucket}/{prefix}", secret_key_given=True), prefix
 
 
 def archived(client, upstream, tiny_mp4, prompt="a kite over the dunes"):
@@ -123,7 +123,11 @@ def test_a_picture_kept_on_one_host_is_sent_by_another(stored_app, upstream, s3,
     """Two hosts share the bucket: the form shown again by A (a field was wrong) keeps the picture; sent
     through B, which never saw the upload, the picture still goes to the video API."""
     app_a, prefix = stored_app
-    app_b = create_app(make_settings(upstream.url, tmp_path / "host-b", object_store_url=f"s3://{s3.bucket}/{prefix}"))
+    app_b = create_app(
+        make_settings(
+            upstream.url, tmp_path / "host-b", object_store_url=f"s3://{s3.bucket}/{prefix}", secret_key_given=True
+        )
+    )
     app_b.config["TESTING"] = True
     try:
         upstream.handler = lambda req: json_response(job_body("video_from_b", status="queued"))

@@ -13,7 +13,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from app.jobs.follower import SENDER
+from app.core.instance import instance_id
 from support.pages import Page, hidden_value
 from support.servers import AppProcess
 from support.upstreams import ScriptedUpstream, job_body, json_response
@@ -23,7 +23,7 @@ from support.waiting import wait_for
 def dead_sender():
     proc = subprocess.Popen(["true"])
     proc.wait()
-    return f"{SENDER}:{proc.pid}"
+    return f"{instance_id()}:{proc.pid}"
 
 
 def listed(job_id, prompt, created_at, model="kling-v1", status="completed"):

@@ -261,13 +261,13 @@ def test_a_created_job_whose_id_the_database_refuses_is_kept_in_the_journal_and_
 def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_again(make_app, upstream):
     import subprocess
 
-    from app.jobs.follower import SENDER
+    from app.core.instance import instance_id
 
     dead = subprocess.Popen(["true"])
     dead.wait()
     app = make_app(upstream.url, follow=False)
     store = app.extensions["studio"].store
-    store.add_sending("local-dead", {"prompt": "sent by a worker that died"}, sender=f"{SENDER}:{dead.pid}")
+    store.add_sending("local-dead", {"prompt": "sent by a worker that died"}, sender=f"{instance_id()}:{dead.pid}")
     token = "d" * 32
     store.claim_submission(token)
     store.finish_submission(token, "local-dead")
@@ -283,3 +283,23 @@ def test_a_resend_after_its_worker_died_answers_at_once_with_the_choice_to_send_
     page = resp.get_data(as_text=True)
     assert resp.status_code == 409 and "Send it again anyway" in page
     assert store.get("local-dead").status == "uncertain" and upstream.creates == []
+
+
+def test_another_instance_on_the_same_host_is_never_taken_for_a_dead_worker_of_ours(make_app, upstream, monkeypatch):
+    """INSTANCE_ID: two instances with one host name. A row being sent by the other one, whose pid is not
+    alive here, is its business: this instance neither settles it as lost nor offers to send it again."""
+    import subprocess
+
+    from app.core.instance import instance_id
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    monkeypatch.setenv("INSTANCE_ID", "studio-a")
+    app = make_app(upstream.url, follow=False, instance_id="studio-a")
+    assert instance_id() == "studio-a"
+    store = app.extensions["studio"].store
+    store.add_sending("local-b", {"prompt": "sent by instance b"}, sender=f"studio-b:{dead.pid}")
+    store.add_sending("local-a", {"prompt": "sent by a worker of ours that died"}, sender=f"studio-a:{dead.pid}")
+    app.extensions["studio"].follower.run_once()
+    assert store.get("local-b").status == "sending", "instance b's send is left to instance b"
+    assert store.get("local-a").status == "uncertain", "our own dead worker's send is settled"

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from dotenv import dotenv_values
 from limits import parse_many
 
+from app.core.instance import INSTANCE_RE
+
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names the variable and fits on one line."""
@@ -61,6 +63,10 @@ class Settings:
     # s3://bucket/prefix: archived videos and posters in an S3 API that every host shares (the endpoint and
     # keys from the standard AWS_* variables); unset: under DATA_DIR/archive.
     object_store_url: str = ""
+    # Names this instance in claims and sends (default: the host's name); give each instance its own when
+    # two share a host name.
+    instance_id: str = ""
+    secret_key_given: bool = field(default=False, repr=False)  # SECRET_KEY set, not generated into DATA_DIR
     follower_concurrency: int = 32  # status reads in flight at once, per follower
     follower_reads_per_second: float = 400.0  # all running jobs together ask the API at most this often
     # Where jobs are followed: "thread" (in this process: flask run, tests), "process" (one process of its
@@ -132,6 +138,16 @@ class Settings:
         ):
             raise ConfigError(
                 f"OBJECT_STORE_URL must look like s3://bucket or s3://bucket/prefix, not {self.object_store_url!r}"
+            )
+        if self.instance_id and not INSTANCE_RE.fullmatch(self.instance_id):
+            raise ConfigError(
+                "INSTANCE_ID must be 1 to 64 letters, digits, dots, dashes or underscores, "
+                f"not {self.instance_id[:80]!r}"
+            )
+        if self.object_store_url and not self.secret_key_given:
+            raise ConfigError(
+                "SECRET_KEY must be set when OBJECT_STORE_URL is (several hosts must sign sessions with the "
+                "same key): generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
             )
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
             raise ConfigError(
@@ -218,11 +234,13 @@ class Settings:
         if get("VIDEO_API_COMPAT_ALIASES"):
             values["send_compat_aliases"] = _boolean("VIDEO_API_COMPAT_ALIASES", get("VIDEO_API_COMPAT_ALIASES"))
         values["secret_key"] = get("SECRET_KEY") or _stored_secret(data_dir)
+        values["secret_key_given"] = bool(get("SECRET_KEY"))
+        values["instance_id"] = get("INSTANCE_ID")
         return cls(**values)
 
     def describe(self) -> str:
         """The settings for a start-up log line, the secrets left out."""
-        hidden = {"video_api_key", "secret_key", "app_password", "video_api_user_info"}
+        hidden = {"video_api_key", "secret_key", "secret_key_given", "app_password", "video_api_user_info"}
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         shown["video_api_key"] = "set" if self.video_api_key else "not set"
         return ", ".join(f"{k}={v}" for k, v in shown.items())

@@ -9,11 +9,11 @@ fetch, across workers and, with a shared store, across hosts. Pages only read wh
 import logging
 import os
 import random
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from app.core.instance import instance_id
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
 from app.media.archive import ArchiveError
@@ -21,7 +21,6 @@ from app.upstream import UpstreamError
 
 log = logging.getLogger("app.jobs.follower")
 
-SENDER = f"{socket.gethostname()}"
 LOST_SEND = Problem(
     N_(
         "The app stopped while sending this job (a restart or a crash), before the video API's "
@@ -38,8 +37,8 @@ MATCH_SLACK = 120.0  # a listed job made this long before its send (clocks diffe
 
 
 def sender_id() -> str:
-    """host:pid of this worker, written on a row while it is being sent."""
-    return f"{SENDER}:{os.getpid()}"
+    """instance:pid of this worker (app/core/instance.py), written on a row while it is being sent."""
+    return f"{instance_id()}:{os.getpid()}"
 
 
 class Follower:
@@ -362,7 +361,7 @@ class Follower:
         now = now or self.clock()
         self.archive.evict(self.store, now)
         removed = self.archive.remove_orphan_parts(
-            now, older_than=self.archive_lease * 2, gone=lambda pid: sender_is_gone(f"{SENDER}:{pid}")
+            now, older_than=self.archive_lease * 2, gone=lambda pid: sender_is_gone(f"{instance_id()}:{pid}")
         )
         if removed:
             log.info("removed %d unfinished download(s) left by stopped workers", removed)
@@ -417,9 +416,9 @@ def _best_match(record, listed, send_window):
 
 
 def sender_is_gone(sender: str | None) -> bool:
-    """True when the worker sending a row (host:pid) ran on this host and is no longer alive."""
-    host, _, pid = (sender or "").rpartition(":")
-    return host == SENDER and pid.isdigit() and not _alive(int(pid))
+    """True when the worker sending a row (instance:pid) is one of this instance's and is no longer alive."""
+    instance, _, pid = (sender or "").rpartition(":")
+    return instance == instance_id() and pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid) -> bool:
