@@ -1,5 +1,6 @@
 # make run    serve the app (with no VIDEO_API_BASE_URL: against the built-in demo API)
-# make test   install what the tests need (venv, packages, Chromium, nginx, LiteLLM's proxy), lint, and run every test
+# make test   install what the tests need (venv, packages, Chromium, nginx, PostgreSQL, SeaweedFS, LiteLLM's proxy),
+#             lint, and run every test
 # make lint   ruff (lint, import order, format), import-linter (the layer rule) and pyright, configured in pyproject.toml
 # make bench  run the benchmarks (against nginx and minimal Flask apps) and write bench/REPORT.md
 # make demo-api  run only the demo video API on 127.0.0.1:8001
@@ -43,12 +44,14 @@ run: $(VENV)/.runtime translations
 demo-api: $(VENV)/.runtime
 	$(BIN)/python -m demo_api --port $${DEMO_API_PORT:-8001} --data-dir $${DATA_DIR:-data}/demo_api
 
-# Debian's Chromium (and a CJK font for screenshots) and nginx (the slow-client test puts it in front of
+# Debian's Chromium (and a CJK font for screenshots), PostgreSQL 15 (DATABASE_URL's tests start a throwaway
+# cluster) and nginx (the slow-client test puts it in front of
 # the app), when missing and installable; otherwise those tests are skipped with a reason
 # (REQUIRE_BROWSER=1, set by .ci/run, turns that into a failure).
-SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-wqy-microhei nginx
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-wqy-microhei nginx postgresql-15
 browser:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] && fc-list 2>/dev/null | grep -qi wqy; then exit 0; fi; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/sbin/nginx ] && [ -x /usr/lib/postgresql/15/bin/initdb ] && \
+	  fc-list 2>/dev/null | grep -qi wqy; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing $(SYSTEM_PACKAGES) with apt-get..."; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -56,7 +59,7 @@ browser:
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	     $(SYSTEM_PACKAGES) >/dev/null) || echo "apt-get could not install $(SYSTEM_PACKAGES)"; \
-	else echo "Chromium or nginx is missing and cannot be installed here: those tests will be skipped"; fi
+	else echo "Chromium, nginx or PostgreSQL is missing and cannot be installed here: those tests will be skipped"; fi
 
 $(LITELLM_VENV)/.installed: requirements-litellm.txt
 	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)

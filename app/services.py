@@ -15,6 +15,7 @@ from app.jobs.spending_guard import Allowance, rules_from
 from app.jobs.store import JobStore
 from app.media.archive import VideoArchive
 from app.media.images import UploadStore
+from app.storage.database import open_database
 from app.storage.objects import ObjectStore
 from app.storage.sessions import SessionRegistry
 from app.upstream import VideoAPI
@@ -51,7 +52,8 @@ def build_services(settings: Settings) -> Services:
         flavor=settings.video_api_flavor,
         image_base64_format=settings.image_base64_format,
     )
-    store = JobStore(os.path.join(settings.data_dir, "jobs.sqlite3"))
+    database = open_database(settings.database_url, os.path.join(settings.data_dir, "jobs.sqlite3"))
+    store = JobStore(database, journal_dir=settings.data_dir)
     archive = VideoArchive(
         os.path.join(settings.data_dir, "archive"),
         max_bytes=int(settings.archive_max_mb * 1024 * 1024),
@@ -76,7 +78,7 @@ def build_services(settings: Settings) -> Services:
         upload_max_age=settings.upload_keep_days * 86400,
     )
     sessions = (
-        SessionRegistry(store.path, settings.secret_key, settings.app_password)
+        SessionRegistry(database, settings.secret_key, settings.app_password)
         if settings.auth_mode == "password"
         else None
     )
@@ -88,7 +90,7 @@ def build_services(settings: Settings) -> Services:
         uploads=uploads,
         catalogue=ModelCatalogue(api, settings.models_cache_seconds),
         allowance=Allowance(
-            store.path, rules_from(settings.submit_rate_limit, settings.daily_submit_cap), settings.team_daily_cap
+            database, rules_from(settings.submit_rate_limit, settings.daily_submit_cap), settings.team_daily_cap
         ),
         follower=follower,
         sessions=sessions,

@@ -232,7 +232,7 @@ def test_a_created_job_whose_id_the_database_refuses_is_kept_in_the_journal_and_
     sent to the job all the same, and the follower records the id once the lock is gone."""
     app = make_app(upstream.url, follow=False)
     store = app.extensions["studio"].store
-    store.busy_seconds = 0.1
+    store.db.database.busy_seconds = 0.1  # a write waits this long for the lock, then fails
     holder = {}
 
     def handler(req):

@@ -63,6 +63,9 @@ class Settings:
     # s3://bucket/prefix: archived videos and posters in an S3 API that every host shares (the endpoint and
     # keys from the standard AWS_* variables); unset: under DATA_DIR/archive.
     object_store_url: str = ""
+    # postgresql+psycopg://user:password@host/db: the history, claims, spending guard, sessions and sign-in
+    # counters in PostgreSQL, shared by every host; unset: SQLite files under DATA_DIR.
+    database_url: str = field(default="", repr=False)
     # Names this instance in claims and sends (default: the host's name); give each instance its own when
     # two share a host name.
     instance_id: str = ""
@@ -144,9 +147,14 @@ class Settings:
                 "INSTANCE_ID must be 1 to 64 letters, digits, dots, dashes or underscores, "
                 f"not {self.instance_id[:80]!r}"
             )
-        if self.object_store_url and not self.secret_key_given:
+        if self.database_url and not re.match(r"postgresql(\+psycopg)?://", self.database_url):
             raise ConfigError(
-                "SECRET_KEY must be set when OBJECT_STORE_URL is (several hosts must sign sessions with the "
+                "DATABASE_URL must be a PostgreSQL address like postgresql+psycopg://user:password@host:5432/db"
+            )
+        shared = "DATABASE_URL" if self.database_url else "OBJECT_STORE_URL" if self.object_store_url else ""
+        if shared and not self.secret_key_given:
+            raise ConfigError(
+                f"SECRET_KEY must be set when {shared} is (several hosts must sign sessions with the "
                 "same key): generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`"
             )
         if self.daily_submit_cap < 0 or self.trusted_proxies < 0:
@@ -161,7 +169,7 @@ class Settings:
     @property
     def ratelimit_uri(self) -> str:
         default = os.path.abspath(os.path.join(self.data_dir, "ratelimits.sqlite3"))
-        return self.ratelimit_storage_uri or f"sqlite:///{default}"
+        return self.ratelimit_storage_uri or self.database_url or f"sqlite:///{default}"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -198,6 +206,7 @@ class Settings:
             "model_profiles_file": get("MODEL_PROFILES_FILE"),
             "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
             "object_store_url": get("OBJECT_STORE_URL"),
+            "database_url": _psycopg(get("DATABASE_URL")),
             "allowed_private_hosts": tuple(
                 h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",") if h.strip()
             ),
@@ -240,10 +249,33 @@ class Settings:
 
     def describe(self) -> str:
         """The settings for a start-up log line, the secrets left out."""
-        hidden = {"video_api_key", "secret_key", "secret_key_given", "app_password", "video_api_user_info"}
+        hidden = {
+            "video_api_key",
+            "secret_key",
+            "secret_key_given",
+            "app_password",
+            "video_api_user_info",
+            "database_url",
+        }
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+        shown["database"] = _without_password(self.database_url) if self.database_url else "SQLite in data_dir"
         shown["video_api_key"] = "set" if self.video_api_key else "not set"
         return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def _psycopg(url: str) -> str:
+    """postgresql://... as SQLAlchemy's psycopg 3 address (postgres:// and postgresql:// name the same)."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", ":***@", 1)))
 
 
 def _check_base_url(url):

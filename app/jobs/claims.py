@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.core.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.core.messages import stored
 from app.jobs.database import JobsDatabase
+from app.storage.database import json_number
 from app.upstream import Job
 
 # The lifecycle's values, for the SQL below (constants from the enums, never text from outside).
@@ -56,7 +57,8 @@ class FollowerClaims:
         with self.db.connect() as db:
             rows = db.execute(
                 f"UPDATE jobs SET next_check_at = ? WHERE id IN (SELECT id FROM jobs WHERE status IN {_IN}"
-                f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?) AND next_check_at <= ? RETURNING id",
+                f" AND next_check_at <= ? ORDER BY next_check_at LIMIT ?{db.skip_locked}) AND next_check_at <= ?"
+                " RETURNING id",
                 (now + lease_seconds, *_RUNNING, now, limit, now),
             ).fetchall()
         return [r[0] for r in rows]
@@ -65,7 +67,8 @@ class FollowerClaims:
         """What a status read needs to know of a job, without reading its whole record (hundreds a second)."""
         with self.db.connect() as db:
             row = db.execute(
-                "SELECT status, json_extract(job, '$.progress') AS progress, submitted_at, answered_at, changed_at,"
+                f"SELECT status, {json_number(db.dialect, 'job', 'progress')} AS progress, submitted_at, answered_at,"
+                " changed_at,"
                 " check_error IS NOT NULL AS has_error, check_failures FROM jobs WHERE id = ?",
                 (job_id,),
             ).fetchone()
@@ -98,7 +101,7 @@ class FollowerClaims:
         now = self.db.clock()
         with self.db.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT status, job FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            row = db.execute(f"SELECT status, job FROM jobs WHERE id = ?{db.for_update}", (job.id,)).fetchone()
             if row is None:
                 db.execute("ROLLBACK")
                 return False
@@ -181,11 +184,12 @@ class FollowerClaims:
 
     def pause_upstream(self, until: float) -> None:
         """The API said it is overloaded: every worker leaves it alone until then (a later pause wins)."""
-        self.db.execute(
-            "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
-            " ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
-            (until,),
-        )
+        with self.db.connect() as db:
+            db.execute(
+                "INSERT INTO upstream_state (name, value) VALUES ('paused_until', ?)"
+                f" ON CONFLICT(name) DO UPDATE SET value = {db.greatest}(upstream_state.value, excluded.value)",
+                (until,),
+            )
 
     def upstream_paused_until(self) -> float:
         with self.db.connect() as db:

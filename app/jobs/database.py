@@ -1,30 +1,31 @@
-"""The job store's SQLite file: the connection, the statement helper and the clock that its parts share.
+"""The job store's database and the clock that its parts share.
 
 JobStore (store.py) owns one JobsDatabase and hands it to its parts: FollowerClaims (claims.py, the
-follower's work) and HistoryQueries (queries.py, the history page's questions)."""
+follower's work) and HistoryQueries (queries.py, the history page's questions). The database is a SQLite
+file under DATA_DIR, or PostgreSQL with DATABASE_URL (app/storage/database.py)."""
 
-import os
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
-from app.storage.sqlite import BUSY_SECONDS, connect
+from app.storage.database import SqliteDatabase, open_database
+from app.storage.postgres import PostgresDatabase
 
 
 class JobsDatabase:
-    """What every part of the job store stands on: its file, how long a statement waits for another writer's
-    lock, and the clock its times come from (tests put their own clock here)."""
+    """What every part of the job store stands on: its database, and the clock its times come from (tests
+    put their own clock here)."""
 
-    busy_seconds: float = BUSY_SECONDS
-
-    def __init__(self, path: str) -> None:
-        self.path = os.path.abspath(path)
+    def __init__(self, database: "str | SqliteDatabase | PostgresDatabase") -> None:
+        self.database = open_database("", database) if isinstance(database, str) else database
+        self.dialect: str = self.database.dialect
+        self.path = getattr(self.database, "path", self.database.name)
         self.clock: Callable[[], float] = time.time
 
-    def connect(self, synchronous: str = "NORMAL") -> AbstractContextManager[sqlite3.Connection]:
-        """A pooled connection for the length of a with block; one transaction, committed at its end."""
-        return connect(self.path, row_factory=sqlite3.Row, busy_seconds=self.busy_seconds, synchronous=synchronous)
+    def connect(self, synchronous: str = "NORMAL") -> AbstractContextManager[Any]:
+        """A pooled connection for the length of a with block; autocommit, or BEGIN ... COMMIT inside."""
+        return self.database.connect(synchronous)
 
     def execute(self, sql: str, args: tuple = ()) -> int:
         """Run one statement; the number of rows it changed."""

@@ -11,10 +11,10 @@ import fcntl
 import json
 import logging
 import os
-import sqlite3
 import time
 from typing import Any
 
+from app.storage.database import DATABASE_ERRORS
 from app.upstream import Job
 
 log = logging.getLogger("app.jobs.journal")
@@ -65,7 +65,7 @@ class CreatedJournal:
                     store.created(entry["local_id"], Job.from_dict(entry["job"]))
                     done += 1
                     log.info("job %s: its upstream id was recorded from the journal", entry["job"].get("id"))
-                except sqlite3.Error as exc:
+                except DATABASE_ERRORS as exc:
                     log.warning("journal replay of %s waits: %s", entry["job"].get("id"), exc)
                     left.append(entry)
             text = "".join(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in left)

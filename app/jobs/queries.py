@@ -3,6 +3,7 @@
 from app.core.lifecycle import JobStatus
 from app.jobs.database import JobsDatabase
 from app.jobs.records import JobRecord, record_from_row
+from app.storage.database import json_number
 
 STATUS_FILTERS = (
     JobStatus.QUEUED,
@@ -50,13 +51,13 @@ class HistoryQueries:
                 where.append(f"{column} = ?")
                 args.append(value)
         if query:
-            where.append("prompt LIKE ? ESCAPE '\\'")
+            where.append("prompt {like} ? ESCAPE '\\'")
             args.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if status in STATUS_FILTERS:
             where.append("status = ?")
             args.append(str(status))
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self.db.connect() as db:
+            clause = f"WHERE {' AND '.join(where)}".replace("{like}", db.like) if where else ""
             total = db.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
             rows = db.execute(
                 f"SELECT * FROM jobs {clause} ORDER BY submitted_at DESC LIMIT ? OFFSET ?",
@@ -70,10 +71,11 @@ class HistoryQueries:
         """(median run time, how many jobs) of earlier completed jobs of this model at this length and size,
         from the upstream's own created and completed times; (None, 0) when there are none."""
         with self.db.connect() as db:
+            completed, created = (json_number(db.dialect, "job", key) for key in ("completed_at", "created_at"))
             rows = db.execute(
-                "SELECT json_extract(job, '$.completed_at') - json_extract(job, '$.created_at') FROM jobs"
-                " WHERE status = ? AND model IS ? AND seconds IS ? AND size IS ?"
-                " AND json_extract(job, '$.completed_at') > 0 AND json_extract(job, '$.created_at') > 0"
+                f"SELECT {completed} - {created} FROM jobs"
+                " WHERE status = ? AND model IS NOT DISTINCT FROM ? AND seconds IS NOT DISTINCT FROM ?"
+                f" AND size IS NOT DISTINCT FROM ? AND {completed} > 0 AND {created} > 0"
                 " ORDER BY submitted_at DESC LIMIT ?",
                 (str(JobStatus.COMPLETED), model, seconds, size, limit),
             ).fetchall()

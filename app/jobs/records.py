@@ -2,8 +2,8 @@
 settings, how its status reads and archive went), read from a row of the jobs table."""
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core.lifecycle import ArchiveState, JobStatus
 from app.core.messages import loaded
@@ -91,7 +91,7 @@ class JobRecord:
         )
 
 
-def record_from_row(row: sqlite3.Row) -> JobRecord:
+def record_from_row(row: Any) -> JobRecord:
     """The JobRecord of a row of the jobs table."""
     keys = row.keys()
     # The status column is the truth (the app's own states are written there alone).

@@ -3,6 +3,7 @@
 import json
 import os
 import sqlite3
+from typing import Any
 
 from babel.messages.pofile import read_po
 
@@ -18,7 +19,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     id              TEXT PRIMARY KEY,
     local_id        TEXT,               -- the id it had while being sent; its permalink keeps working
     sender          TEXT,               -- host:pid of the worker sending it, while it is being sent
-    submitted_at    REAL NOT NULL,
+    submitted_at    DOUBLE PRECISION NOT NULL,
     submitted_by    TEXT,
     prompt          TEXT NOT NULL DEFAULT '',
     model           TEXT,
@@ -27,20 +28,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     status          TEXT NOT NULL,
     params          TEXT NOT NULL DEFAULT '{}',
     job             TEXT NOT NULL DEFAULT '{}',
-    checked_at      REAL NOT NULL DEFAULT 0,    -- the last status read, answered or not
-    answered_at     REAL NOT NULL DEFAULT 0,    -- the last status read the upstream answered
-    changed_at      REAL NOT NULL DEFAULT 0,    -- the last time status or progress moved
-    next_check_at   REAL NOT NULL DEFAULT 0,    -- when the follower reads the status next (or a claim's lease)
+    checked_at      DOUBLE PRECISION NOT NULL DEFAULT 0,    -- the last status read, answered or not
+    answered_at     DOUBLE PRECISION NOT NULL DEFAULT 0,    -- the last status read the upstream answered
+    changed_at      DOUBLE PRECISION NOT NULL DEFAULT 0,    -- the last time status or progress moved
+    next_check_at   DOUBLE PRECISION NOT NULL DEFAULT 0,    -- the next status read (or a claim's lease)
     check_failures  INTEGER NOT NULL DEFAULT 0,
     check_error     TEXT,
-    stalled_at      REAL,
+    stalled_at      DOUBLE PRECISION,
     archive         TEXT NOT NULL DEFAULT 'none',
-    archive_started REAL NOT NULL DEFAULT 0,
+    archive_started DOUBLE PRECISION NOT NULL DEFAULT 0,
     archive_error   TEXT,
     archive_attempts INTEGER NOT NULL DEFAULT 0,
-    archive_next_at REAL NOT NULL DEFAULT 0,
+    archive_next_at DOUBLE PRECISION NOT NULL DEFAULT 0,
     archive_bytes   INTEGER NOT NULL DEFAULT 0,
-    archived_at     REAL,
+    archived_at     DOUBLE PRECISION,
     files           TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (submitted_at DESC);
@@ -49,39 +50,59 @@ CREATE TABLE IF NOT EXISTS comparisons (
     id         TEXT PRIMARY KEY,
     title      TEXT NOT NULL,
     job_ids    TEXT NOT NULL,               -- JSON list, in the order they were sent
-    created_at REAL NOT NULL
+    created_at DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS submissions (
     token      TEXT PRIMARY KEY,
     job_id     TEXT,
-    claimed_at REAL NOT NULL
+    claimed_at DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS upstream_state (  -- shared by every worker: e.g. until when the API asked to be left alone
     name  TEXT PRIMARY KEY,
-    value REAL NOT NULL
+    value DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS probes (         -- /readyz writes here: a store that cannot take a row is not ready
     name TEXT PRIMARY KEY,
-    at   REAL NOT NULL
+    at   DOUBLE PRECISION NOT NULL
 );
 """
 # Columns added since the first version; an older jobs.sqlite3 gets them on start-up.
 ADDED_COLUMNS = {
     "local_id": "TEXT",
     "sender": "TEXT",
-    "answered_at": "REAL NOT NULL DEFAULT 0",
-    "changed_at": "REAL NOT NULL DEFAULT 0",
-    "next_check_at": "REAL NOT NULL DEFAULT 0",
+    "answered_at": "DOUBLE PRECISION NOT NULL DEFAULT 0",
+    "changed_at": "DOUBLE PRECISION NOT NULL DEFAULT 0",
+    "next_check_at": "DOUBLE PRECISION NOT NULL DEFAULT 0",
     "check_failures": "INTEGER NOT NULL DEFAULT 0",
-    "stalled_at": "REAL",
+    "stalled_at": "DOUBLE PRECISION",
     "archive_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "archive_next_at": "REAL NOT NULL DEFAULT 0",
+    "archive_next_at": "DOUBLE PRECISION NOT NULL DEFAULT 0",
     "archive_holder": "TEXT",
 }
 LATE_INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, next_check_at);
 CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
+
+
+def initialise(db: Any) -> None:
+    """Create what is missing, on either database. Times are DOUBLE PRECISION (SQLite reads it as REAL;
+    PostgreSQL's REAL has 4 bytes and would round a timestamp to 1.7645942e+09)."""
+    if db.dialect == "postgresql":
+        db.execute("BEGIN")
+        db.lock("video-studio schema")  # workers of several hosts start at once
+        db.executescript(SCHEMA)
+        for name, kind in ADDED_COLUMNS.items():
+            db.execute(f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {name} {kind}")
+        db.executescript(LATE_INDEXES)
+        db.execute("COMMIT")
+        return  # a PostgreSQL history began after messages became typed records: nothing to convert
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA)
+    migrate(db)
+    db.executescript(LATE_INDEXES)
+    type_messages(db)
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -7,7 +7,6 @@ be known (a timeout after sending, a broken answer, a worker killed mid-send).
 
 import logging
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from app.jobs.follower import LOST_SEND, sender_id, sender_is_gone
 from app.jobs.records import JobRecord
 from app.jobs.spending_guard import Allowance
 from app.jobs.store import JobStore
+from app.storage.database import DATABASE_ERRORS
 from app.upstream import Job, UpstreamCall, UpstreamError, VideoAPI
 
 log = logging.getLogger("app.jobs.sending")
@@ -110,7 +110,7 @@ def send_once(
     if token:
         try:
             earlier = _claim(store, token, settings)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.error("history not writable, nothing sent: %s", exc)
             raise HistoryUnavailable(unwritable(exc)) from exc
         if earlier is not None:
@@ -178,13 +178,13 @@ def send_recorded(
     if allowance is not None:
         try:
             place = allowance.reserve(spender)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.error("spending guard not writable, nothing sent: %s", exc)
             raise HistoryUnavailable(unwritable(exc)) from exc
     local_id = f"local-{secrets.token_hex(10)}"
     try:
         store.add_sending(local_id, params, submitted_by=submitted_by, sender=sender_id())
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _give_back(allowance, place)
         log.error("history not writable, nothing sent: %s", exc)
         raise HistoryUnavailable(unwritable(exc)) from exc
@@ -215,7 +215,7 @@ def record_created(store: JobStore, local_id: str, job: Job, attempts: int = CRE
         try:
             store.created(local_id, job)
             return job
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             error = exc
             time.sleep(CREATED_RETRY_WAIT * (attempt + 1))
     try:
@@ -244,7 +244,7 @@ def record_created(store: JobStore, local_id: str, job: Job, attempts: int = CRE
 def _quietly(call, *args) -> None:
     try:
         call(*args)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         log.warning("could not release a form's token: %s", exc)
 
 
@@ -252,7 +252,7 @@ def _give_back(allowance, place) -> None:
     if allowance is not None and place is not None:
         try:
             allowance.release(place)
-        except sqlite3.Error as exc:  # the count stays a little high: safe for spending
+        except DATABASE_ERRORS as exc:  # the count stays a little high: safe for spending
             log.warning("could not give back an allowance place: %s", exc)
 
 

@@ -18,21 +18,24 @@ from app.jobs.database import JobsDatabase
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
 from app.jobs.records import JobRecord, record_from_row
-from app.jobs.schema import LATE_INDEXES, SCHEMA, migrate, type_messages
+from app.jobs.schema import initialise
 from app.upstream import Job
 
 
 class JobStore:
-    """SQLite-backed history, safe to share between gunicorn workers."""
+    """The history, safe to share between gunicorn workers (SQLite) and between hosts (PostgreSQL)."""
 
-    def __init__(self, path) -> None:
-        self.db = JobsDatabase(path)
+    def __init__(self, database, journal_dir: str | None = None) -> None:
+        """database: a SQLite file's path, or an open database (app/storage/database.py); journal_dir: this
+        host's folder for the journal (by default the SQLite file's)."""
+        self.db = JobsDatabase(database)
         self.path = self.db.path
         self.claims = FollowerClaims(self.db)  # the follower's status reads and archive bookkeeping
         self.history = HistoryQueries(self.db)  # the history page's search, filters and typical run times
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        journal_dir = journal_dir or os.path.dirname(self.path)
+        os.makedirs(journal_dir, exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
-        self.journal = CreatedJournal(os.path.join(os.path.dirname(self.path), "created-jobs.journal"))
+        self.journal = CreatedJournal(os.path.join(journal_dir, "created-jobs.journal"))
         self._initialise()
 
     @property
@@ -49,12 +52,7 @@ class JobStore:
         for attempt in range(attempts):
             try:
                 with self.db.connect() as db:
-                    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                        db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(SCHEMA)
-                    migrate(db)
-                    db.executescript(LATE_INDEXES)
-                    type_messages(db)
+                    initialise(db)
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
@@ -93,10 +91,15 @@ class JobStore:
         """The upstream made the job: the row takes the upstream's id, and the follower reads it soon."""
         now = self.db.clock()
         with self.db.connect(synchronous="FULL") as db:  # this commit is on disk before the person hears of it
-            # One statement, so the write lock is held only while SQLite runs it. OR REPLACE: a relay that
-            # reuses an id replaces the older row that had it.
+            # On SQLite one statement, so the write lock is held only while SQLite runs it. OR REPLACE: a relay
+            # that reuses an id replaces the older row that had it (PostgreSQL: deleted first, in one transaction).
+            replace = "OR REPLACE "
+            if db.dialect == "postgresql":
+                replace = ""
+                db.execute("BEGIN")
+                db.execute("DELETE FROM jobs WHERE id = ? AND id <> ?", (job.id, local_id))
             db.execute(
-                "UPDATE OR REPLACE jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model),"
+                f"UPDATE {replace}jobs SET id = ?, status = ?, job = ?, model = COALESCE(?, model),"
                 " size = COALESCE(?, size), seconds = COALESCE(?, seconds), checked_at = ?, answered_at = ?,"
                 " changed_at = ?, next_check_at = 0, check_error = NULL, sender = NULL WHERE id = ?",
                 (
@@ -112,6 +115,8 @@ class JobStore:
                     local_id,
                 ),
             )
+            if db.in_transaction:
+                db.execute("COMMIT")
 
     def add(self, job: Job, params: dict, submitted_by: str | None = None) -> None:
         """Record a job that exists upstream already (imports and tests)."""
@@ -151,7 +156,8 @@ class JobStore:
         with self.db.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
-                "SELECT params FROM jobs WHERE id = ? AND status = ?", (local_id, str(JobStatus.UNCERTAIN))
+                f"SELECT params FROM jobs WHERE id = ? AND status = ?{db.for_update}",
+                (local_id, str(JobStatus.UNCERTAIN)),
             ).fetchone()
             taken = db.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
             if row is None or taken is not None:
@@ -197,9 +203,10 @@ class JobStore:
         return [record_from_row(r) for r in rows]
 
     def check_writable(self) -> None:
-        """Raise sqlite3.Error unless a row can really be written (a full disk refuses it)."""
+        """Raise one of DATABASE_ERRORS unless a row can really be written (a full disk refuses it)."""
         self.db.execute(
-            "INSERT OR REPLACE INTO probes (name, at) VALUES (?, ?)", (f"ready:{os.getpid()}", self.db.clock())
+            "INSERT INTO probes (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+            (f"ready:{os.getpid()}", self.db.clock()),
         )
 
     def delete(self, job_id: str) -> bool:
@@ -211,12 +218,14 @@ class JobStore:
         """None for the first request with this form token; else the job id it made (or '' while in flight)."""
         with self.db.connect() as db:
             db.execute("DELETE FROM submissions WHERE claimed_at < ?", (self.db.clock() - 7 * 86400,))
-            try:
-                db.execute("INSERT INTO submissions (token, claimed_at) VALUES (?, ?)", (token, self.db.clock()))
+            taken = db.execute(
+                "INSERT INTO submissions (token, claimed_at) VALUES (?, ?) ON CONFLICT (token) DO NOTHING",
+                (token, self.db.clock()),
+            )
+            if taken.rowcount == 1:
                 return None
-            except sqlite3.IntegrityError:
-                row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
-                return (row[0] or "") if row else None
+            row = db.execute("SELECT job_id FROM submissions WHERE token = ?", (token,)).fetchone()
+            return (row[0] or "") if row else None
 
     def finish_submission(self, token: str, job_id: str) -> None:
         self.db.execute("UPDATE submissions SET job_id = ? WHERE token = ?", (job_id, token))
@@ -230,7 +239,8 @@ class JobStore:
     def add_comparison(self, comparison_id: str, title: str | None, job_ids: Iterable[str]) -> None:
         with self.db.connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO comparisons (id, title, job_ids, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET title = excluded.title, job_ids = excluded.job_ids, created_at = excluded.created_at",
                 (comparison_id, title, json.dumps(list(job_ids)), self.db.clock()),
             )
 

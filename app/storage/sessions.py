@@ -3,35 +3,35 @@ ends them all. The cookie carries only an id and a tag of the password it was ma
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 
-from app.storage.sqlite import connect
+from app.storage.database import SqliteDatabase, create_tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id         TEXT PRIMARY KEY,
     identity   TEXT NOT NULL,
-    started_at REAL NOT NULL
+    started_at DOUBLE PRECISION NOT NULL
 );
 """
 LIFETIME = 14 * 86400
 
 
 class SessionRegistry:
-    """The open sign-in sessions, in the job store's SQLite file (shared by every worker)."""
+    """The open sign-in sessions, in the job store's database (shared by every worker, and with
+    DATABASE_URL by every host)."""
 
-    def __init__(self, path, secret_key, password) -> None:
-        self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    def __init__(self, database, secret_key, password) -> None:
+        """database: a SQLite file's path, or an open database (app/storage/database.py)."""
+        self.database = SqliteDatabase(database) if isinstance(database, str) else database
         # Changes with the password (and the secret key): every session made before no longer matches.
         self.tag = hmac.new(secret_key.encode(), password.encode(), hashlib.sha256).hexdigest()[:32]
         with self._connect() as db:
-            db.executescript(SCHEMA)
+            create_tables(db, SCHEMA)
 
     def _connect(self):
-        return connect(self.path)
+        return self.database.connect()
 
     def start(self, identity: str) -> tuple[str, str]:
         """A new session; returns (id, tag) for the cookie."""

@@ -38,6 +38,12 @@ def time_spent() -> float:
     return spent[0] if spent else 0.0
 
 
+def counter() -> list[float] | None:
+    """This request's [in the database, waiting for a lock] seconds, or None when nothing counts (the
+    PostgreSQL connections add to it too)."""
+    return _spent.get()
+
+
 def time_locked() -> float:
     """Seconds of time_spent() spent waiting for another connection's lock."""
     spent = _spent.get()
@@ -50,6 +56,14 @@ class _Connection(sqlite3.Connection):
     refused with SQLITE_BUSY has not run, and is tried again until busy_seconds have passed."""
 
     busy_seconds = BUSY_SECONDS
+    dialect = "sqlite"
+    for_update = ""  # SQLite locks the whole file: BEGIN IMMEDIATE has taken the write lock already
+    skip_locked = ""
+    like = "LIKE"  # case-insensitive for ASCII, as PostgreSQL's ILIKE
+    greatest = "MAX"
+
+    def lock(self, name: str) -> None:
+        """Serialise with other writers until the transaction ends: BEGIN IMMEDIATE already does on SQLite."""
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         return self._patiently(super().execute, sql, parameters)

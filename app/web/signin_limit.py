@@ -1,12 +1,11 @@
 """Flask-Limiter for the sign-in page (guessing the team password is slow). The spending guard on jobs
 is app/jobs/spending_guard.py.
 
-By default the counters live in SQLite under DATA_DIR (a `sqlite:///path` storage registered with the
-`limits` library below); RATELIMIT_STORAGE_URI may point at Redis or Memcached instead.
+By default the counters live in the app's database: SQLite under DATA_DIR (a `sqlite:///path` storage
+registered with the `limits` library below), or DATABASE_URL's PostgreSQL, shared by every host;
+RATELIMIT_STORAGE_URI may point at Redis or Memcached instead.
 """
 
-import os
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +15,8 @@ from flask_limiter import Limiter
 from limits.storage import Storage
 
 from app.core.config import Settings
-from app.storage.sqlite import connect
+from app.storage.database import DATABASE_ERRORS, SqliteDatabase, create_tables
+from app.storage.postgres import PostgresDatabase
 
 
 def identity_key() -> str:
@@ -54,70 +54,69 @@ def _not_limited() -> bool:
     return current_app.view_functions.get(request.endpoint or "") not in _LIMITED_VIEWS
 
 
-class SQLiteStorage(Storage):
-    """Fixed-window counters in a SQLite file: shared by processes on one host, atomic per increment."""
+class DatabaseStorage(Storage):
+    """Fixed-window counters in the app's database: a SQLite file under DATA_DIR (shared by one host's
+    processes), or DATABASE_URL's PostgreSQL (shared by every host); one statement per increment."""
 
-    STORAGE_SCHEME = ["sqlite"]
+    STORAGE_SCHEME = ["sqlite", "postgresql+psycopg"]
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.path = uri[len("sqlite://") :]
-        if self.path.startswith("//"):
-            self.path = self.path[1:]
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
+        if uri.startswith("sqlite://"):
+            path = uri[len("sqlite://") :]
+            self.database = SqliteDatabase(path[1:] if path.startswith("//") else path)
+        else:
+            self.database = PostgresDatabase(uri, pool_size=2, max_overflow=8)
+        with self.database.connect() as db:
+            if db.dialect == "sqlite":
+                db.execute("PRAGMA journal_mode=WAL")
+            create_tables(
+                db,
                 "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL,"
-                " expires REAL NOT NULL)"
+                " expires DOUBLE PRECISION NOT NULL)",
             )
 
     @property
-    def base_exceptions(self) -> type[Exception]:
-        return sqlite3.Error
-
-    def _db(self):
-        return connect(self.path)
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return DATABASE_ERRORS
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT count, expires FROM counters WHERE key = ?", (key,)).fetchone()
-            if row and row[1] > now:
-                count = row[0] + amount
-                db.execute("UPDATE counters SET count = ? WHERE key = ?", (count, key))
-            else:
-                count = amount
-                db.execute(
-                    "INSERT OR REPLACE INTO counters (key, count, expires) VALUES (?, ?, ?)", (key, count, now + expiry)
-                )
-            db.execute("DELETE FROM counters WHERE expires <= ?", (now - 86400,))
-            db.execute("COMMIT")
+        with self.database.connect() as db:
+            row = db.execute(
+                "INSERT INTO counters (key, count, expires) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                " count = CASE WHEN counters.expires > ? THEN counters.count + excluded.count ELSE excluded.count END,"
+                " expires = CASE WHEN counters.expires > ? THEN counters.expires ELSE excluded.expires END"
+                " RETURNING count",
+                (key, amount, now + expiry, now, now),
+            ).fetchone()
+            count = int(row[0]) if row else amount
+            if count == amount:  # a new window: a moment to drop the long-expired ones
+                db.execute("DELETE FROM counters WHERE expires <= ?", (now - 86400,))
         return count
 
     def get(self, key: str) -> int:
-        with self._db() as db:
+        with self.database.connect() as db:
             row = db.execute("SELECT count FROM counters WHERE key = ? AND expires > ?", (key, time.time())).fetchone()
         return row[0] if row else 0
 
     def get_expiry(self, key: str) -> float:
-        with self._db() as db:
+        with self.database.connect() as db:
             row = db.execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
         return row[0] if row else time.time()
 
     def check(self) -> bool:
         try:
-            with self._db() as db:
+            with self.database.connect() as db:
                 db.execute("SELECT 1")
             return True
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return False
 
     def reset(self) -> int | None:
-        with self._db() as db:
+        with self.database.connect() as db:
             return db.execute("DELETE FROM counters").rowcount
 
     def clear(self, key: str) -> None:
-        with self._db() as db:
+        with self.database.connect() as db:
             db.execute("DELETE FROM counters WHERE key = ?", (key,))

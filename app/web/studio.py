@@ -5,7 +5,6 @@ import errno
 import logging
 import math
 import os
-import sqlite3
 import time
 
 from flask import (
@@ -34,6 +33,7 @@ from app.jobs.sending import AlreadySubmitted, HistoryUnavailable, MaybeCreated,
 from app.jobs.spending_guard import LimitReached
 from app.media.video_files import send_object, send_video
 from app.services import services
+from app.storage.database import DATABASE_ERRORS
 from app.storage.objects import ObjectStoreError
 from app.upstream import UpstreamError, UpstreamRefused, is_usable_id
 from app.web.auth import sending
@@ -322,7 +322,7 @@ def readyz() -> ResponseReturnValue:
     try:
         services().store.check_writable()
         checks["store"] = "ok"
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         checks["store"], ready = f"not writable: {exc}", False
     try:
         write_probe_file(services().settings.data_dir)
