@@ -4,11 +4,13 @@
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 import requests
 from test_history_and_archive import lifecycle, wait_settled
+from werkzeug.wrappers import Response
 
 from app.jobs.store import JobStore
 from app.storage.postgres import PostgresDatabase
@@ -194,6 +196,61 @@ def test_two_hosts_share_the_history_the_videos_the_sessions_and_the_limits(pg, 
             assert refused.status_code == 429 and "3 per minute" in refused.text, refused.text[:500]
     finally:
         for host in hosts:
+            host.stop()
+        upstream.stop()
+        s3.stop()
+
+
+def test_a_host_killed_mid_fetch_is_taken_over_by_the_other(pg, tiny_mp4, tmp_path):
+    """Host A is fetching a video when it is killed (SIGKILL: no goodbye). Its lease stops being renewed;
+    once it runs out, host B takes the fetch over and the video plays from B."""
+    s3 = SeaweedS3(tmp_path / "s3").start()
+    first_fetch = threading.Event()
+
+    def trickle():  # the first download hangs after a few bytes, as if the provider were slow
+        yield tiny_mp4[:1000]
+        first_fetch.set()
+        for _ in range(300):
+            time.sleep(1)
+            yield b""
+
+    normal = lifecycle(tiny_mp4)
+
+    def handler(req):
+        if req.path.endswith("/content") and not req.args.get("variant") and not first_fetch.is_set():
+            return Response(trickle(), mimetype="video/mp4")
+        return normal(req)
+
+    upstream = ScriptedUpstream(handler=handler)
+    shared = {
+        "VIDEO_API_BASE_URL": upstream.url,
+        "VIDEO_API_KEY": "sk-two-hosts",
+        "DATABASE_URL": pg.fresh_database("killed_mid_fetch"),
+        "OBJECT_STORE_URL": f"s3://{s3.bucket}/killed",
+        **s3.env,
+    }
+    a = AppProcess(tmp_path / "host-a", {**shared, "INSTANCE_ID": "host-a"})
+    b = AppProcess(tmp_path / "host-b", {**shared, "INSTANCE_ID": "host-b"})
+    try:
+        a.start()
+        with requests.Session() as browser:
+            token = hidden_value(browser.get(a.base_url + "/", timeout=30).text)
+            sent = browser.post(a.base_url + "/jobs", data={"csrf_token": token, "prompt": "cut off"}, timeout=60)
+            job_id = sent.url.rsplit("/", 1)[1]
+            assert first_fetch.wait(90), "host A began the fetch"
+            a.proc.kill()  # SIGKILL to gunicorn's master; its follower process dies with it (parent-death signal)
+            a.proc.wait(30)
+            b.start()
+
+            def archived_on_b():
+                state = browser.get(f"{b.base_url}/jobs/{job_id}/status", timeout=30).json()
+                return state if state["archive"] == "archived" else None
+
+            wait_for(archived_on_b, timeout=240, what="host B finishing the fetch A began")
+            assert browser.get(f"{b.base_url}/jobs/{job_id}/video/0.mp4", timeout=30).content == tiny_mp4
+            assert len([k for k in s3.keys("killed/archive/") if k.endswith(".mp4")]) == 1
+    finally:
+        for host in (a, b):
             host.stop()
         upstream.stop()
         s3.stop()

@@ -1,17 +1,23 @@
 """The job store's tables, and what an older jobs.sqlite3 gets on start-up (columns, typed messages)."""
 
+import fcntl
 import json
 import os
 import sqlite3
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from babel.messages.pofile import read_po
+from sqlalchemy import create_engine, inspect, text
 
 from app.core.lifecycle import ArchiveState
 from app.core.messages import legacy_record
 from app.core.paths import ROOT
+from app.storage.database import DATABASE_ERRORS
 
 CATALOGUE = os.path.join(ROOT, "translations", "zh", "LC_MESSAGES", "messages.po")
+HEAD = "0001"  # the newest revision in migrations/versions (a test checks it is Alembic's head)
 MESSAGES_TYPED = 1  # PRAGMA user_version from which every stored message is a typed record (app/core/messages.py)
 
 SCHEMA = """
@@ -85,9 +91,64 @@ CREATE INDEX IF NOT EXISTS jobs_by_local_id ON jobs (local_id);
 """
 
 
+def upgrade(database: Any) -> None:
+    """Bring the database to the newest migration (migrations/, Alembic), one process at a time: workers
+    and hosts that start together take turns, and the first one does the work. A jobs.sqlite3 made
+    before Alembic is first brought up to revision 0001 by initialise(), then stamped."""
+    with database.connect() as db:
+        if _revision(db) == HEAD:  # the common case, without loading Alembic
+            if db.dialect == "sqlite":
+                type_messages(db)
+            return
+    if database.dialect == "postgresql":
+        engine = create_engine(database.url)  # transactions of its own (the app's pool is in autocommit)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('video-studio schema'))"))
+                _run_alembic(database, connection)
+        finally:
+            engine.dispose()
+        return
+    with open(database.path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        engine = create_engine(f"sqlite:///{database.path}")
+        try:
+            with engine.begin() as connection:
+                _run_alembic(database, connection)
+        finally:
+            engine.dispose()
+        with database.connect() as db:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            type_messages(db)
+
+
+def _run_alembic(database: Any, connection: Any) -> None:
+    names = set(inspect(connection).get_table_names())
+    config = AlembicConfig()
+    config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
+    config.attributes["connection"] = connection
+    if "jobs" in names and "alembic_version" not in names:  # made before migrations: 0001 by the old code
+        with database.connect() as db:
+            initialise(db)
+        command.stamp(config, "0001")
+    command.upgrade(config, "head")
+
+
+def _revision(db: Any) -> str | None:
+    try:
+        row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except DATABASE_ERRORS:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        return None
+    return row[0] if row else None
+
+
 def initialise(db: Any) -> None:
-    """Create what is missing, on either database. Times are DOUBLE PRECISION (SQLite reads it as REAL;
-    PostgreSQL's REAL has 4 bytes and would round a timestamp to 1.7645942e+09)."""
+    """What start-up did before migrations (revision 0001's tables): kept to bring an older jobs.sqlite3
+    up to 0001 before it is stamped. Times are DOUBLE PRECISION (SQLite reads it as REAL; PostgreSQL's
+    REAL has 4 bytes and would round a timestamp to 1.7645942e+09)."""
     if db.dialect == "postgresql":
         db.execute("BEGIN")
         db.lock("video-studio schema")  # workers of several hosts start at once

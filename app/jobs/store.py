@@ -18,7 +18,7 @@ from app.jobs.database import JobsDatabase
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
 from app.jobs.records import JobRecord, record_from_row
-from app.jobs.schema import initialise
+from app.jobs.schema import upgrade
 from app.upstream import Job
 
 
@@ -51,8 +51,7 @@ class JobStore:
         # Several gunicorn workers start at once; switching to WAL can report "locked" without waiting.
         for attempt in range(attempts):
             try:
-                with self.db.connect() as db:
-                    initialise(db)
+                upgrade(self.db.database)
                 return
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "duplicate column" not in str(exc)) or attempt == attempts - 1:
