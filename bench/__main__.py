@@ -16,6 +16,7 @@ from bench import (
     page_bench,
     range_bench,
     render_bench,
+    shared_bench,
     static_server,
     status_bench,
     submit_bench,
@@ -32,6 +33,7 @@ BENCHMARKS = [
     history_bench,
     follower_bench,
     contention_bench,
+    shared_bench,
 ]
 HERE = os.path.dirname(__file__)
 

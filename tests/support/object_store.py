@@ -14,7 +14,7 @@ import time
 import boto3.session
 from botocore.config import Config
 
-from support.servers import free_port
+from .servers import free_port
 
 WEED = os.path.join(os.path.dirname(sys.executable), "weed")
 ACCESS_KEY, SECRET_KEY = "studio-test-key", "studio-test-secret"
