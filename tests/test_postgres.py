@@ -194,6 +194,22 @@ def test_two_hosts_share_the_history_the_videos_the_sessions_and_the_limits(pg, 
             assert create(a, "third, on A").status_code == 200
             refused = create(b, "fourth, on B")
             assert refused.status_code == 429 and "3 per minute" in refused.text, refused.text[:500]
+
+        # Guessing the team password: 20 tries a minute from one address, counted across both hosts (the
+        # sign-in above was the first).
+        with requests.Session() as guesser:
+            answers = []
+            for attempt in range(20):
+                host = hosts[attempt % 2]
+                token = hidden_value(guesser.get(host.base_url + "/login", timeout=30).text)
+                answers.append(
+                    guesser.post(
+                        host.base_url + "/login",
+                        data={"csrf_token": token, "name": "Eve", "password": f"guess {attempt}"},
+                        timeout=30,
+                    ).status_code
+                )
+            assert answers[:19] == [401] * 19 and answers[19] == 429, answers
     finally:
         for host in hosts:
             host.stop()

@@ -108,17 +108,6 @@ class ObjectStore:
         except BotoCoreError as exc:
             raise ObjectStoreError(f"could not read {name}: {_reason(exc)}") from exc
 
-    def exists(self, name: str) -> bool:
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self.key(name))
-            return True
-        except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise ObjectStoreError(f"could not look up {name}: {_reason(exc)}") from exc
-        except BotoCoreError as exc:
-            raise ObjectStoreError(f"could not look up {name}: {_reason(exc)}") from exc
-
     def open(self, name: str, byte_range: str | None = None, if_none_match: str | None = None) -> ObjectBody | None:
         """Stream an object, or the one byte range asked for ("bytes=0-99"); None when there is none."""
         args = {"Bucket": self.bucket, "Key": self.key(name)}
@@ -221,15 +210,6 @@ class ObjectStore:
         except (BotoCoreError, ClientError) as exc:
             raise ObjectStoreError(f"could not clear {folder}/: {_reason(exc)}") from exc
         return len(old)
-
-    def names(self, folder: str) -> list[str]:
-        """The names of the objects under folder/ (for tests and the operator: what the bucket holds)."""
-        prefix = self.key(folder).rstrip("/") + "/"
-        skip = len(self.prefix) + 1 if self.prefix else 0
-        found = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            found.extend(item["Key"][skip:] for item in page.get("Contents", []))
-        return found
 
 
 def _code(exc: ClientError) -> str:
