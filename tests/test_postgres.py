@@ -12,6 +12,7 @@ import requests
 from test_history_and_archive import lifecycle, wait_settled
 from werkzeug.wrappers import Response
 
+from app.jobs.database import NEW_WORK
 from app.jobs.store import JobStore
 from app.storage.postgres import PostgresDatabase
 from app.upstream import Job
@@ -270,3 +271,27 @@ def test_a_host_killed_mid_fetch_is_taken_over_by_the_other(pg, tiny_mp4, tmp_pa
             host.stop()
         upstream.stop()
         s3.stop()
+
+
+def test_a_job_created_on_any_host_wakes_every_follower(database_url):
+    """LISTEN/NOTIFY: a follower hears of a job created through another connection (another host) when it
+    is recorded, and of a person's nudge, without waiting for its next round."""
+    database = PostgresDatabase(database_url)
+    store = JobStore(database, journal_dir="/tmp")
+    heard, stop = [], threading.Event()
+    listener = threading.Thread(target=database.listen, args=(NEW_WORK, lambda: heard.append(1), stop), daemon=True)
+    listener.start()
+    try:
+        wait_for(lambda: heard, timeout=30, what="the listener connected")  # once when it starts listening
+        other_host = JobStore(PostgresDatabase(database_url), journal_dir="/tmp")
+        other_host.add_sending("local-1", {"prompt": "made elsewhere"})
+        assert len(heard) == 1, "a row being sent is no work yet"
+        other_host.created("local-1", Job(id="video_elsewhere", status="queued"))
+        wait_for(lambda: len(heard) == 2, timeout=30, what="the NOTIFY of the created job")
+        assert other_host.claims.check_now("video_elsewhere")
+        wait_for(lambda: len(heard) == 3, timeout=30, what="the NOTIFY of the nudge")
+        assert not other_host.claims.check_now("video_nobody")
+        assert store.get("video_elsewhere").status == "queued"
+    finally:
+        stop.set()
+        listener.join(timeout=10)

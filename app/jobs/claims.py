@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.core.lifecycle import RUNNING, ArchiveState, JobStatus
 from app.core.messages import stored
-from app.jobs.database import JobsDatabase
+from app.jobs.database import NEW_WORK, JobsDatabase
 from app.storage.database import json_number
 from app.upstream import Job
 
@@ -144,14 +144,9 @@ class FollowerClaims:
 
     def check_now(self, job_id: str) -> bool:
         """A person asked to check again: read the status at once and restart the stall clock."""
-        now = self.db.clock()
-        return (
-            self.db.execute(
-                f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ?"
-                f" WHERE id = ? AND status IN {_IN}",
-                (now, job_id, *_RUNNING),
-            )
-            == 1
+        return self._nudge(
+            f"UPDATE jobs SET next_check_at = 0, stalled_at = NULL, changed_at = ? WHERE id = ? AND status IN {_IN}",
+            (self.db.clock(), job_id, *_RUNNING),
         )
 
     # --- following: the archive ------------------------------------------------------------------
@@ -232,14 +227,19 @@ class FollowerClaims:
 
     def fetch_again(self, job_id: str) -> bool:
         """A person asked to fetch the video again now."""
-        return (
-            self.db.execute(
-                f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
-                f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
-                (job_id,),
-            )
-            == 1
+        return self._nudge(
+            f"UPDATE jobs SET archive = '{A_NONE}', archive_attempts = 0, archive_next_at = 0 WHERE id = ?"
+            f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
+            (job_id,),
         )
+
+    def _nudge(self, sql: str, args: tuple) -> bool:
+        """Make one job's work due now, and tell every host's follower (PostgreSQL); False if it had none."""
+        with self.db.connect() as db:
+            if db.execute(sql, args).rowcount != 1:
+                return False
+            db.notify(NEW_WORK)
+        return True
 
     def archive_expired(self, job_id: str) -> None:
         self.db.execute(

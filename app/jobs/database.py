@@ -12,6 +12,10 @@ from typing import Any
 from app.storage.database import SqliteDatabase, open_database
 from app.storage.postgres import PostgresDatabase
 
+# Said on PostgreSQL when there is work for a follower (a job created or found, a nudge): every host's
+# follower listens, so the one that looks first need not wait for its next round.
+NEW_WORK = "video_studio_work"
+
 
 class JobsDatabase:
     """What every part of the job store stands on: its database, and the clock its times come from (tests

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from app.core.instance import instance_id
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
+from app.jobs.database import NEW_WORK
 from app.media.archive import ArchiveError
 from app.upstream import UpstreamError
 
@@ -97,6 +98,10 @@ class Follower:
             self._prepare()
             self._thread = threading.Thread(target=self._run, daemon=True, name="follower")
             self._thread.start()
+            database = self.store.db.database
+            if database.dialect == "postgresql":  # work made on any host wakes this follower at once
+                args = (NEW_WORK, self.wake, self._stop)
+                threading.Thread(target=database.listen, args=args, daemon=True, name="listen").start()
 
     def _prepare(self) -> None:
         self._pid = os.getpid()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from app.core.lifecycle import JobStatus
 from app.core.messages import loaded, stored
 from app.jobs.claims import FollowerClaims
-from app.jobs.database import JobsDatabase
+from app.jobs.database import NEW_WORK, JobsDatabase
 from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
 from app.jobs.records import JobRecord, record_from_row
@@ -114,6 +114,7 @@ class JobStore:
                     local_id,
                 ),
             )
+            db.notify(NEW_WORK)
             if db.in_transaction:
                 db.execute("COMMIT")
 
@@ -169,6 +170,7 @@ class JobStore:
                 " sender = NULL WHERE id = ?",
                 (job.id, str(job.status), _json(job.to_dict()), _json(params), job.model, now, now, now, local_id),
             )
+            db.notify(NEW_WORK)
             db.execute("COMMIT")
         return True
 

@@ -9,19 +9,23 @@ pool (checked before use, dropped in a forked child)."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql as pgsql
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from app.storage import sqlite as timing
 
+log = logging.getLogger("app.storage.postgres")
 _QUOTED_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
@@ -105,6 +109,10 @@ class Connection:
         cursor.execute(script)
         return Cursor(cursor)
 
+    def notify(self, channel: str) -> None:
+        """Tell every listener on channel (on any host); sent when this transaction commits, or at once."""
+        self.execute(f"NOTIFY {channel}")
+
     def lock(self, name: str) -> None:
         """Serialise with every other process doing the same until this transaction ends."""
         self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
@@ -150,6 +158,26 @@ class PostgresDatabase:
     def execute(self, sql: str, args: tuple = ()) -> int:
         with self.connect() as db:
             return db.execute(sql, args).rowcount
+
+    def listen(self, channel: str, heard: Callable[[], None], stop: threading.Event) -> None:
+        """Call heard() for each NOTIFY on channel, from any host, until stop is set; a lost connection is
+        opened again (after a pause that grows to 30 s) and heard() is called once then, as a NOTIFY may
+        have been missed meanwhile. Runs in the caller's thread."""
+        pause = 1.0
+        address = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stop.is_set():
+            try:
+                with psycopg.connect(address, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel)))
+                    heard()
+                    pause = 1.0
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            heard()
+            except psycopg.Error as exc:
+                log.warning("listening for %s: %s; trying again in %.0f s", channel, type(exc).__name__, pause)
+                stop.wait(pause)
+                pause = min(pause * 2, 30.0)
 
     def dispose(self) -> None:
         self.engine.dispose()
