@@ -37,6 +37,21 @@ def test_values_are_read(tmp_path):
     assert "sk-from-file" not in s.describe() and "sk-from-file" not in repr(s)
 
 
+def test_the_start_up_line_names_the_database_without_its_password_and_the_instance(tmp_path):
+    shared = settings(
+        tmp_path,
+        DATABASE_URL="postgresql://studio:hunter2-secret@db.internal:5432/studio",
+        INSTANCE_ID="studio-2",
+        SECRET_KEY="k",
+    )
+    assert shared.database_url == "postgresql+psycopg://studio:hunter2-secret@db.internal:5432/studio"
+    line = shared.describe()
+    assert "hunter2-secret" not in line and "hunter2-secret" not in repr(shared)
+    assert "database=postgresql+psycopg://studio:***@db.internal:5432/studio" in line
+    assert "instance_id=studio-2" in line
+    assert "database=SQLite in data_dir" in settings(tmp_path).describe()
+
+
 def test_the_archive_location_for_nginx_is_off_unless_set(tmp_path):
     assert settings(tmp_path).archive_accel_redirect == ""
     assert settings(tmp_path, ARCHIVE_ACCEL_REDIRECT="/_studio_archive/").archive_accel_redirect == "/_studio_archive/"
@@ -71,6 +86,8 @@ def test_env_file_fills_what_the_environment_does_not_set(tmp_path):
         ({"OBJECT_STORE_URL": "s3://Bad_Bucket/x", "SECRET_KEY": "k"}, "OBJECT_STORE_URL"),
         ({"OBJECT_STORE_URL": "s3://videos/studio", "SECRET_KEY": ""}, "SECRET_KEY"),  # hosts share one key
         ({"INSTANCE_ID": "host a"}, "INSTANCE_ID"),
+        ({"DATABASE_URL": "mysql://u:p@db/studio"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://db/studio", "SECRET_KEY": ""}, "SECRET_KEY"),
         ({"INSTANCE_ID": "x" * 65}, "INSTANCE_ID"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -259,6 +260,7 @@ class Settings:
         }
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         shown["database"] = _without_password(self.database_url) if self.database_url else "SQLite in data_dir"
+        shown["instance_id"] = self.instance_id or f"{socket.gethostname()} (the host name)"
         shown["video_api_key"] = "set" if self.video_api_key else "not set"
         return ", ".join(f"{k}={v}" for k, v in shown.items())
 
