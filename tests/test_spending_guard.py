@@ -2,6 +2,7 @@
 and one job per filled form."""
 
 import threading
+import time
 
 import pytest
 import requests
@@ -104,6 +105,46 @@ def test_a_double_click_during_a_slow_answer_makes_one_job(make_app, upstream):
         t.join()
     assert [r.status_code for r in results] == [303, 303]
     assert results[0].headers["Location"] == results[1].headers["Location"]
+    assert len(upstream.creates) == 1
+
+
+def test_a_double_click_answered_between_the_jobs_id_and_the_forms_token_goes_to_the_same_job(
+    make_app, upstream, monkeypatch
+):
+    """The second click waits for the first send; it may look just after the row took the upstream's id
+    and before the form's token did (a busy machine makes that moment long, as here on purpose): it is
+    sent to the job's own address all the same, not to the id the row had while being sent."""
+    upstream.handler = lambda req: (
+        slow(1.0, default_handler(req))(req) if req.method == "POST" else default_handler(req)
+    )
+    app = make_app(upstream.url)
+    store = app.extensions["studio"].store
+    finish = store.finish_submission
+
+    def slow_to_write_the_upstream_id(token, job_id):
+        if not job_id.startswith("local-"):
+            time.sleep(1.5)
+        finish(token, job_id)
+
+    monkeypatch.setattr(store, "finish_submission", slow_to_write_the_upstream_id)
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    form = {"csrf_token": hidden_value(page), "submission_id": hidden_value(page, "submission_id"), "prompt": "dbl"}
+    results = []
+
+    def click():
+        with app.test_client() as c:
+            with client.session_transaction() as original, c.session_transaction() as sess:
+                sess.update(original)
+            results.append(c.post("/jobs", data=form))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.3)  # the second click comes while the first waits for the API
+    for t in threads:
+        t.join()
+    assert [r.headers["Location"] for r in results] == ["/jobs/video_123", "/jobs/video_123"]
     assert len(upstream.creates) == 1
 
 

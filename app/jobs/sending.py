@@ -267,9 +267,11 @@ def _claim(store, token: str, settings):
     earlier = store.claim_submission(token)
     while earlier is not None and time.monotonic() < deadline:
         if earlier:
-            record = store.get(earlier)
-            if record is None or record.status != JobStatus.SENDING:
+            record = store.get(earlier)  # found by its local id too, once it has the upstream's
+            if record is None:
                 return earlier
+            if record.status != JobStatus.SENDING:
+                return record.id  # the upstream's id, even before the first send has written it on the token
             if sender_is_gone(record.sender):
                 store.uncertain(record.id, LOST_SEND)
                 return earlier
