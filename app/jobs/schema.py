@@ -128,7 +128,8 @@ def _run_alembic(database: Any, connection: Any) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
     config.attributes["connection"] = connection
-    if "jobs" in names and "alembic_version" not in names:  # made before migrations: 0001 by the old code
+    legacy = database.dialect == "sqlite" and "jobs" in names and "alembic_version" not in names
+    if legacy:  # a jobs.sqlite3 made before migrations: brought to 0001 by the code that made it
         with database.connect() as db:
             initialise(db)
         command.stamp(config, "0001")
@@ -147,17 +148,7 @@ def _revision(db: Any) -> str | None:
 
 def initialise(db: Any) -> None:
     """What start-up did before migrations (revision 0001's tables): kept to bring an older jobs.sqlite3
-    up to 0001 before it is stamped. Times are DOUBLE PRECISION (SQLite reads it as REAL; PostgreSQL's
-    REAL has 4 bytes and would round a timestamp to 1.7645942e+09)."""
-    if db.dialect == "postgresql":
-        db.execute("BEGIN")
-        db.lock("video-studio schema")  # workers of several hosts start at once
-        db.executescript(SCHEMA)
-        for name, kind in ADDED_COLUMNS.items():
-            db.execute(f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {name} {kind}")
-        db.executescript(LATE_INDEXES)
-        db.execute("COMMIT")
-        return  # a PostgreSQL history began after messages became typed records: nothing to convert
+    up to 0001 before it is stamped. Every PostgreSQL history began with the migrations."""
     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         db.execute("PRAGMA journal_mode=WAL")
     db.executescript(SCHEMA)
