@@ -178,4 +178,5 @@ def test_a_running_job_shows_its_time_and_an_estimate_from_earlier_jobs_like_it(
     assert "usually take about 2 minutes" in text and "median of 3 earlier kling-v1 jobs" in text
     store.add(Job(id="video_new", status="queued", model="veo-3", seconds="8", size="1280x720"), {"prompt": "p"})
     lone = Page(client.get("/jobs/video_new").get_data(as_text=True)).find("p", class_="timing")[0].text
-    assert "Running for" in lone and "usually" not in lone  # nothing to compare with: no guess
+    # queued: it is waiting, not running; and with nothing to compare with, no guess
+    assert "In the queue for" in lone and "Running for" not in lone and "usually" not in lone

@@ -12,6 +12,8 @@ from support.media import make_png
 
 SECRET_PROMPT = "a lantern only the team may see"
 OPEN_TO_ALL = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
+# A share link's routes open for a token that names a link (tests/test_share_links.py); a made-up one is a 404.
+OPEN_TO_ALL |= {"sharing.shared", "sharing.shared_video", "sharing.shared_poster"}
 
 
 def uploads(app):
@@ -32,6 +34,7 @@ def url_for_rule(rule, job_id):
         "filename": "css/app.css",
         "example_id": "paper-boat",
         "comparison_id": "0" * 16,
+        "link_id": "0" * 16,
     }
     url = rule.rule
     for arg in rule.arguments:

@@ -101,9 +101,9 @@ class FollowerClaims:
         now = self.db.clock()
         with self.db.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            row = db.execute(f"SELECT status, job FROM jobs WHERE id = ?{db.for_update}", (job.id,)).fetchone()
-            if row is None:
-                db.execute("ROLLBACK")
+            row = db.execute(f"SELECT status, job, params FROM jobs WHERE id = ?{db.for_update}", (job.id,)).fetchone()
+            if row is None or '"stopped"' in row["params"] and "stopped" in json.loads(row["params"]):
+                db.execute("ROLLBACK")  # deleted, or stopped by a person while this answer was on its way
                 return False
             before = json.loads(row["job"])
             moved = row["status"] != job.status or before.get("progress") != job.progress
@@ -232,6 +232,35 @@ class FollowerClaims:
             f" AND status = '{COMPLETED}' AND archive IN ('{A_RETRYING}', '{A_FAILED}', '{A_EXPIRED}')",
             (job_id,),
         )
+
+    def stopped(self, job_id: str, stop: dict) -> bool:
+        """A person stopped a running job: it is failed from now on, with `stop` (who, when, what the API
+        did) kept in its params, and no follower reads its status again. False if it had already ended."""
+        running = ", ".join(f"'{s.value}'" for s in RUNNING)
+        with self.db.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                f"SELECT params, job FROM jobs WHERE id = ? AND status IN ({running}){db.for_update}", (job_id,)
+            ).fetchone()
+            if row is None:
+                db.execute("ROLLBACK")
+                return False
+            params, job = json.loads(row["params"]), json.loads(row["job"])
+            params["stopped"] = stop
+            job["status"] = JobStatus.FAILED.value
+            db.execute(
+                "UPDATE jobs SET status = ?, job = ?, params = ?, stalled_at = NULL, check_error = NULL,"
+                " changed_at = ? WHERE id = ?",
+                (
+                    JobStatus.FAILED.value,
+                    json.dumps(job, ensure_ascii=False),
+                    json.dumps(params, ensure_ascii=False),
+                    self.db.clock(),
+                    job_id,
+                ),
+            )
+            db.execute("COMMIT")
+        return True
 
     def _nudge(self, sql: str, args: tuple) -> bool:
         """Make one job's work due now, and tell every host's follower (PostgreSQL); False if it had none."""

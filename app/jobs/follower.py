@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from app.core.instance import instance_id
 from app.core.lifecycle import JobStatus
-from app.core.messages import N_, Problem
+from app.core.messages import N_, Problem, stored
 from app.jobs.database import NEW_WORK
 from app.media.archive import ArchiveError
 from app.upstream import UpstreamError
@@ -374,6 +374,35 @@ class Follower:
             removed = self.uploads.remove_older_than(now - self.upload_max_age, now)
             if removed:
                 log.info("removed %d uploaded image(s) unused for %.0f days", removed, self.upload_max_age / 86400)
+
+    def stop_job(self, job_id: str, by: str | None) -> tuple[str, bool]:
+        """Stop a running job: ask the API to cancel it (DELETE, which cancels a job that is still running
+        on OpenAI-style APIs and the demo API), and stop following it whatever the API answers. Returns
+        (what a person is told, whether the API confirmed it); the note is kept on the job."""
+        record = self.store.get(job_id)
+        if record is None or not record.status.is_running:
+            return Problem(N_("This job had already ended; nothing was stopped.")), False
+        confirmed = False
+        try:
+            self.api.delete_video(record.id)
+            note, confirmed = Problem(N_("Stopped: the video API cancelled the job.")), True
+        except UpstreamError as exc:
+            if exc.status in (400, 404, 405, 501):  # no such route (LiteLLM, new-api) or the id is unknown there
+                note = Problem(
+                    N_(
+                        "Stopped following it here. The video API has no way to cancel a job, so it may still "
+                        "finish upstream and be charged."
+                    )
+                )
+            else:
+                note = Problem(
+                    N_("Stopped following it here, but the video API did not confirm cancelling it: %(reason)s"),
+                    reason=exc.message,
+                )
+        stop = {"by": by, "at": self.store.clock(), "confirmed": confirmed, "note": stored(note)}
+        if not self.store.claims.stopped(record.id, stop):
+            return Problem(N_("This job had already ended; nothing was stopped.")), False
+        return note, confirmed
 
     def forget(self, job_id: str) -> tuple[str, bool]:
         """Remove a job from history and archive, and upstream where the route exists; returns (what a person

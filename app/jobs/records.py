@@ -83,6 +83,12 @@ class JobRecord:
         return "portrait" if dims[1] > dims[0] else "square"
 
     @property
+    def stopped(self) -> dict | None:
+        """{"by", "at", "confirmed", "note"} when a person stopped the job in the studio."""
+        stop = self.params.get("stopped")
+        return stop if isinstance(stop, dict) else None
+
+    @property
     def can_fetch_again(self) -> bool:
         return self.status == JobStatus.COMPLETED and self.archive in (
             ArchiveState.RETRYING,
@@ -128,4 +134,6 @@ def _params(text):
     params = json.loads(text)
     if isinstance(params.get("image_warnings"), list):
         params["image_warnings"] = [loaded(w) for w in params["image_warnings"]]
+    if isinstance(params.get("stopped"), dict):
+        params["stopped"]["note"] = loaded(params["stopped"].get("note"))
     return params

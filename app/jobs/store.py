@@ -19,6 +19,7 @@ from app.jobs.journal import CreatedJournal
 from app.jobs.queries import HistoryQueries
 from app.jobs.records import JobRecord, record_from_row
 from app.jobs.schema import upgrade
+from app.jobs.shares import ShareLinks
 from app.upstream import Job
 
 
@@ -32,6 +33,7 @@ class JobStore:
         self.path = self.db.path
         self.claims = FollowerClaims(self.db)  # the follower's status reads and archive bookkeeping
         self.history = HistoryQueries(self.db)  # the history page's search, filters and typical run times
+        self.shares = ShareLinks(self.db)  # links that show a finished job's video without signing in
         journal_dir = journal_dir or os.path.dirname(self.path)
         os.makedirs(journal_dir, exist_ok=True)
         # Created jobs' ids the database refused to take, kept until it does (app/jobs/journal.py).
@@ -211,6 +213,7 @@ class JobStore:
         )
 
     def delete(self, job_id: str) -> bool:
+        self.shares.forget_job(job_id)
         return self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,)) == 1
 
     # --- one job per filled form ---------------------------------------------------------------

@@ -21,12 +21,12 @@ from app.core.i18n import init_i18n, problem_text
 from app.core.lifecycle import ArchiveState, JobStatus
 from app.core.messages import Problem
 from app.media.images import UploadRequest
-from app.web import auth, code, compare, examples, form_page, language, remix, studio
+from app.web import auth, code, compare, examples, form_page, language, present, remix, sharing, studio
 from app.web.auth import init_auth
 from app.web.filters import duration_text, register_filters
 from app.web.forms import PROMPT_LIMIT
 from app.web.job_urls import init_job_urls
-from app.web.presenters import ignored_fields
+from app.web.presenters import ignored_fields, sent_fields
 from app.web.security import init_security
 from app.web.signin_limit import init_limiter, limiter
 
@@ -48,6 +48,7 @@ def init_web(app: Flask, settings: Settings) -> None:
     register_filters(app)
     app.add_template_global(form_page.folded_extras)
     app.add_template_global(ignored_fields)
+    app.add_template_global(sent_fields)
     # A fresh one-time token for a form that sends a job (remix): sent twice, it makes one job.
     app.add_template_global(lambda: secrets.token_hex(16), "one_time_token")
     register_blueprints(app)
@@ -66,7 +67,7 @@ def init_web(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every page of the studio, by area."""
-    for module in (studio, code, remix, examples, compare, language, auth):
+    for module in (studio, code, remix, examples, compare, sharing, present, language, auth):
         app.register_blueprint(module.bp)
 
 

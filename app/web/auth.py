@@ -23,6 +23,8 @@ from app.web.signin_limit import limit
 bp = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
+# A share link's page, video and poster: open to whoever holds its token (app/web/sharing.py checks it).
+SHARED_ENDPOINTS = {"sharing.shared", "sharing.shared_video", "sharing.shared_poster"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 FAILED_LOGIN_DELAY = 1.0  # seconds added to every failed attempt, so guessing is slow
 
@@ -53,7 +55,7 @@ def require_identity() -> ResponseReturnValue | None:
     """Every route but health checks, static files and the login page needs a signed-in person."""
     settings = services().settings
     g.identity = _identity(settings)
-    if settings.auth_mode == "open" or request.endpoint in OPEN_ENDPOINTS:
+    if settings.auth_mode == "open" or request.endpoint in OPEN_ENDPOINTS | SHARED_ENDPOINTS:
         return None
     if settings.auth_mode == "header":
         if not g.identity:

@@ -14,10 +14,10 @@ from app.jobs.spending_guard import LimitReached
 from app.services import services
 from app.upstream import UpstreamError
 from app.web.auth import sending
-from app.web.comparisons import MODES, variants
+from app.web.comparisons import MODES, card_heading, variants, what_differs
 from app.web.form_page import render_form
 from app.web.forms import VideoJobForm
-from app.web.presenters import run_estimate
+from app.web.presenters import card_context
 
 bp = Blueprint("compare", __name__)
 
@@ -107,8 +107,10 @@ def comparison(comparison_id: str) -> ResponseReturnValue:
     if found is None:
         abort(404, description=Problem(N_("There is no such comparison.")))
     title, records = found
-    cards = [(r, run_estimate(r, services().store)) for r in records]
-    return render_template("studio/compare.html", title=title, cards=cards)
+    varies, heading = what_differs(records)
+    store = services().store
+    cards = [card_context(r, store, variant=card_heading(r, varies), show_prompt=True) for r in records]
+    return render_template("studio/compare.html", title=title, heading=heading, varies=varies, cards=cards)
 
 
 def _label(change) -> str:

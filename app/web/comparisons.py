@@ -6,6 +6,7 @@ import re
 from flask_babel import format_decimal
 
 from app.core.i18n import gettext as _
+from app.core.i18n import ngettext
 from app.core.messages import N_
 from app.web.forms import MAX_SEED, PROMPT_LIMIT
 
@@ -49,3 +50,47 @@ def variants(mode: str | None, text: str | None) -> list[dict]:
     if any(len(item) > PROMPT_LIMIT for item in items):
         raise ValueError(_("Each prompt may be at most %(limit)s characters.", limit=format_decimal(PROMPT_LIMIT)))
     return [{"prompt": item} for item in items]
+
+
+def what_differs(records: list) -> tuple[str | None, str]:
+    """(the setting the comparison's jobs differ in: seed, model or prompt, or None; the page's heading),
+    read from the jobs themselves, so the heading is true whatever the form said."""
+    varies = None
+    for name in ("seed", "model", "prompt"):
+        if len({str(r.params.get(name)) for r in records}) > 1:
+            varies = name
+            break
+    count = len(records)
+    prompts = {r.params.get("prompt") or "" for r in records}
+    prompt = ellipsis(next(iter(prompts)), 80) if len(prompts) == 1 else ""
+    if varies == "seed":
+        heading = ngettext("%(num)d seed of “%(prompt)s”", "%(num)d seeds of “%(prompt)s”", count, prompt=prompt)
+    elif varies == "model":
+        heading = ngettext("%(num)d model on “%(prompt)s”", "%(num)d models on “%(prompt)s”", count, prompt=prompt)
+    elif varies == "prompt":
+        heading = ngettext("%(num)d prompt", "%(num)d prompts", count)
+    else:
+        heading = ngettext("%(num)d job of “%(prompt)s”", "%(num)d jobs of “%(prompt)s”", count, prompt=prompt)
+    return varies, heading
+
+
+def card_heading(record, varies: str | None) -> str | None:
+    """What heads a comparison's card: the value that makes it differ from the others."""
+    if varies == "seed":
+        return _("Seed %(seed)s", seed=record.params.get("seed"))
+    if varies == "model":
+        return str(record.params.get("model") or "")
+    if varies == "prompt":
+        return ellipsis(record.params.get("prompt") or "", 60)
+    return None
+
+
+def ellipsis(text: str, limit: int) -> str:
+    """text on one line, cut at a word where it can, with "…" when it was cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:，。") + "…"

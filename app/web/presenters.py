@@ -90,3 +90,37 @@ def run_estimate(record: JobRecord, store: JobStore) -> dict | None:
     # show "Running for 0 seconds" throughout.
     started = min((t for t in (job.created_at, record.submitted_at) if t), default=time.time())
     return {"started": started, "typical": typical, "count": count}
+
+
+# What the card's "What was sent" leaves out: shown elsewhere, or the app's own bookkeeping.
+_NOT_SENT = {"prompt", "image_token", "image_name", "image_remove", "image_warnings", "request", "stopped", "found_by"}
+
+
+def sent_fields(record: JobRecord) -> list[tuple[str, str | None, object]]:
+    """(key, the form's label for it or None, value) of each setting the job was sent with, in form order."""
+    from app.web.forms import FIELD_ORDER, VideoJobForm
+
+    labels = {name: str(getattr(VideoJobForm, name).args[0]) for name in FIELD_ORDER if hasattr(VideoJobForm, name)}
+    labels.update(extras=gettext("Model options"), remixed_from=gettext("Remix of"))
+    order = {name: i for i, name in enumerate(FIELD_ORDER)}
+    keys = sorted((k for k in record.params if k not in _NOT_SENT), key=lambda k: (order.get(k, len(order)), k))
+    return [(key, labels.get(key), record.params[key]) for key in keys]
+
+
+def card_context(record: JobRecord, store: JobStore, **extra: object) -> dict:
+    """What the job card template needs (templates/studio/_job_card.html); extra: variant (the value that
+    heads a card of a comparison), show_prompt, and shares=[] on the job's own page (the share box)."""
+    from app.services import services
+
+    token = record.params.get("image_token") or ""
+    context: dict = {
+        "record": record,
+        "job": record.job,
+        "estimate": run_estimate(record, store),
+        "image_kept": bool(token) and bool(services().uploads.path(token)),
+        "variant": None,
+        "show_prompt": False,
+        "shares": None,
+    }
+    context.update(extra)
+    return context

@@ -40,7 +40,7 @@ from app.web.auth import sending
 from app.web.errors import browser_status
 from app.web.form_page import empty_form_page, filled_form, form_context, limit_reached, render_form
 from app.web.forms import VideoJobForm
-from app.web.presenters import download_name, live_state, run_estimate
+from app.web.presenters import card_context, download_name, live_state
 
 bp = Blueprint("studio", __name__)
 log = logging.getLogger("app.web.studio")
@@ -134,15 +134,9 @@ def job_page(job_id: str) -> ResponseReturnValue:
 
 
 def render_job_page(record: JobRecord, form: VideoJobForm) -> ResponseReturnValue:
-    image_kept = bool(services().uploads.path(record.params.get("image_token") or ""))
-    return render_template(
-        "studio/job.html",
-        record=record,
-        job=record.job,
-        image_kept=image_kept,
-        estimate=run_estimate(record, services().store),
-        **form_context(form),
-    )
+    store = services().store
+    shares = store.shares.for_job(record.id) if record.has_video else []
+    return render_template("studio/job.html", **card_context(record, store, shares=shares), **form_context(form))
 
 
 def job_page_with(form: VideoJobForm, path: str) -> ResponseReturnValue | None:
@@ -159,8 +153,17 @@ def job_page_with(form: VideoJobForm, path: str) -> ResponseReturnValue | None:
 def job_status(job_id: str) -> ResponseReturnValue:
     """The job's state for the page's script, as the follower last stored it, with the card's HTML."""
     record = record_or_404(job_id)
+    on_job_page = request.args.get("card") != "compare"
+    store = services().store
     card = render_template(
-        "studio/_job_card.html", record=record, job=record.job, estimate=run_estimate(record, services().store)
+        "studio/_job_card.html",
+        **card_context(
+            record,
+            store,
+            shares=store.shares.for_job(record.id) if on_job_page and record.has_video else None,
+            show_prompt=not on_job_page,
+            variant=request.args.get("variant", "")[:200] or None,
+        ),
     )
     return jsonify(live_state(record, card_html=card))
 
@@ -227,8 +230,17 @@ def history_live() -> ResponseReturnValue:
 @bp.get("/jobs/<job:job_id>/video/<int:index>.mp4")
 def job_video(job_id: str, index: int) -> ResponseReturnValue:
     """The archived MP4, with Range support; ?download=1 saves it under a readable name."""
-    record = record_or_404(job_id)
-    download = request.args.get("download") == "1"
+    return send_job_video(record_or_404(job_id), index, request.args.get("download") == "1")
+
+
+@bp.get("/jobs/<job:job_id>/poster/<int:index>.jpg")
+def job_poster(job_id: str, index: int) -> ResponseReturnValue:
+    """The archived video's poster frame."""
+    return send_job_poster(record_or_404(job_id), index)
+
+
+def send_job_video(record: JobRecord, index: int, download: bool) -> ResponseReturnValue:
+    """A job's archived MP4 (from the archive folder or the object store), with Range support."""
     location = services().settings.archive_accel_redirect
     archive = services().archive
     if archive.objects is not None:  # OBJECT_STORE_URL: every host serves it from the bucket
@@ -246,13 +258,20 @@ def job_video(job_id: str, index: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/jobs/<job:job_id>/poster/<int:index>.jpg")
-def job_poster(job_id: str, index: int) -> ResponseReturnValue:
-    """The archived video's poster frame."""
-    record = record_or_404(job_id)
+def send_job_poster(record: JobRecord, index: int) -> ResponseReturnValue:
+    """A job's archived poster frame."""
     if services().archive.objects is not None:
         return _send_stored(_archived_name(record, index, "poster"))
     return send_file(_archived_file(record, index, "poster")[0], mimetype="image/jpeg", max_age=86400)
+
+
+@bp.post("/jobs/<job:job_id>/stop")
+def stop_job(job_id: str) -> ResponseReturnValue:
+    """Stop a running job: the API is asked to cancel it, and the app stops following it."""
+    record = record_or_404(job_id)
+    note, confirmed = services().follower.stop_job(record.id, g.get("identity"))
+    flash(problem_text(note), "success" if confirmed else "info")
+    return redirect(url_for("studio.job_page", job_id=record.id), code=303)
 
 
 @bp.post("/jobs/<job:job_id>/delete")

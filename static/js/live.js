@@ -2,6 +2,7 @@
 
 import { $, $all, t, localTimes } from "./dom.js";
 import { poller } from "./poller.js";
+import { shapePlayers } from "./media.js";
 import { confirmForms, hoverPlay, showPlayAll } from "./widgets.js";
 
 /* "Last checked 12 s ago", kept current between polls. The server's clock is the reference. */
@@ -68,9 +69,12 @@ function followCard(card, single) {
       var holder = document.createElement("div");
       holder.innerHTML = data.card_html;
       var fresh = holder.firstElementChild;
+      var details = $("[data-card-details]", current), freshDetails = $("[data-card-details]", fresh);
+      if (details && freshDetails) { freshDetails.open = details.open; }   // unfolded stays unfolded
       current.parentNode.replaceChild(fresh, current);
       current = fresh;
       confirmForms(fresh);
+      shapePlayers(fresh);
       localTimes();
       showPlayAll();
     } else {
