@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from app.core.messages import N_, Problem
 from app.services import services
+from app.web.comparisons import card_heading, what_differs
 
 bp = Blueprint("present", __name__)
 MAX_VIDEOS = 12
@@ -26,4 +27,13 @@ def presentation() -> ResponseReturnValue:
         at = min(max(int(request.args.get("at", "0")), 0), len(records) - 1)
     except ValueError:
         at = 0
-    return render_template("present/present.html", records=records, layout=layout, at=at)
+    varies, _heading = what_differs(records)
+    prompts = {r.params.get("prompt") or "" for r in records}
+    return render_template(
+        "present/present.html",
+        slides=[(r, card_heading(r, varies)) for r in records],
+        records=records,
+        common_prompt=next(iter(prompts)) if len(prompts) == 1 and len(records) > 1 else None,
+        layout=layout,
+        at=at,
+    )

@@ -4,6 +4,8 @@ import { $, $all, t } from "./dom.js";
 
 /* On a comparison: play every finished video from the start, together. */
 export function showPlayAll() {
+  var present = $("[data-present-link]");
+  if (present && $all("video[data-video]").length) { present.hidden = false; }
   var button = $("[data-play-all]");
   if (!button) { return; }
   button.hidden = $all("video[data-video]").length < 2;
