@@ -85,7 +85,11 @@ def test_a_revoked_link_and_an_expired_link_open_nothing(make_app, upstream, tin
     app = make_app(upstream.url, app_password=PASSWORD)
     member, job_id = finished_job(app, upstream, tiny_mp4)
     store = app.extensions["studio"].store
-    kept, revoked, daily = share(member, job_id), share(member, job_id, allow_download=True), share(member, job_id, "day")
+    kept, revoked, daily = (
+        share(member, job_id),
+        share(member, job_id, allow_download=True),
+        share(member, job_id, "day"),
+    )
     page = Page(member.get(f"/jobs/{job_id}").get_data(as_text=True))
     listed = page.find("ul", **{"data-share-list": ""})[0]
     assert listed.text.count("works until") == 3 and "downloads allowed" in listed.text
