@@ -224,3 +224,22 @@ def test_the_history_filters_by_model_status_and_person_and_searches_prompts(pag
     assert texts and all("Completed" in t for t in texts)
     assert_accessible(page, "the history, filtered")
     screenshot(page, "history-filtered-1440")
+
+
+def test_on_a_phone_the_historys_first_video_is_in_view_below_the_banner(page):
+    page.goto("/")
+    page.fill("#prompt", "Phone history: a lantern")
+    small_job(page)
+    page.click("[data-submit]")
+    page.wait_for_url(JOB_URL)
+    wait_for_video(page)
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/jobs")
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator(".demo-banner").is_visible()
+    assert within_reach(page, ".history-item .history-thumb"), "the first video is below the fold on a phone"
+    page.click(".filters-fold > summary")  # the filters are one tap away
+    page.fill("#q", "lantern")
+    page.click(".filters button[type=submit]")
+    assert page.locator(".filters #q").is_visible(), "a search in use keeps the filters open"
+    screenshot(page, "history-phone-375", full_page=False)

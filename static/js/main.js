@@ -8,7 +8,7 @@ import { focusErrorSummary, imagePreview, modelProfiles, promptCounter, randomSe
 import { followHistory, followJobs } from "./live.js";
 import { shapePlayers } from "./media.js";
 import { presentation } from "./present.js";
-import { confirmForms, copyButtons, hoverPlay } from "./widgets.js";
+import { confirmForms, copyButtons, foldFilters, hoverPlay } from "./widgets.js";
 
 shapePlayers();
 presentation();
@@ -16,6 +16,7 @@ followJobs();
 followHistory();
 copyButtons();
 hoverPlay();
+foldFilters();
 confirmForms();
 focusErrorSummary();
 promptCounter();

@@ -56,3 +56,11 @@ export function confirmForms(root) {
     });
   });
 }
+
+/* On a phone the history's filters start folded unless one is in use, so the first video is in view. */
+export function foldFilters() {
+  var fold = $("[data-filters-fold]");
+  if (fold && !fold.hasAttribute("data-active") && window.matchMedia("(max-width: 760px)").matches) {
+    fold.open = false;
+  }
+}
