@@ -67,4 +67,31 @@ def test_the_shipped_profiles_cover_the_families_in_the_relay_notes():
         ("sora-2-pro", "Sora 2 Pro (legacy name)"),
     ):
         assert profiles.match(model) is not None and profiles.match(model).label.startswith(label), model
-    assert profiles.match("demo-v1") is None
+    assert profiles.match("demo-v1").label == "Demo API"  # the built-in demo API's limits
+    assert profiles.match("my-own-model") is None
+
+
+def test_the_demo_profile_carries_the_demo_apis_own_limits_and_the_form_checks_them_before_sending(client, upstream):
+    from app.catalog.profiles import load_profiles
+    from demo_api import limits
+    from support.client import submit
+
+    demo = load_profiles().match("demo-v1")
+    assert (demo.max_seconds, demo.max_side, demo.max_n) == (limits.MAX_SECONDS, limits.MAX_SIDE, limits.MAX_N)
+    resp = submit(client, {"model": "demo-v1", "prompt": "too long", "duration": "30", "width": "4096", "height": "720"})
+    assert resp.status_code == 400 and upstream.creates == []
+    page = resp.get_data(as_text=True)
+    assert "at most 20 seconds" in page and "at most 1920 px" in page
+    ok = submit(client, {"model": "demo-v1", "prompt": "fine", "duration": "12.5", "width": "1920", "height": "1080"})
+    assert ok.status_code == 303 and len(upstream.creates) == 1
+
+
+def test_length_errors_name_their_field(client, upstream):
+    from support.client import submit
+    from support.pages import Page
+
+    resp = submit(client, {"prompt": "p", "user": "u" * 300, "style": "s" * 201})
+    assert resp.status_code == 400 and upstream.creates == []
+    page = Page(resp.get_data(as_text=True))
+    assert "The user id must be at most 256 characters." in page.by_id("user-error").text
+    assert "The style must be at most 200 characters." in page.by_id("style-error").text

@@ -50,6 +50,8 @@ class ProfileEntry(_Entry):
     durations: list[int | float] = []
     sizes: list[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$")]] = []
     max_n: int | None = Field(default=None, ge=1)
+    max_seconds: float | None = Field(default=None, gt=0)  # the longest video, when any length up to it goes
+    max_side: int | None = Field(default=None, ge=1)  # the largest width and height in px, when any size up to it goes
     image: Literal["any", "upload", "none"] = "any"
     extras: list[ExtraEntry] = []
 

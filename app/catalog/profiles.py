@@ -119,6 +119,8 @@ class Profile:
     max_n: int | None = None
     image: str = "any"
     extras: tuple = field(default_factory=tuple)
+    max_seconds: float | None = None
+    max_side: int | None = None
 
     def matches(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model.lower(), pattern.lower()) for pattern in self.models)
@@ -133,7 +135,20 @@ class Profile:
                 family=localized(self.label),
                 durations=_either(self.durations),
             )
+        if self.max_seconds is not None and duration is not None and float(duration) > self.max_seconds:
+            found["duration"] = _(
+                "%(family)s makes videos of at most %(max)s seconds.",
+                family=localized(self.label),
+                max=f"{self.max_seconds:g}",
+            )
         width, height = values.get("width"), values.get("height")
+        for name, side in (("width", width), ("height", height)):
+            if self.max_side is not None and side and int(side) > self.max_side:
+                found[name] = _(
+                    "%(family)s makes videos at most %(max)d px wide and high.",
+                    family=localized(self.label),
+                    max=self.max_side,
+                )
         if self.sizes and width and height and f"{width}x{height}" not in self.sizes:
             found["width"] = _(
                 "%(family)s takes these sizes: %(sizes)s.", family=localized(self.label), sizes=", ".join(self.sizes)
@@ -174,6 +189,10 @@ class Profile:
         parts = []
         if self.durations:
             parts.append(f"{_either(self.durations)} s")
+        if self.max_seconds is not None:
+            parts.append(_("up to %(max)s s", max=f"{self.max_seconds:g}"))
+        if self.max_side is not None:
+            parts.append(_("sides up to %(max)d px", max=self.max_side))
         if self.sizes:
             parts.append(_("sizes %(sizes)s", sizes=", ".join(self.sizes)))
         if self.max_n is not None:
@@ -195,6 +214,8 @@ class Profile:
             "durations": list(self.durations),
             "sizes": list(self.sizes),
             "max_n": self.max_n,
+            "max_seconds": self.max_seconds,
+            "max_side": self.max_side,
             "image": self.image,
             "summary": self.summary(),
             "extras": [e.as_json() for e in self.extras],
@@ -231,6 +252,8 @@ def _profile(entry):
         durations=tuple(entry.durations),
         sizes=tuple(entry.sizes),
         max_n=entry.max_n,
+        max_seconds=entry.max_seconds,
+        max_side=entry.max_side,
         image=entry.image,
         extras=tuple(_extra(entry.id, extra) for extra in entry.extras),
     )

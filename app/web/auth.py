@@ -32,7 +32,7 @@ FAILED_LOGIN_DELAY = 1.0  # seconds added to every failed attempt, so guessing i
 class LoginForm(FlaskForm):
     name = StringField(
         _l("Your name"),
-        validators=[Length(max=80)],
+        validators=[Length(max=80, message=_l("Your name must be at most 80 characters."))],
         description=_l("Optional. Shown in the history next to the jobs you send."),
     )
     password = PasswordField(_l("Team password"), validators=[DataRequired(_l("Enter the team password."))])

@@ -146,7 +146,9 @@ class VideoJobForm(FlaskForm):
     """The create-video form. Hints are the contract's field descriptions."""
 
     model = StringField(
-        _l("Model"), validators=[Optional(), Length(max=100)], description=_l("Model / style ID, e.g. kling-v1.")
+        _l("Model"),
+        validators=[Optional(), Length(max=100, message=_l("The model id must be at most 100 characters."))],
+        description=_l("Model / style ID, e.g. kling-v1."),
     )
     prompt = TextAreaField(
         _l("Prompt"),
@@ -159,7 +161,7 @@ class VideoJobForm(FlaskForm):
     image_file = FileField(_l("Upload an image"), description=_l("PNG, JPEG or WebP; sent as base64."))
     image_url = StringField(
         _l("…or an image address"),
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), Length(max=2000, message=_l("The image address must be at most 2,000 characters."))],
         description=_l("An http(s) URL, passed to the API unchanged."),
     )
     image_token = HiddenField()
@@ -169,7 +171,7 @@ class VideoJobForm(FlaskForm):
     duration = SecondsField(
         _l("Duration (seconds)"),
         validators=[Optional(), _range(0.5, 60, _l("Duration"))],
-        description=_l("Video length in seconds. Kling: 5 or 10."),
+        description=_l("Video length in seconds; the model's own limits are under the model."),
     )
     width = WholeNumberField(
         _l("Width (px)"),
@@ -213,17 +215,26 @@ class VideoJobForm(FlaskForm):
     )
     user = StringField(
         _l("User"),
-        validators=[Optional(), Length(max=256)],
+        validators=[Optional(), Length(max=256, message=_l("The user id must be at most 256 characters."))],
         description=_l("An id for the person asking, e.g. user-1234."),
     )
     negative_prompt = TextAreaField(
         _l("Negative prompt"),
-        validators=[Optional(), Length(max=PROMPT_LIMIT)],
+        validators=[
+            Optional(),
+            Length(max=PROMPT_LIMIT, message=_l("The negative prompt must be at most 2,500 characters.")),
+        ],
         description=_l("What the video should avoid (metadata.negative_prompt)."),
     )
-    style = StringField(_l("Style"), validators=[Optional(), Length(max=200)], description="metadata.style")
+    style = StringField(
+        _l("Style"),
+        validators=[Optional(), Length(max=200, message=_l("The style must be at most 200 characters."))],
+        description="metadata.style",
+    )
     quality_level = StringField(
-        _l("Quality level"), validators=[Optional(), Length(max=100)], description="metadata.quality_level"
+        _l("Quality level"),
+        validators=[Optional(), Length(max=100, message=_l("The quality level must be at most 100 characters."))],
+        description="metadata.quality_level",
     )
     metadata = TextAreaField(
         _l("More metadata (JSON)"),
@@ -247,7 +258,10 @@ class VideoJobForm(FlaskForm):
     )
     compare_values = TextAreaField(
         _l("Values to compare"),
-        validators=[Optional(), Length(max=12000)],
+        validators=[
+            Optional(),
+            Length(max=12000, message=_l("The values to compare must be at most 12,000 characters.")),
+        ],
         description=_l("Seeds like 1, 2, 3; model ids one per line; or prompts, one per line."),
     )
 

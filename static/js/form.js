@@ -91,9 +91,20 @@ export function modelProfiles() {
     if (duration) {
       if (found && found.durations.length) { duration.setAttribute("list", list.id); } else { duration.removeAttribute("list"); }
     }
+    // A model with a longest length or a largest side: the browser checks them too, before sending.
+    [["duration", found && found.max_seconds], ["width", found && found.max_side], ["height", found && found.max_side]].forEach(function (pair) {
+      var input = document.getElementById(pair[0]);
+      if (!input) { return; }
+      if (!input.hasAttribute("data-max")) { input.setAttribute("data-max", input.getAttribute("max") || ""); }
+      var max = pair[1] || input.getAttribute("data-max");
+      if (max) { input.setAttribute("max", String(max)); } else { input.removeAttribute("max"); }
+    });
     $all("[data-preset-width]").forEach(function (chip) {
-      var size = chip.getAttribute("data-preset-width") + "x" + chip.getAttribute("data-preset-height");
-      chip.classList.toggle("is-unsupported", !!(found && found.sizes.length && found.sizes.indexOf(size) < 0));
+      var w = parseInt(chip.getAttribute("data-preset-width"), 10), h = parseInt(chip.getAttribute("data-preset-height"), 10);
+      var size = w + "x" + h;
+      var unsupported = !!(found && found.sizes.length && found.sizes.indexOf(size) < 0) ||
+        !!(found && found.max_side && (w > found.max_side || h > found.max_side));
+      chip.classList.toggle("is-unsupported", unsupported);
     });
   }
   model.addEventListener("input", update);
