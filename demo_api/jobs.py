@@ -78,6 +78,8 @@ class JobStore:
         with self._lock:
             source = self._jobs.get(source_id)
             settings = dict(source["_spec"]) if source else None
+            if settings is not None and settings.get("seed") is None:
+                settings["seed"] = source["seed"]  # the seed it used: a remix is the same video, changed
         if settings is None:
             return None
         image_path = self._path("inputs", f"{source_id}.img")

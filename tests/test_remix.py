@@ -44,6 +44,10 @@ def test_a_finished_job_is_remixed_and_links_back(make_app, demo_api):
     ).json()
     assert upstream_job["remixed_from_video_id"] == source
     assert upstream_job["prompt"] == "A lighthouse at dawn, in the snow" and upstream_job["size"] == "160x96"
+    source_job = requests.get(
+        f"{demo_api.base_url}/v1/videos/{source}", timeout=10, headers={"Authorization": f"Bearer {demo_api.key}"}
+    ).json()
+    assert upstream_job["seed"] == source_job["seed"], "a remix of a random-seed job keeps the seed it used"
     record = finish(app, remix_id)
     assert record.params["remixed_from"] == source and record.params["prompt"].endswith("in the snow")
     card = client.get(f"/jobs/{remix_id}").get_data(as_text=True)
