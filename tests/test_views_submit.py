@@ -244,3 +244,14 @@ def test_the_kept_empty_form_follows_the_model_list_and_keeps_one_copy_per_langu
         assert f'value="{name}"' in page, name
     client.get("/", headers={"Accept-Language": "zh-CN"})
     assert sorted(app.extensions["empty_form_pages"]) == ["en", "zh"]
+
+
+def test_on_the_chinese_page_an_example_fills_its_chinese_prompt(client):
+    from app.catalog.examples import load_examples
+
+    example = next(e for e in load_examples() if e.id == "paper-boat")
+    client.set_cookie("lang", "zh")
+    page = Page(client.get(f"/?example={example.id}").get_data(as_text=True))
+    assert page.value("prompt") == example.prompts["zh"] and "纸船" in page.value("prompt")
+    client.set_cookie("lang", "en")
+    assert Page(client.get(f"/?example={example.id}").get_data(as_text=True)).value("prompt").startswith("A paper boat")

@@ -67,6 +67,7 @@ class ExampleEntry(_Entry):
     title: Text | None = None
     title_zh: Text | None = None
     prompt: Name
+    prompt_zh: Name | None = None  # the prompt on the Chinese page (else the prompt as it is)
     model: Name | None = None
     duration: int | float | None = None
     width: int | None = Field(default=None, ge=1)

@@ -34,6 +34,7 @@ class Example:
     image_path: str | None = None
     metadata: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)  # the model profile's extra parameters {name: value}
+    prompts: dict = field(default_factory=dict)  # the prompt in other languages {"zh": ...}
 
     @property
     def kind(self) -> str:
@@ -64,6 +65,7 @@ def load_examples(path: str | None = None) -> list[Example]:
                 image_path=image_path,
                 metadata=dict(entry.metadata),
                 extras=dict(entry.extras),
+                prompts={"zh": entry.prompt_zh} if entry.prompt_zh else {},
             )
         )
     return examples

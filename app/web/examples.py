@@ -6,6 +6,7 @@ from flask import Blueprint, abort, send_file
 from flask.typing import ResponseReturnValue
 
 from app.catalog.examples import Example
+from app.core.i18n import current_language
 from app.services import services
 from app.web.forms import FORM_DEFAULTS
 
@@ -15,6 +16,7 @@ bp = Blueprint("examples", __name__)
 def example_values(example: Example) -> dict:
     """The form's values for an example; its picture is kept like an upload, so the form shows it."""
     data = {**FORM_DEFAULTS, **example.values}
+    data["prompt"] = example.prompts.get(current_language()) or data.get("prompt")  # in the page's language
     if example.extras:
         data["extras"] = dict(example.extras)
     if example.metadata:
