@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,12 @@ def main():
     env = {**(dotenv_values(".env") if os.path.exists(".env") else {}), **os.environ}
     env = {k: v for k, v in env.items() if v is not None}
     demo = None
+    bind = env.get("BIND") or f"127.0.0.1:{env.get('PORT', '8000')}"
+    in_use = taken(bind, "PORT (or BIND)")
+    if not env.get("VIDEO_API_BASE_URL", "").strip():
+        in_use = in_use or taken(f"127.0.0.1:{env.get('DEMO_API_PORT', '8001')}", "DEMO_API_PORT")
+    if in_use:
+        sys.exit(in_use)  # before anything starts: a port another program holds would answer in our place
     if not env.get("VIDEO_API_BASE_URL", "").strip():
         port = env.get("DEMO_API_PORT", "8001")
         data_dir = os.path.join(env.get("DATA_DIR", "data"), "demo_api")
@@ -55,6 +62,27 @@ def main():
     if demo:
         demo.wait(timeout=10)
     sys.exit(code)
+
+
+def taken(address, variable):
+    """A line saying the port is in use, or None when it is free to listen on."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        number = int(port)
+    except ValueError:
+        return None  # gunicorn says what is wrong with the address itself
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT is free
+        try:
+            probe.bind((host, number))
+        except OSError:
+            return (
+                f"make run: port {number} on {host} is in use by another program, so nothing was started. "
+                f"Stop that program, or set {variable} to another port (e.g. {variable.split()[0]}={number + 10})."
+            )
+    return None
 
 
 def wait_for(url, proc, timeout=20):

@@ -141,3 +141,26 @@ def test_the_demo_api_serves_videos_from_a_relative_data_dir(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("which", ["PORT", "DEMO_API_PORT"])
+def test_make_run_stops_with_a_clear_line_when_a_port_is_taken(fresh_clone, which):
+    """Another program on DEMO_API_PORT used to answer in the demo API's place; now nothing starts."""
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        taken = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_API_", "DEMO_", "BIND", "PORT"))}
+        env.update(PORT=str(free_port()), DEMO_API_PORT=str(free_port()))
+        env[which] = str(taken)
+        done = subprocess.run(
+            [sys.executable, "scripts/serve.py"], cwd=fresh_clone, env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        holder.close()
+    assert done.returncode != 0
+    assert f"port {taken} on 127.0.0.1 is in use" in done.stderr and which in done.stderr, done.stderr
+    assert "Video studio on" not in done.stdout, "it started anyway"
