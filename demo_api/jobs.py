@@ -78,7 +78,7 @@ class JobStore:
         with self._lock:
             source = self._jobs.get(source_id)
             settings = dict(source["_spec"]) if source else None
-            if settings is not None and settings.get("seed") is None:
+            if source is not None and settings is not None and settings.get("seed") is None:
                 settings["seed"] = source["seed"]  # the seed it used: a remix is the same video, changed
         if settings is None:
             return None

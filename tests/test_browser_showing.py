@@ -173,7 +173,8 @@ def test_presentation_mode_moves_with_the_arrow_keys_on_a_projector_and_a_phone(
     first_prompt = page.locator("[data-slide]:not([hidden]) .slide-prompt").inner_text()
     assert "test card" in first_prompt
     font = page.evaluate(
-        "() => parseFloat(getComputedStyle(document.querySelector('[data-slide]:not([hidden]) .slide-prompt')).fontSize)"
+        "() => parseFloat(getComputedStyle("
+        "document.querySelector('[data-slide]:not([hidden]) .slide-prompt')).fontSize)"
     )
     assert font >= 28, f"the prompt is in {font}px type on a projector"
     page.keyboard.press("ArrowRight")

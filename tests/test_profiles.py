@@ -78,7 +78,8 @@ def test_the_demo_profile_carries_the_demo_apis_own_limits_and_the_form_checks_t
 
     demo = load_profiles().match("demo-v1")
     assert (demo.max_seconds, demo.max_side, demo.max_n) == (limits.MAX_SECONDS, limits.MAX_SIDE, limits.MAX_N)
-    resp = submit(client, {"model": "demo-v1", "prompt": "too long", "duration": "30", "width": "4096", "height": "720"})
+    too_big = {"model": "demo-v1", "prompt": "too long", "duration": "30", "width": "4096", "height": "720"}
+    resp = submit(client, too_big)
     assert resp.status_code == 400 and upstream.creates == []
     page = resp.get_data(as_text=True)
     assert "at most 20 seconds" in page and "at most 1920 px" in page

@@ -6,10 +6,11 @@ import hashlib
 import re
 import sqlite3
 
+from test_history_and_archive import lifecycle, wait_settled
+
 from support.client import csrf_token, submit
 from support.pages import Page
 from support.upstreams import job_body, json_response
-from test_history_and_archive import lifecycle, wait_settled
 
 PASSWORD = "correct horse battery"
 PROMPT = "a lighthouse in a storm, waves breaking"

@@ -31,7 +31,8 @@ def presentation() -> ResponseReturnValue:
     prompts = {r.params.get("prompt") or "" for r in records}
     return render_template(
         "present/present.html",
-        slides=[(r, card_heading(r, varies)) for r in records],
+        # each slide's caption says what differs (a prompt is shown anyway)
+        slides=[(r, card_heading(r, varies) if varies != "prompt" else None) for r in records],
         records=records,
         common_prompt=next(iter(prompts)) if len(prompts) == 1 and len(records) > 1 else None,
         layout=layout,
