@@ -310,6 +310,9 @@ def test_a_compare_of_three_seeds_follows_to_three_videos_on_one_page(page):
         time.sleep(0.3)
     assert page.locator("video[data-video]").count() == 3, "not every card reached its video"
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    assert page.locator("[data-variant]").all_inner_texts() == ["Seed 1", "Seed 2", "Seed 3"]  # each card's heading
+    for summary in page.locator("[data-job-card] .card-details > summary").all():
+        summary.click()  # the seed each job used, as the API said, is under Details
     seeds = sorted(page.locator("[data-job-card] dt:text-is('Seed used') + dd").all_inner_texts())
     assert seeds == ["1", "2", "3"]
     page.click("[data-play-all]")

@@ -117,10 +117,17 @@ def test_kling_options_are_offered_checked_at_the_field_and_sent_under_the_provi
     assert jobs_in_history(stack) == jobs_before, "something was sent"
     page.evaluate("() => document.getElementById('x-kling-mode').scrollIntoView({block: 'center'})")
     screenshot(page, "form-kling-options-1440", full_page=False)
+    # the options' boxes line up in a row, whatever the length of each hint
+    bottoms = page.evaluate(
+        """() => ['x-kling-mode', 'x-kling-cfg_scale']
+                 .map(id => document.getElementById(id).getBoundingClientRect().bottom)"""
+    )
+    assert abs(bottoms[0] - bottoms[1]) <= 2, f"the Kling options row is ragged: {bottoms}"
 
     page.fill("#x-kling-cfg_scale", "0.7")
     page.click("[data-submit]")
     page.wait_for_url(JOB_URL)
+    page.click("[data-job-card] .card-details > summary")  # what was sent is under Details
     card = page.locator("[data-job-card]").inner_text()
     assert "mode" in card and "pro" in card and "cfg_scale" in card and "0.7" in card, card
     assert page.input_value("#x-kling-mode") == "pro" and page.input_value("#x-kling-cfg_scale") == "0.7"

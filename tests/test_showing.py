@@ -244,3 +244,15 @@ def test_the_present_page_shows_the_picked_finished_videos_with_their_prompts(ma
     side = Page(client.get(f"/present?id={ids[0]}&id={ids[1]}&layout=side").get_data(as_text=True))
     assert not any("hidden" in s.attrs for s in side.find("figure", class_="slide"))
     assert client.get("/present?id=video_unknown").status_code == 404
+
+
+def test_the_cards_details_are_in_the_pages_language(client, upstream):
+    upstream.handler = lambda req: json_response(job_body("video_zh", status="in_progress", progress=5))
+    submit(client, {"prompt": "一只猫", "model": "kling-v1", "seed": "5"})
+    client.set_cookie("lang", "zh")
+    page = Page(client.get("/jobs/video_zh").get_data(as_text=True))
+    details = page.find("details", class_="card-details")[0]
+    labels = [e.text.strip() for e in page.find("dt") if e.text.strip()]
+    assert "模型" in labels and "种子" in labels, labels  # the form's own labels, in Chinese
+    assert "model" not in labels and "seed" not in labels
+    assert "详细信息" in details.text and "发送于" in details.text

@@ -255,3 +255,12 @@ def test_on_the_chinese_page_an_example_fills_its_chinese_prompt(client):
     assert page.value("prompt") == example.prompts["zh"] and "纸船" in page.value("prompt")
     client.set_cookie("lang", "en")
     assert Page(client.get(f"/?example={example.id}").get_data(as_text=True)).value("prompt").startswith("A paper boat")
+
+
+def test_a_text_only_example_tile_shows_the_start_of_its_prompt(client):
+    from app.catalog.examples import load_examples
+
+    example = next(e for e in load_examples() if not e.image_path)
+    tiles = Page(client.get("/").get_data(as_text=True)).find("span", class_="example-text")
+    assert tiles and all("✎" not in t.text for t in tiles)
+    assert any(example.values["prompt"][:20] in t.text for t in tiles)
