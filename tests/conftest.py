@@ -4,10 +4,10 @@ Helpers live in tests/support/ (imported as `support`)."""
 import pytest
 
 from app import create_app
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+from support.browser import launched_chromium, require_browser
 from support.client import make_settings
 from support.media import make_png, render_tiny_mp4
-from support.servers import AppProcess, DemoAPIProcess
+from support.servers import DemoAPIProcess, demo_stack
 from support.upstreams import ScriptedUpstream
 
 
@@ -69,25 +69,13 @@ def client(app):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     require_browser()
-    root = tmp_path_factory.mktemp("browser-stack")
-    demo = DemoAPIProcess(root / "demo", min_render_seconds=4).start()
-    app = AppProcess(
-        root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key, "DEMO_MODE": "true"}
-    ).start()
-    app.demo = demo
-    yield app
-    app.stop()
-    demo.stop()
+    with demo_stack(tmp_path_factory.mktemp("browser-stack"), {"DEMO_MODE": "true"}, min_render_seconds=4) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

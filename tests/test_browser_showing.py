@@ -9,14 +9,13 @@ import time
 import pytest
 
 from support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     assert_no_sideways_scroll,
+    launched_chromium,
     require_browser,
     screenshot,
     small_job,
 )
-from support.servers import AppProcess, DemoAPIProcess
+from support.servers import demo_stack
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.browser
@@ -27,29 +26,13 @@ SHAPES = {"16:9": (640, 360), "9:16": (360, 640), "1:1": (480, 480), "4:3": (640
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     require_browser()
-    root = tmp_path_factory.mktemp("showing")
-    demo = DemoAPIProcess(root / "demo").start()
-    try:
-        app = AppProcess(
-            root / "app",
-            {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key, "APP_PASSWORD": PASSWORD},
-        ).start()
-    except BaseException:
-        demo.stop()
-        raise
-    yield app
-    app.stop()
-    demo.stop()
+    with demo_stack(tmp_path_factory.mktemp("showing"), {"APP_PASSWORD": PASSWORD}) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def chromium(team):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launched_chromium()
 
 
 def member_page(chromium, team, width=1440, height=900, **context):

@@ -108,3 +108,15 @@ def compare_seeds(page, prompt, seeds):
     page.fill("#compare_values", seeds)
     page.click("[data-as-compare]")
     page.wait_for_url(re.compile(r"/compare/[0-9a-f]+$"))
+
+
+def launched_chromium():
+    """Debian's Chromium under Playwright, for a fixture to yield from and close after (a generator)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

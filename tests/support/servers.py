@@ -1,5 +1,6 @@
 """Real servers as their own processes on loopback: the demo API, and the app under gunicorn."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -152,3 +153,21 @@ def _is_follower(pid):
             return b"app.jobs.follower_process" in fh.read()
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def demo_stack(root, env=None, **demo_options):
+    """The demo API and the app under gunicorn against it (env: the app's own settings), both stopped
+    at the end, even when the app fails to start. Yields the AppProcess, with .demo the DemoAPIProcess."""
+    demo = DemoAPIProcess(root / "demo", **demo_options).start()
+    try:
+        app = AppProcess(
+            root / "app", {"VIDEO_API_BASE_URL": demo.base_url, "VIDEO_API_KEY": demo.key, **(env or {})}
+        ).start()
+        try:
+            app.demo = demo
+            yield app
+        finally:
+            app.stop()
+    finally:
+        demo.stop()
