@@ -11,7 +11,7 @@ from app.catalog.profiles import Profiles, load_profiles
 from app.core.config import Settings
 from app.core.instance import use_instance_id
 from app.jobs.follower import Follower
-from app.jobs.spending_guard import Allowance, rules_from
+from app.jobs.spending_guard import Allowance, Budgets, rules_from
 from app.jobs.store import JobStore
 from app.media.archive import VideoArchive
 from app.media.images import UploadStore
@@ -90,7 +90,10 @@ def build_services(settings: Settings) -> Services:
         uploads=uploads,
         catalogue=ModelCatalogue(api, settings.models_cache_seconds),
         allowance=Allowance(
-            database, rules_from(settings.submit_rate_limit, settings.daily_submit_cap), settings.team_daily_cap
+            database,
+            rules_from(settings.submit_rate_limit, settings.daily_submit_cap),
+            settings.team_daily_cap,
+            Budgets(settings.team_daily_budget, settings.person_daily_budget),
         ),
         follower=follower,
         sessions=sessions,

@@ -40,6 +40,13 @@ class ExtraEntry(_Entry):
         return self
 
 
+class PriceEntry(_Entry):
+    """A price for one size of a model family ([profile.prices."1920x1080"]), over the family's own."""
+
+    price_per_second: float | None = Field(default=None, ge=0)
+    price_per_video: float | None = Field(default=None, ge=0)
+
+
 class ProfileEntry(_Entry):
     """A model family ([[profile]])."""
 
@@ -54,6 +61,19 @@ class ProfileEntry(_Entry):
     max_side: int | None = Field(default=None, ge=1)  # the largest width and height in px, when any size up to it goes
     image: Literal["any", "upload", "none"] = "any"
     extras: list[ExtraEntry] = []
+    # What a video costs, in `currency` (e.g. "CNY"): per second of video and/or per video, with
+    # overrides by size. No price: "price unknown", never zero.
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    price_per_second: float | None = Field(default=None, ge=0)
+    price_per_video: float | None = Field(default=None, ge=0)
+    prices: dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$")], PriceEntry] = {}
+
+    @model_validator(mode="after")
+    def _a_price_has_a_currency(self):
+        priced = self.price_per_second is not None or self.price_per_video is not None or self.prices
+        if priced and not self.currency:
+            raise ValueError('a price needs its currency (e.g. currency = "CNY")')
+        return self
 
 
 class ProfilesFile(_Entry):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flask_babel import format_decimal
 
 from app.catalog import data_files
+from app.catalog.prices import Estimate, Price, estimate
 from app.core.i18n import gettext as _
 from app.core.i18n import localized, localized_field, ngettext
 from app.core.paths import ROOT
@@ -121,6 +122,15 @@ class Profile:
     extras: tuple = field(default_factory=tuple)
     max_seconds: float | None = None
     max_side: int | None = None
+    price: Price | None = None
+
+    def estimate(self, values: dict) -> Estimate | None:
+        """What a job with these form values would cost at this family's price (None: unknown)."""
+        width, height = values.get("width"), values.get("height")
+        seconds = values.get("duration")
+        if seconds is None and len(self.durations) == 1:
+            seconds = self.durations[0]  # the only length it makes
+        return estimate(self.price, seconds, f"{width}x{height}" if width and height else None, values.get("n"))
 
     def matches(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model.lower(), pattern.lower()) for pattern in self.models)
@@ -215,6 +225,7 @@ class Profile:
             "sizes": list(self.sizes),
             "max_n": self.max_n,
             "max_seconds": self.max_seconds,
+            "price": self.price.as_json() if self.price else None,
             "max_side": self.max_side,
             "image": self.image,
             "summary": self.summary(),
@@ -231,6 +242,13 @@ class Profiles:
     def match(self, model: str | None) -> "Profile | None":
         model = (model or "").strip()
         return next((p for p in self.all if model and p.matches(model)), None)
+
+    def priced(self, values: dict) -> dict:
+        """The job's values with "estimate": what sending them costs at their model's price, or None (price
+        unknown). Kept with the job, so a price changed later does not rewrite what it cost."""
+        profile = self.match(values.get("model"))
+        found = profile.estimate(values) if profile is not None else None
+        return {**values, "estimate": found.as_dict() if found else None}
 
 
 def load_profiles(path: str | None = None) -> Profiles:
@@ -254,8 +272,20 @@ def _profile(entry):
         max_n=entry.max_n,
         max_seconds=entry.max_seconds,
         max_side=entry.max_side,
+        price=_price(entry),
         image=entry.image,
         extras=tuple(_extra(entry.id, extra) for extra in entry.extras),
+    )
+
+
+def _price(entry):
+    if not entry.currency:
+        return None
+    return Price(
+        currency=entry.currency,
+        per_second=entry.price_per_second,
+        per_video=entry.price_per_video,
+        by_size={size: (p.price_per_second, p.price_per_video) for size, p in entry.prices.items()},
     )
 
 

@@ -52,6 +52,10 @@ class Settings:
     submit_rate_limit: str = "10 per minute"
     daily_submit_cap: int = 100  # per person; 0 switches the cap off
     team_daily_cap: int = 500  # for everyone together; 0 switches it off
+    # In the model profiles' currency, over any 24 hours: what the team, and one person, may spend by the
+    # estimates (config/model-profiles.toml); 0 switches a budget off.
+    team_daily_budget: float = 0.0
+    person_daily_budget: float = 0.0
     ratelimit_storage_uri: str = ""  # default: SQLite under DATA_DIR, shared by all workers
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* (ProxyFix)
     demo_mode: bool = False  # set by `make run` when it serves the built-in demo API
@@ -131,6 +135,10 @@ class Settings:
                 ) from None
         if self.team_daily_cap < 0:
             raise ConfigError("TEAM_DAILY_CAP must not be negative")
+        if self.team_daily_budget < 0 or self.person_daily_budget < 0:
+            raise ConfigError(
+                f"{'TEAM_DAILY_BUDGET' if self.team_daily_budget < 0 else 'PERSON_DAILY_BUDGET'} must not be negative"
+            )
         if self.archive_accel_redirect and not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", self.archive_accel_redirect):
             raise ConfigError(
                 "ARCHIVE_ACCEL_REDIRECT must be the path of nginx's internal location for the "
@@ -236,6 +244,8 @@ class Settings:
             ("VIDEO_MAX_MB", "video_max_mb"),
             ("ARCHIVE_FETCH_SECONDS", "archive_fetch_seconds"),
             ("FOLLOWER_READS_PER_SECOND", "follower_reads_per_second"),
+            ("TEAM_DAILY_BUDGET", "team_daily_budget"),
+            ("PERSON_DAILY_BUDGET", "person_daily_budget"),
         ):
             if get(var):
                 values[attr] = _number(var, get(var))

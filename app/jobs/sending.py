@@ -156,7 +156,7 @@ def remix_job(
     """Ask the upstream to remix a finished job with a new prompt; returns the new Job (see send_once)."""
     call = api.prepare_remix(source.id, prompt)
     params = {
-        **{k: v for k, v in source.params.items() if k not in ("image_warnings", "request")},
+        **{k: v for k, v in source.params.items() if k not in ("image_warnings", "request", "found_by", "stopped")},
         "prompt": prompt,
         "remixed_from": source.id,
     }
@@ -177,7 +177,8 @@ def send_recorded(
     place = None
     if allowance is not None:
         try:
-            place = allowance.reserve(spender)
+            estimate = params.get("estimate") if isinstance(params.get("estimate"), dict) else None
+            place = allowance.reserve(spender, estimate["amount"] if estimate else None)
         except DATABASE_ERRORS as exc:
             log.error("spending guard not writable, nothing sent: %s", exc)
             raise HistoryUnavailable(unwritable(exc)) from exc

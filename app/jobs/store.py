@@ -70,7 +70,7 @@ class JobStore:
         job = Job(id=local_id, status=JobStatus.SENDING, model=params.get("model"))
         self.db.execute(
             "INSERT INTO jobs (id, local_id, sender, submitted_at, submitted_by, prompt, model, size, seconds,"
-            " status, params, job, changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " status, params, job, changed_at, cost, currency) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 local_id,
                 local_id,
@@ -85,6 +85,7 @@ class JobStore:
                 _json(params),
                 _json(job.to_dict()),
                 now,
+                *_cost(params),
             ),
         )
 
@@ -264,6 +265,14 @@ class JobStore:
 
 def _json(value):
     return json.dumps(value, ensure_ascii=False)
+
+
+def _cost(params):
+    """(amount, currency) of the job's estimate when it was sent, or (None, None): price unknown."""
+    estimate = params.get("estimate")
+    if isinstance(estimate, dict) and isinstance(estimate.get("amount"), (int, float)):
+        return float(estimate["amount"]), str(estimate.get("currency") or "")
+    return None, None
 
 
 def _size(params):

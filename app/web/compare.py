@@ -15,7 +15,7 @@ from app.services import services
 from app.upstream import UpstreamError
 from app.web.auth import sending
 from app.web.comparisons import MODES, card_heading, variants, what_differs
-from app.web.form_page import render_form
+from app.web.form_page import budget_text, render_form
 from app.web.forms import VideoJobForm
 from app.web.presenters import card_context
 
@@ -57,7 +57,7 @@ def create_comparison() -> ResponseReturnValue:
         try:
             job = send_once(
                 svc.api.prepare_create(request),
-                {**form.values(), **change},
+                svc.profiles.priced({**form.values(), **change}),
                 svc.api,
                 svc.store,
                 svc.settings,
@@ -80,7 +80,11 @@ def create_comparison() -> ResponseReturnValue:
             problems.append(_("%(job)s: no usable answer came back; it may have been created.", job=_label(change)))
         except LimitReached as limit:
             problems.append(
-                _("%(job)s and the rest were not sent: the limit is %(rule)s.", job=_label(change), rule=limit.rule)
+                f"{_label(change)}: {budget_text(limit)}"
+                if limit.budget
+                else _(
+                    "%(job)s and the rest were not sent: the limit is %(rule)s.", job=_label(change), rule=limit.rule
+                )
             )
             break
         except (UpstreamError, HistoryUnavailable) as exc:

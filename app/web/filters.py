@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_currency, format_datetime, format_decimal
 from markupsafe import Markup
 
 from app.core.i18n import gettext, ngettext, problem_text
@@ -86,6 +86,21 @@ def seconds_text(value: Any) -> str:
         return str(value)
 
 
+def money(estimate: Any) -> str:
+    """An estimate ({"amount", "currency"}) as a person reads it, "about CN¥3.50"; "price unknown" for None."""
+    if not isinstance(estimate, dict) or not isinstance(estimate.get("amount"), (int, float)):
+        return gettext("price unknown")
+    return gettext("about %(amount)s", amount=amount_text(estimate["amount"], estimate.get("currency") or ""))
+
+
+def amount_text(amount: float, currency: str) -> str:
+    """An amount of money in the reader's language: "CN¥3.50" (English), "¥3.50" (Chinese)."""
+    try:
+        return format_currency(amount, currency) if currency else format_decimal(amount, "#,##0.00")
+    except (ValueError, KeyError):
+        return f"{format_decimal(amount, '#,##0.00')} {currency}"
+
+
 def number(value: float) -> str:
     return format_decimal(value)
 
@@ -128,6 +143,8 @@ def register_filters(app: Flask) -> None:
         duration_text,
         seconds_text,
         number,
+        money,
+        amount_text,
         problem_text,
         strong,
         code,

@@ -20,7 +20,7 @@ from app.services import services
 from app.upstream import UpstreamError
 from app.web.errors import form_field
 from app.web.examples import example_values
-from app.web.filters import duration_text
+from app.web.filters import amount_text, duration_text, money
 from app.web.forms import FORM_DEFAULTS, SIZE_PRESETS, VideoJobForm
 
 _FOLDED_EXTRAS = {}  # (language, profile) -> the hidden, empty fieldset of a family not chosen: the same every time
@@ -156,8 +156,32 @@ def form_again(status: int, notice: str) -> tuple[str, int]:
     return render_form(VideoJobForm(meta={"csrf": False}), status=status, notice=notice)
 
 
+def budget_text(limit: LimitReached) -> str:
+    """Why a money budget refused a job, with what is left of it."""
+    currency = next((p.price.currency for p in services().profiles.all if p.price), "")
+    whose = _("the team's") if limit.team else _("your")
+    if getattr(limit, "cost", None) is None:
+        return _(
+            "Nothing was sent: this model has no price, and %(whose)s daily budget takes only jobs whose cost "
+            "can be estimated. Add its price to the model profiles, or choose a priced model.",
+            whose=whose,
+        )
+    return _(
+        "Nothing was sent: this job would cost %(cost)s, and %(left)s is left of %(whose)s budget of %(budget)s "
+        "a day. Try again in %(wait)s, or make it shorter or smaller.",
+        cost=money({"amount": getattr(limit, "cost", 0.0), "currency": currency}),
+        left=amount_text(getattr(limit, "left", 0.0), currency),
+        whose=whose,
+        budget=amount_text(getattr(limit, "amount", 0.0), currency),
+        wait=duration_text(limit.wait),
+    )
+
+
 def limit_reached(form: VideoJobForm, limit: LimitReached) -> ResponseReturnValue:
     """The form again, with why nothing was sent and when to try again."""
+    if limit.budget:
+        page, status = render_form(form, status=429, notice=budget_text(limit))
+        return page, status, {"Retry-After": str(limit.wait)}
     message = (
         _(
             "You have sent as many videos as this app allows for now (the limit is %(rule)s for this team). "

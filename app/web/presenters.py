@@ -93,7 +93,17 @@ def run_estimate(record: JobRecord, store: JobStore) -> dict | None:
 
 
 # What the card's "What was sent" leaves out: shown elsewhere, or the app's own bookkeeping.
-_NOT_SENT = {"prompt", "image_token", "image_name", "image_remove", "image_warnings", "request", "stopped", "found_by"}
+_NOT_SENT = {
+    "prompt",
+    "image_token",
+    "image_name",
+    "image_remove",
+    "image_warnings",
+    "request",
+    "stopped",
+    "found_by",
+    "estimate",
+}
 
 
 def sent_fields(record: JobRecord) -> list[tuple[str, str | None, object]]:

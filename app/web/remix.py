@@ -12,6 +12,7 @@ from app.services import services
 from app.upstream import UpstreamError, UpstreamRefused
 from app.web.auth import sending
 from app.web.filters import duration_text
+from app.web.form_page import budget_text
 from app.web.forms import PROMPT_LIMIT
 from app.web.studio import record_or_404
 
@@ -77,6 +78,9 @@ def remix(job_id: str) -> ResponseReturnValue:
         flash(_("The video API could not be asked: %(reason)s", reason=problem_text(err.message)), "warning")
         return redirect(back, code=303)
     except LimitReached as limit:
+        if limit.budget:
+            flash(budget_text(limit), "warning")
+            return redirect(back, code=303)
         flash(
             _(
                 "You have sent as many videos as this app allows for now (%(rule)s). Nothing was sent. "

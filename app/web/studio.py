@@ -81,7 +81,7 @@ def create_job() -> ResponseReturnValue:
         api = services().api
         job = send_once(
             api.prepare_create(form.to_video_request(form.image_value())),
-            form.values(),
+            services().profiles.priced(form.values()),
             api,
             services().store,
             settings,
