@@ -250,3 +250,25 @@ def test_on_a_phone_the_historys_first_video_is_in_view_below_the_banner(page):
     page.click(".filters button[type=submit]")
     assert page.locator(".filters #q").is_visible(), "a search in use keeps the filters open"
     screenshot(page, "history-phone-375", full_page=False)
+
+
+def test_the_form_shows_what_a_job_and_a_comparison_would_cost(page):
+    page.goto("/")
+    small_job(page, "demo-v1", width=1280, height=720, duration=5)
+    page.locator("#duration").dispatch_event("input")
+    wait_for(lambda: "CN¥2.50" in page.inner_text("[data-estimate]"), timeout=10, what="the estimate")
+    assert page.inner_text("[data-estimate]") == "About CN¥2.50 for 5 s at 1280x720"
+    page.click("[data-preset-width='1920'][data-preset-height='1080']")  # a size with its own price
+    wait_for(lambda: "CN¥4.00" in page.inner_text("[data-estimate]"), timeout=10, what="the size's price")
+    page.click("#compare > summary")
+    page.select_option("#compare_mode", "seeds")
+    page.fill("#compare_values", "1, 2, 3")
+    wait_for(
+        lambda: page.inner_text("[data-compare-estimate]") == "3 jobs: about CN¥12.00 in all",
+        timeout=10,
+        what="the comparison's total",
+    )
+    page.fill("#model", "kling-v1")  # no price is shipped for Kling: unknown, never zero
+    page.locator("#model").dispatch_event("input")
+    wait_for(lambda: page.inner_text("[data-estimate]") == "Price unknown for this model", timeout=10, what="unknown")
+    assert page.inner_text("[data-compare-estimate]") == "3 jobs: price unknown"
