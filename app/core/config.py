@@ -9,6 +9,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from urllib.parse import unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from limits import parse_many
@@ -56,6 +57,7 @@ class Settings:
     # estimates (config/model-profiles.toml); 0 switches a budget off.
     team_daily_budget: float = 0.0
     person_daily_budget: float = 0.0
+    time_zone: str = "UTC"  # the team's: where the usage page's "today", "this week" and "this month" begin
     ratelimit_storage_uri: str = ""  # default: SQLite under DATA_DIR, shared by all workers
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* (ProxyFix)
     demo_mode: bool = False  # set by `make run` when it serves the built-in demo API
@@ -135,6 +137,12 @@ class Settings:
                 ) from None
         if self.team_daily_cap < 0:
             raise ConfigError("TEAM_DAILY_CAP must not be negative")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"TIME_ZONE must be a time zone name like Asia/Shanghai or UTC, not {self.time_zone!r}"
+            ) from None
         if self.team_daily_budget < 0 or self.person_daily_budget < 0:
             raise ConfigError(
                 f"{'TEAM_DAILY_BUDGET' if self.team_daily_budget < 0 else 'PERSON_DAILY_BUDGET'} must not be negative"
@@ -215,6 +223,7 @@ class Settings:
             "model_profiles_file": get("MODEL_PROFILES_FILE"),
             "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
             "object_store_url": get("OBJECT_STORE_URL"),
+            "time_zone": get("TIME_ZONE") or "UTC",
             "database_url": _psycopg(get("DATABASE_URL")),
             "allowed_private_hosts": tuple(
                 h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",") if h.strip()
