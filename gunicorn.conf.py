@@ -3,10 +3,29 @@
 import os
 import sys
 
-from app.catalog.examples import load_examples
-from app.catalog.profiles import load_profiles
-from app.core.config import ConfigError, Settings
-from app.jobs.follower_process import FollowerKeeper
+from dotenv import dotenv_values
+
+
+def _metrics_folder():
+    """Every process counts into files here for /metrics (app/core/metrics.py); emptied at each start, as
+    prometheus_client's multiprocess mode asks. Set before anything imports the app (and with it
+    prometheus_client, which reads the variable on import); DATA_DIR as the settings read it."""
+    env = dotenv_values(".env") if os.path.exists(".env") else {}
+    data_dir = os.environ.get("DATA_DIR") or env.get("DATA_DIR") or "data"
+    folder = os.path.abspath(os.path.join(data_dir, "metrics"))
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+_metrics_folder()
+
+from app.catalog.examples import load_examples  # noqa: E402
+from app.catalog.profiles import load_profiles  # noqa: E402
+from app.core.config import ConfigError, Settings  # noqa: E402
+from app.jobs.follower_process import FollowerKeeper  # noqa: E402
 
 
 def _whole(name, default):
@@ -30,6 +49,8 @@ try:
     load_examples(_settings.examples_file or None)
 except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
+
+
 
 bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
 workers = _whole("WEB_WORKERS", 2)
@@ -86,3 +107,10 @@ def _warn_if_open(log):
             _settings.auth_header,
             bind,
         )
+
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

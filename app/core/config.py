@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -57,6 +58,9 @@ class Settings:
     # estimates (config/model-profiles.toml); 0 switches a budget off.
     team_daily_budget: float = 0.0
     person_daily_budget: float = 0.0
+    # Who may read /metrics: these addresses or networks, or a request with "Authorization: Bearer <token>".
+    metrics_allow: tuple = ("127.0.0.1/32", "::1/128")
+    metrics_token: str = field(default="", repr=False)
     time_zone: str = "UTC"  # the team's: where the usage page's "today", "this week" and "this month" begin
     ratelimit_storage_uri: str = ""  # default: SQLite under DATA_DIR, shared by all workers
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* (ProxyFix)
@@ -137,6 +141,14 @@ class Settings:
                 ) from None
         if self.team_daily_cap < 0:
             raise ConfigError("TEAM_DAILY_CAP must not be negative")
+        try:
+            networks = tuple(ipaddress.ip_network(a, strict=False) for a in self.metrics_allow)
+        except ValueError:
+            raise ConfigError(
+                f"METRICS_ALLOW must be addresses or networks separated by commas, like 127.0.0.1,10.0.0.0/8, "
+                f"not {','.join(map(str, self.metrics_allow))!r}"
+            ) from None
+        object.__setattr__(self, "metrics_allow", networks)
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -224,11 +236,14 @@ class Settings:
             "archive_accel_redirect": get("ARCHIVE_ACCEL_REDIRECT"),
             "object_store_url": get("OBJECT_STORE_URL"),
             "time_zone": get("TIME_ZONE") or "UTC",
+            "metrics_token": get("METRICS_TOKEN"),
             "database_url": _psycopg(get("DATABASE_URL")),
             "allowed_private_hosts": tuple(
                 h.strip().lower() for h in get("ALLOWED_PRIVATE_HOSTS").split(",") if h.strip()
             ),
         }
+        if "METRICS_ALLOW" in env:
+            values["metrics_allow"] = tuple(a.strip() for a in get("METRICS_ALLOW").split(",") if a.strip())
         if "SUBMIT_RATE_LIMIT" in env:
             rate = get("SUBMIT_RATE_LIMIT")
             values["submit_rate_limit"] = "" if rate.lower() in ("", "off", "none", "0") else rate
@@ -276,6 +291,7 @@ class Settings:
             "app_password",
             "video_api_user_info",
             "database_url",
+            "metrics_token",
         }
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         shown["database"] = _without_password(self.database_url) if self.database_url else "SQLite in data_dir"

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from app.core.instance import instance_id
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem, stored
+from app.core.metrics import FOLLOWER_LAG, JOBS_FINISHED, STATUS_READS
 from app.jobs.database import NEW_WORK
 from app.media.archive import ArchiveError
 from app.upstream import UpstreamError
@@ -271,6 +272,7 @@ class Follower:
         if record is None or not record.status.is_running:
             return
         now = self.clock()
+        STATUS_READS.inc()
         try:
             job = self.api.get_video(job_id, timeout=self.status_timeout)
         except UpstreamError as exc:
@@ -284,7 +286,8 @@ class Follower:
         stalled = not moved and now - max(record.changed_at, record.submitted_at) > self.stall_after
         next_check_at = now + self._interval(job, record, now, stalled)
         if moved or record.has_error:
-            self.store.claims.status_answered(job, next_check_at, stalled)
+            if self.store.claims.status_answered(job, next_check_at, stalled) and job.status.is_finished:
+                JOBS_FINISHED.labels(status=job.status.value).inc()
         else:
             self.store.claims.status_unchanged(job_id, next_check_at, stalled)
         if job.status == JobStatus.COMPLETED:
@@ -356,6 +359,9 @@ class Follower:
             )
             return
         self.store.claims.archive_done(job_id, files, total)
+        finished = record.job.completed_at or record.changed_at
+        if finished:
+            FOLLOWER_LAG.observe(max(0.0, self.clock() - finished))
         log.info("archived %s: %d file(s), %d bytes", job_id, len(files), total)
         self.archive.evict(self.store)
 

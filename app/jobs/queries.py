@@ -21,6 +21,14 @@ class HistoryQueries:
     def __init__(self, db: JobsDatabase) -> None:
         self.db = db
 
+    def archive_totals(self) -> tuple[int, int]:
+        """(bytes, videos) in the archive now."""
+        with self.db.connect() as db:
+            row = db.execute(
+                "SELECT COALESCE(SUM(archive_bytes), 0), COUNT(*) FROM jobs WHERE archive = 'archived'"
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
     def facets(self, limit: int = 100) -> tuple[list[str], list[str]]:
         """The models and the people found in the history, for the history's filters."""
         with self.db.connect() as db:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from app.core.config import Settings
 from app.core.lifecycle import JobStatus
 from app.core.messages import N_, Problem
+from app.core.metrics import GUARD_REFUSALS, JOBS_CREATED
 from app.jobs.follower import LOST_SEND, sender_id, sender_is_gone
 from app.jobs.records import JobRecord
-from app.jobs.spending_guard import Allowance
+from app.jobs.spending_guard import Allowance, LimitReached
 from app.jobs.store import JobStore
 from app.storage.database import DATABASE_ERRORS
 from app.upstream import Job, UpstreamCall, UpstreamError, VideoAPI
@@ -179,6 +180,9 @@ def send_recorded(
         try:
             estimate = params.get("estimate") if isinstance(params.get("estimate"), dict) else None
             place = allowance.reserve(spender, estimate["amount"] if estimate else None)
+        except LimitReached as limit:
+            GUARD_REFUSALS.labels(limit="budget" if limit.budget else "jobs").inc()
+            raise
         except DATABASE_ERRORS as exc:
             log.error("spending guard not writable, nothing sent: %s", exc)
             raise HistoryUnavailable(unwritable(exc)) from exc
@@ -204,6 +208,7 @@ def send_recorded(
         # The worker is being stopped mid-send: the outcome is unknown, so the row must say so.
         store.uncertain(local_id, Problem(N_("The app was interrupted while sending this job.")))
         raise
+    JOBS_CREATED.inc()
     return record_created(store, local_id, job)
 
 

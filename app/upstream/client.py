@@ -13,6 +13,7 @@ import requests
 import urllib3
 
 from app.core.messages import N_, Problem
+from app.core.metrics import UPSTREAM_ERRORS
 from app.upstream.addresses import AddressRefused, PinnedTransport, read_address, without_user_info
 from app.upstream.errors import (
     BadAnswer,
@@ -242,11 +243,16 @@ class VideoAPI:
             resp = self._send(method, url, timeout, headers, kwargs)
             if not stream or resp.status_code >= 400:
                 self._read_body(resp)
-        except UpstreamError:
+        except UpstreamError as exc:
             self._log(method, path, "refused", started)
+            UPSTREAM_ERRORS.labels(kind=exc.kind).inc()
             raise
         except requests.exceptions.RequestException as exc:
-            self._raise_transport(exc, method, path, timeout, started)
+            try:
+                self._raise_transport(exc, method, path, timeout, started)
+            except UpstreamError as error:
+                UPSTREAM_ERRORS.labels(kind=error.kind).inc()
+                raise
         self._log(method, path, resp.status_code, started)
         if (
             self.flavor_setting == "auto"
@@ -258,7 +264,9 @@ class VideoAPI:
             self._flavor = OPENAI
         if resp.status_code >= 400:
             try:
-                raise self._error(resp)
+                error = self._error(resp)
+                UPSTREAM_ERRORS.labels(kind=error.kind).inc()
+                raise error
             finally:
                 resp.close()
         return resp

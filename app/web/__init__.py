@@ -21,7 +21,20 @@ from app.core.i18n import init_i18n, problem_text
 from app.core.lifecycle import ArchiveState, JobStatus
 from app.core.messages import Problem
 from app.media.images import UploadRequest
-from app.web import auth, code, compare, examples, form_page, language, present, remix, sharing, studio, usage
+from app.web import (
+    auth,
+    code,
+    compare,
+    examples,
+    form_page,
+    language,
+    metrics,
+    present,
+    remix,
+    sharing,
+    studio,
+    usage,
+)
 from app.web.auth import init_auth
 from app.web.filters import duration_text, register_filters
 from app.web.forms import PROMPT_LIMIT
@@ -67,7 +80,7 @@ def init_web(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Every page of the studio, by area."""
-    for module in (studio, code, remix, examples, compare, sharing, present, usage, language, auth):
+    for module in (studio, code, remix, examples, compare, sharing, present, usage, metrics, language, auth):
         app.register_blueprint(module.bp)
 
 

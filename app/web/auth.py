@@ -25,6 +25,8 @@ bp = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
 # A share link's page, video and poster: open to whoever holds its token (app/web/sharing.py checks it).
 SHARED_ENDPOINTS = {"sharing.shared", "sharing.shared_video", "sharing.shared_poster"}
+# /metrics answers only the addresses or the token it allows (app/web/metrics.py), signed in or not.
+SHARED_ENDPOINTS |= {"metrics.metrics"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 FAILED_LOGIN_DELAY = 1.0  # seconds added to every failed attempt, so guessing is slow
 
