@@ -51,7 +51,6 @@ except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
 
 
-
 bind = os.environ.get("BIND") or f"127.0.0.1:{_whole('PORT', 8000)}"
 workers = _whole("WEB_WORKERS", 2)
 worker_class = "gthread"
@@ -107,7 +106,6 @@ def _warn_if_open(log):
             _settings.auth_header,
             bind,
         )
-
 
 
 def child_exit(server, worker):
