@@ -272,3 +272,39 @@ def test_the_form_shows_what_a_job_and_a_comparison_would_cost(page):
     page.locator("#model").dispatch_event("input")
     wait_for(lambda: page.inner_text("[data-estimate]") == "Price unknown for this model", timeout=10, what="unknown")
     assert page.inner_text("[data-compare-estimate]") == "3 jobs: price unknown"
+
+
+NOTIFICATION_SPY = """
+window.__notes = [];
+window.Notification = class {
+  constructor(title, options) { window.__notes.push({title: title, body: (options || {}).body}); }
+  static get permission() { return window.__granted ? "granted" : "default"; }
+  static requestPermission() { window.__granted = true; return Promise.resolve("granted"); }
+};
+document.hasFocus = () => false;  // the person is in another tab or window
+"""
+
+
+def test_a_person_who_asked_is_told_when_the_video_is_ready_and_the_tab_says_so(browser, stack):
+    """The notification is recorded by a stand-in for the browser's Notification API: whether the operating
+    system shows it is not ours to test; that the page asks for it, at the right moment, is."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=stack.base_url)
+    context.add_init_script(NOTIFICATION_SPY)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.fill("#prompt", "Nudge: a kettle coming to the boil")
+        small_job(page)
+        page.click("[data-submit]")
+        page.wait_for_url(JOB_URL)
+        button = page.locator("[data-notify]")
+        button.click()
+        wait_for(lambda: "You will be told" in button.inner_text(), timeout=10, what="the opt-in")
+        wait_for_video(page)
+        wait_for(lambda: page.evaluate("() => window.__notes.length") == 1, timeout=30, what="the notification")
+        note = page.evaluate("() => window.__notes[0]")
+        assert note == {"title": "Your video is ready", "body": "Nudge: a kettle coming to the boil"}
+        assert "favicon-done" in page.get_attribute("link[rel=icon]", "href")
+        assert page.title().startswith("Completed")
+    finally:
+        context.close()

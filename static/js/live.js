@@ -3,6 +3,7 @@
 import { $, $all, t, localTimes } from "./dom.js";
 import { poller } from "./poller.js";
 import { shapePlayers } from "./media.js";
+import { jobFinished, notifyButtons } from "./nudge.js";
 import { confirmForms, hoverPlay, showPlayAll } from "./widgets.js";
 
 /* "Last checked 12 s ago", kept current between polls. The server's clock is the reference. */
@@ -53,7 +54,7 @@ export function followJobs() {
 
 function followCard(card, single) {
   var url = card.getAttribute("data-status-url");
-  var started = Date.now(), current = card;
+  var started = Date.now(), current = card, notified = false;
 
   function signature(data) {
     return [data.status, data.archive, data.stalled ? "true" : "false", data.check_error || ""].join("|");
@@ -75,6 +76,11 @@ function followCard(card, single) {
       current = fresh;
       confirmForms(fresh);
       shapePlayers(fresh);
+      notifyButtons(fresh);
+      if (data.finished && (data.status === "completed" || data.status === "failed") && !notified) {
+        notified = true;
+        jobFinished(data.status, current.getAttribute("data-prompt"), data.url, single);
+      }
       localTimes();
       showPlayAll();
     } else {
