@@ -130,6 +130,7 @@ EXPECTED_TAB_ORDER = [
     "brand",
     "nav:New video",
     "nav:History",
+    "nav:Usage",
     "lang:en",
     "lang:zh",
     "model",

@@ -196,6 +196,7 @@ def test_screenshots_of_the_new_pages_in_both_languages_and_schemes(chromium, te
                     ("present-side", present + "&layout=side"),
                     ("present-one", present + "&layout=one"),
                     ("history", "/jobs"),
+                    ("usage", "/usage"),
                 ):
                     member.goto(url)
                     time.sleep(0.3)
@@ -210,3 +211,13 @@ def test_screenshots_of_the_new_pages_in_both_languages_and_schemes(chromium, te
                 assert_no_sideways_scroll(member, f"shared {lang} {scheme} {width}")
                 screenshot(member, f"showing-shared-{lang}-{scheme}-{width}")
                 member.context.close()
+
+
+def test_the_usage_page_adds_up_the_jobs_made_here(chromium, team, finished):
+    page = member_page(chromium, team)
+    page.goto("/usage?period=today")
+    month = page.locator("[data-usage-period='month']").inner_text()
+    assert "4 jobs" in month and "CN¥2.00" in month, month  # four 1 s demo jobs at CN¥0.50 a second
+    assert "Ana" in page.locator("table[data-usage-person]").inner_text()
+    assert_no_sideways_scroll(page, "the usage page")
+    page.context.close()
