@@ -14,6 +14,9 @@ SECRET_PROMPT = "a lantern only the team may see"
 OPEN_TO_ALL = {"static", "studio.healthz", "studio.readyz", "auth.login", "i18n.switch_language"}
 # A share link's routes open for a token that names a link (tests/test_share_links.py); a made-up one is a 404.
 OPEN_TO_ALL |= {"sharing.shared", "sharing.shared_video", "sharing.shared_poster"}
+# /metrics answers this machine (the test client's 127.0.0.1) signed out, with counts and no job: its own
+# test (tests/test_metrics.py) refuses every other address.
+OPEN_TO_ALL |= {"metrics.metrics"}
 
 
 def uploads(app):
