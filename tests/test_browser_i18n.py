@@ -132,6 +132,8 @@ def test_every_page_and_state_speaks_one_language(browser, stack, lang):
 
     page.goto("/jobs")
     check(page, lang, "history")
+    page.goto("/usage")
+    check(page, lang, "usage")
     page.goto("/jobs/4242424242")
     check(page, lang, "error-404")
     if lang == "zh":

@@ -14,6 +14,10 @@ depends_on = None
 def upgrade() -> None:
     op.execute("ALTER TABLE jobs ADD COLUMN cost DOUBLE PRECISION")
     op.execute("ALTER TABLE jobs ADD COLUMN currency TEXT")
+    # The usage page's one query reads only this index (app/jobs/usage.py)
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS jobs_usage ON jobs (submitted_at, submitted_by, model, seconds, currency, status, cost)"
+    )
     if "allowance" in sa.inspect(op.get_bind()).get_table_names():
         op.execute("ALTER TABLE allowance ADD COLUMN cost DOUBLE PRECISION NOT NULL DEFAULT 0")
     # else: a history from before the spending guard kept its places here; the guard makes its table, cost
@@ -21,6 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS jobs_usage")
     with op.batch_alter_table("allowance") as batch:
         batch.drop_column("cost")
     with op.batch_alter_table("jobs") as batch:
