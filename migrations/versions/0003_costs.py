@@ -16,7 +16,8 @@ def upgrade() -> None:
     op.execute("ALTER TABLE jobs ADD COLUMN currency TEXT")
     # The usage page's one query reads only this index (app/jobs/usage.py)
     op.execute(
-        "CREATE INDEX IF NOT EXISTS jobs_usage ON jobs (submitted_at, submitted_by, model, seconds, currency, status, cost)"
+        "CREATE INDEX IF NOT EXISTS jobs_usage"
+        " ON jobs (submitted_at, submitted_by, model, seconds, currency, status, cost)"
     )
     if "allowance" in sa.inspect(op.get_bind()).get_table_names():
         op.execute("ALTER TABLE allowance ADD COLUMN cost DOUBLE PRECISION NOT NULL DEFAULT 0")
