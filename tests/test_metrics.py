@@ -73,3 +73,24 @@ def test_a_scrape_during_a_run_under_gunicorn_sees_the_counters_move(tmp_path):
         assert value(last, "studio_jobs_finished_total", '{status="completed"}') >= 3
         assert value(last, "studio_follower_lag_seconds_count") >= 3
         assert value(last, "studio_archive_bytes") > 0
+
+
+def test_refusals_and_upstream_errors_are_counted_by_kind(make_app, upstream):
+    upstream.handler = lambda req: (
+        json_response({"error": {"message": "overloaded", "type": "server_error"}}, 500)
+        if req.method == "POST"
+        else json_response({"data": [{"id": "demo-v1"}]})
+    )
+    app = make_app(upstream.url, follow=False, team_daily_budget=1.0)
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    demo = {"model": "demo-v1", "duration": "1", "width": "640", "height": "360"}  # CN¥0.50: within the budget
+    assert submit(client, {"prompt": "refused upstream", **demo}).status_code != 303
+    assert submit(client, {"prompt": "no price", "model": "some-relay-model"}).status_code == 429
+    after = client.get("/metrics").get_data(as_text=True)
+    http = '{kind="http"}'
+    assert value(after, "studio_upstream_errors_total", http) == value(before, "studio_upstream_errors_total", http) + 1
+    budget = '{limit="budget"}'
+    assert (
+        value(after, "studio_guard_refusals_total", budget) == value(before, "studio_guard_refusals_total", budget) + 1
+    )
