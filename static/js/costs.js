@@ -52,9 +52,9 @@ export function estimates() {
   }
   function update() {
     var model = field("model");
-    var one = estimateOf(profileFor(profiles, model), values(model));
+    var profile = profileFor(profiles, model), one = estimateOf(profile, values(model));
     line.hidden = false;
-    line.textContent = !one ? t("price_unknown") : (one.seconds && one.size
+    line.textContent = !one ? (profile && profile.price ? t("needs_length") : t("price_unknown")) : (one.seconds && one.size
       ? t("estimate_full", {amount: money(one.amount, one.currency), seconds: one.seconds, size: one.size})
       : t("estimate_plain", {amount: money(one.amount, one.currency)}));
     if (!total) { return; }
