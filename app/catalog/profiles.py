@@ -243,6 +243,11 @@ class Profiles:
         model = (model or "").strip()
         return next((p for p in self.all if model and p.matches(model)), None)
 
+    @property
+    def currency(self) -> str:
+        """The prices' currency (the first priced profile's; budgets are in it), or "" when none is priced."""
+        return next((p.price.currency for p in self.all if p.price), "")
+
     def priced(self, values: dict) -> dict:
         """The job's values with "estimate": what sending them costs at their model's price, or None (price
         unknown). Kept with the job, so a price changed later does not rewrite what it cost."""

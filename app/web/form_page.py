@@ -158,7 +158,7 @@ def form_again(status: int, notice: str) -> tuple[str, int]:
 
 def budget_text(limit: LimitReached) -> str:
     """Why a money budget refused a job, with what is left of it."""
-    currency = next((p.price.currency for p in services().profiles.all if p.price), "")
+    currency = services().profiles.currency
     whose = _("the team's") if limit.team else _("your")
     if getattr(limit, "cost", None) is None:
         return _(

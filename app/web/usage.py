@@ -26,7 +26,7 @@ def usage_page() -> ResponseReturnValue:
         "team_cap": allowance.team_daily_cap,
         "budgets": allowance.budgets,
         "team_spent": allowance.spent() if allowance.budgets.team else None,
-        "currency": next((p.price.currency for p in svc.profiles.all if p.price), ""),
+        "currency": svc.profiles.currency,
     }
     return render_template(
         "usage/usage.html", usage=found, period=period, periods=PERIODS, limits=limits, zone=svc.settings.time_zone

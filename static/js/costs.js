@@ -3,17 +3,7 @@
    A model without a price says so: never zero. */
 
 import { $, t } from "./dom.js";
-
-function glob(pattern) {
-  return new RegExp("^" + pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
-}
-
-function profileFor(profiles, model) {
-  var id = (model || "").trim().toLowerCase();
-  return profiles.find(function (p) {
-    return id && p.models.some(function (m) { return glob(m).test(id); });
-  }) || null;
-}
+import { profileFor } from "./form.js";
 
 /* {amount, currency} or null, as app/catalog/prices.py estimate() works it out. */
 export function estimateOf(profile, values) {

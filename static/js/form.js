@@ -50,6 +50,18 @@ export function sizePresets() {
   sync();
 }
 
+/* The first profile whose model patterns (fnmatch's *, case-insensitive) match the model id, or null:
+   the server's Profiles.match (app/catalog/profiles.py). */
+export function profileFor(profiles, model) {
+  var id = (model || "").trim().toLowerCase();
+  function glob(pattern) {
+    return new RegExp("^" + pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
+  }
+  return profiles.find(function (p) {
+    return id && p.models.some(function (m) { return glob(m).test(id); });
+  }) || null;
+}
+
 /* The chosen model's profile (config/model-profiles.toml, written into the page): its limits under the
    model, the allowed durations offered, size presets it does not take dimmed. The server checks the
    same profile, so this only saves a round trip. */
@@ -61,15 +73,8 @@ export function modelProfiles() {
   var list = document.createElement("datalist");
   list.id = "duration-options";
   document.body.appendChild(list);
-  function glob(pattern) {
-    return new RegExp("^" + pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
-  }
   function update() {
-    var id = model.value.trim().toLowerCase(), found = null;
-    profiles.some(function (p) {
-      if (id && p.models.some(function (m) { return glob(m).test(id); })) { found = p; return true; }
-      return false;
-    });
+    var found = profileFor(profiles, model.value);
     hint.textContent = "";
     if (!found) {
       hint.textContent = hint.getAttribute("data-no-profile");
